@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Cgroups behind one interface, for the unified (v2) hierarchy and the legacy
+ * (v1) one-hierarchy-per-controller layout. The layout is read from the
+ * filesystem types mounted at /sys/fs/cgroup, never guessed from paths.
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum husk_cgroup_layout {
+	HUSK_CGROUP_NONE = 0,
+	HUSK_CGROUP_V1 = 1,	 /* tmpfs at /sys/fs/cgroup with v1 hierarchies (maybe hybrid) */
+	HUSK_CGROUP_UNIFIED = 2, /* cgroup2 at /sys/fs/cgroup */
+};
+
+int husk_cgroup_layout(void);
+
+struct husk_cgroup_dir {
+	char *name;  /* v1: the hierarchy's controllers ("cpu,cpuacct"); v2: "unified" */
+	char *dir;   /* absolute directory, e.g. /sys/fs/cgroup/memory/husk-ID */
+	int created; /* how many trailing path components we created (and remove) */
+};
+
+struct husk_cgroup {
+	int version; /* 1 or 2; 0 when the container has no cgroup (rootless v1) */
+	size_t n;
+	struct husk_cgroup_dir *dirs;
+};
+
+json_t *husk_cgroup_to_json(const struct husk_cgroup *cg);
+int husk_cgroup_from_json(json_t *o, struct husk_cgroup *ret, husk_error **err);
+/* The directory of one v1 controller ("memory", "freezer"), or the unified
+ * directory on v2; NULL when the container has none. */
+const char *husk_cgroup_dir_for(const struct husk_cgroup *cg, const char *controller);
+
+/*
+ * Resolves linux.cgroupsPath: absolute paths are taken from the hierarchy
+ * root, relative ones below the runtime's own cgroup, and an empty one is
+ * "husk/ID" below the runtime's own cgroup. Creates the directories.
+ */
+int husk_cgroup_create(const char *cgroups_path, const char *id, bool rootless,
+		       struct husk_cgroup *ret, husk_error **err);
+int husk_cgroup_enter(const struct husk_cgroup *cg, pid_t pid, husk_error **err);
+/* Applies linux.resources (may be NULL). */
+int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_error **err);
+/* Kills what is left inside and removes the directories we created. */
+int husk_cgroup_destroy(const struct husk_cgroup *cg, husk_error **err);
+void husk_cgroup_clear(struct husk_cgroup *cg);
+
+/* All pids in the container's cgroup. */
+int husk_cgroup_pids(const struct husk_cgroup *cg, pid_t **ret, size_t *ret_n, husk_error **err);
+int husk_cgroup_freeze(const struct husk_cgroup *cg, bool frozen, husk_error **err);
+bool husk_cgroup_is_frozen(const struct husk_cgroup *cg);

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: MIT */
+/* The runtime side of create and run: from config to a waiting container. */
+#define _GNU_SOURCE
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "container_internal.h"
+#include "hooks.h"
+#include "idmap_write.h"
+#include "state.h"
+#include "terminal.h"
+#include "util.h"
+
+/* What a launch owns until it succeeds: undone in reverse on failure. */
+struct parent {
+	struct launch l;
+	int dirfd;
+	pid_t pid;	    /* container init, host view */
+	pid_t intermediate; /* slow path helper, reaped once it reports */
+	int master;	    /* terminal master when run proxies it */
+	bool state_dir_made;
+};
+
+static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec, husk_error **err)
+{
+	if (!spec->has_process)
+		return husk_error_set(err, 0, "config.json: process: is required");
+	if (!spec->ns[HUSK_NS_MOUNT].enabled)
+		return husk_error_set(err, 0,
+				      "config.json: linux.namespaces: a mount namespace is required");
+	if (rt->rootless && !spec->ns[HUSK_NS_USER].enabled)
+		return husk_error_set(err, 0,
+				      "config.json: linux.namespaces: running without root needs a "
+				      "user namespace (husk-runtime spec --rootless makes one)");
+	return 0;
+}
+
+static void plan_namespaces(struct launch *l)
+{
+	const struct husk_spec *s = l->spec;
+
+	l->clone_flags = 0;
+	l->intermediate = false;
+	for (int t = 0; t < HUSK_NS_COUNT; t++) {
+		if (!s->ns[t].enabled)
+			continue;
+		if (s->ns[t].path) {
+			l->intermediate = true;
+			continue;
+		}
+		/* Time needs unshare (clone(2) has no room for its flag); cgroup
+		 * is unshared by the init once it sits in its own cgroup. */
+		if (t == HUSK_NS_TIME)
+			l->intermediate = true;
+		else if (t != HUSK_NS_CGROUP)
+			l->clone_flags |= husk_ns_clone_flag(t);
+	}
+	l->userns_new = s->ns[HUSK_NS_USER].enabled && !s->ns[HUSK_NS_USER].path;
+}
+
+static char *state_json_string(struct parent *p, enum husk_status status)
+{
+	struct husk_state st = {.id = (char *)p->l.o->id,
+				.bundle = p->l.spec->bundle,
+				.oci_version = p->l.spec->oci_version,
+				.pid = p->pid,
+				.annotations = json_object_get(p->l.spec->json, "annotations")};
+	json_t *o = husk_state_to_json(&st, status);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+static int run_parent_hooks(struct parent *p, enum husk_hook_kind kind, enum husk_status status,
+			    husk_error **err)
+{
+	cleanup_free char *s = NULL;
+
+	if (p->l.spec->n_hooks[kind] == 0)
+		return 0;
+	s = state_json_string(p, status);
+	if (s == NULL)
+		return husk_error_set(err, ENOMEM, "hooks");
+	return husk_hooks_run(p->l.spec, kind, s, err);
+}
+
+/* The hooks and cgroup a later `start` or `delete` needs, kept in state. */
+static json_t *saved_config(const struct husk_spec *spec)
+{
+	json_t *c = json_object();
+	json_t *hooks = json_object_get(spec->json, "hooks");
+
+	if (c && hooks)
+		json_object_set(c, "hooks", hooks);
+	return c;
+}
+
+static int write_state(struct parent *p, husk_error **err)
+{
+	char now[64];
+	time_t t = time(NULL);
+	struct tm tm;
+	struct husk_state st = {.id = (char *)p->l.o->id,
+				.bundle = p->l.spec->bundle,
+				.oci_version = p->l.spec->oci_version,
+				.pid = p->pid,
+				.created = now,
+				.rootless = p->l.rt->rootless,
+				.annotations = json_object_get(p->l.spec->json, "annotations")};
+	char owner[16];
+	int r;
+
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(owner, sizeof(owner), "%u", (unsigned)geteuid());
+	st.owner = owner;
+	if (proc_start_time(p->pid, &st.pid_start_time) < 0)
+		return husk_error_set(err, errno, "read start time of pid %d", (int)p->pid);
+	st.config = saved_config(p->l.spec);
+	st.cgroup = p->l.cg.version ? husk_cgroup_to_json(&p->l.cg) : NULL;
+	r = husk_state_write(p->dirfd, &st, err);
+	json_decref(st.config);
+	json_decref(st.cgroup);
+	return r;
+}
+
+static int write_pid_file(const char *path, pid_t pid, husk_error **err)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+
+	if (path == NULL)
+		return 0;
+	if (write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err) < 0)
+		return husk_error_wrap(err, "--pid-file");
+	return 0;
+}
+
+static int launch_clone(struct parent *p, husk_error **err)
+{
+	struct launch *l = &p->l;
+	int flags = l->intermediate ? 0 : l->clone_flags;
+	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+
+	if (pid < 0)
+		return husk_error_set(err, errno, "clone container process");
+	if (pid == 0)
+		container_init_main(l);
+	close(l->sync_child);
+	l->sync_child = -1;
+	if (l->intermediate)
+		p->intermediate = pid;
+	else
+		p->pid = pid;
+	return 0;
+}
+
+/* Slow path: serve the intermediate (id maps) until it reports the init. */
+static int await_intermediate(struct parent *p, husk_error **err)
+{
+	struct sync_msg m;
+
+	for (;;) {
+		if (sync_recv(p->l.sync_parent, &m, NULL) < 0)
+			return husk_error_set(err, 0, "container setup exited before reporting");
+		if (m.type == SYNC_ERROR)
+			return husk_error_set(err, 0, "%s", m.text);
+		if (m.type == SYNC_IDMAP) {
+			if (husk_idmap_write(p->l.spec, m.pid, p->l.rt->rootless, err) < 0 ||
+			    sync_send(p->l.sync_parent, SYNC_GO, 0, NULL) < 0)
+				return -1;
+			continue;
+		}
+		if (m.type == SYNC_PID) {
+			p->pid = m.pid;
+			waitpid(p->intermediate, NULL, 0);
+			p->intermediate = 0;
+			return 0;
+		}
+	}
+}
+
+static int handle_pty(struct parent *p, int fd, husk_error **err)
+{
+	if (p->l.o->console_socket) {
+		int r = husk_terminal_send_to_socket(p->l.o->console_socket, fd, err);
+		close(fd);
+		return r;
+	}
+	if (!p->l.foreground || p->l.o->detach) {
+		close(fd);
+		return husk_error_set(err, 0,
+				      "process.terminal is true: --console-socket is required "
+				      "unless run stays in the foreground");
+	}
+	p->master = fd;
+	return 0;
+}
+
+/* Serves the container until it is set up and waiting for start. */
+static int await_ready(struct parent *p, husk_error **err)
+{
+	struct sync_msg m;
+
+	for (;;) {
+		int fd = -1;
+		if (sync_recv(p->l.sync_parent, &m, &fd) < 0)
+			return husk_error_set(err, 0, "container init exited during setup");
+		switch (m.type) {
+		case SYNC_ERROR:
+			return husk_error_set(err, 0, "%s", m.text);
+		case SYNC_PTY:
+			if (handle_pty(p, fd, err) < 0)
+				return -1;
+			break;
+		case SYNC_HOOKS:
+			if (run_parent_hooks(p, HUSK_HOOK_PRESTART, HUSK_STATUS_CREATING, err) < 0 ||
+			    run_parent_hooks(p, HUSK_HOOK_CREATE_RUNTIME, HUSK_STATUS_CREATING,
+					     err) < 0 ||
+			    sync_send(p->l.sync_parent, SYNC_GO, p->pid, NULL) < 0)
+				return -1;
+			break;
+		case SYNC_READY:
+			return 0;
+		default:
+			if (fd >= 0)
+				close(fd);
+			return husk_error_set(err, 0, "sync: unexpected message %d", m.type);
+		}
+	}
+}
+
+static int setup_cgroup(struct parent *p, husk_error **err)
+{
+	struct launch *l = &p->l;
+
+	if (husk_cgroup_create(l->spec->cgroups_path, l->o->id, l->rt->rootless, &l->cg, err) < 0)
+		return -1;
+	if (l->cg.version == 0 && l->rt->rootless && l->rt->warn)
+		l->rt->warn("no cgroup can be created by this user: the container runs without "
+			    "resource limits");
+	if (l->cg.version && husk_cgroup_apply(&l->cg, l->spec->resources, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int make_exec_fifo(struct parent *p, husk_error **err)
+{
+	if (mkfifoat(p->dirfd, "exec.fifo", 0600) < 0)
+		return husk_error_set(err, errno, "create exec fifo");
+	/* O_RDWR never blocks; the init blocks reading it until start writes. */
+	p->l.fifo_fd = openat(p->dirfd, "exec.fifo", O_RDWR | O_CLOEXEC);
+	if (p->l.fifo_fd < 0)
+		return husk_error_set(err, errno, "open exec fifo");
+	return 0;
+}
+
+static int launch(struct parent *p, husk_error **err)
+{
+	struct launch *l = &p->l;
+	int sv[2];
+
+	if (husk_state_dir_create(l->rt->root, l->o->id, &p->dirfd, err) < 0)
+		return -1;
+	p->state_dir_made = true;
+	if (setup_cgroup(p, err) < 0)
+		return -1;
+	if (!l->foreground && make_exec_fifo(p, err) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return husk_error_set(err, errno, "socketpair");
+	l->sync_parent = sv[0];
+	l->sync_child = sv[1];
+	l->setgroups_denied = l->userns_new && husk_idmap_needs_setgroups_deny(l->spec,
+									      l->rt->rootless);
+	if (launch_clone(p, err) < 0)
+		return -1;
+	if (l->intermediate && await_intermediate(p, err) < 0)
+		return -1;
+	if (!l->intermediate && l->userns_new &&
+	    husk_idmap_write(l->spec, p->pid, l->rt->rootless, err) < 0)
+		return -1;
+	if (l->cg.version && husk_cgroup_enter(&l->cg, p->pid, err) < 0)
+		return -1;
+	if (sync_send(l->sync_parent, SYNC_GO, p->pid, NULL) < 0)
+		return husk_error_set(err, errno, "container init exited");
+	if (await_ready(p, err) < 0)
+		return -1;
+	if (write_state(p, err) < 0 || write_pid_file(l->o->pid_file, p->pid, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Undoes a launch: the process, the cgroup, the state. */
+static void parent_cleanup(struct parent *p, bool failed)
+{
+	if (failed) {
+		kill_and_reap(p->intermediate);
+		kill_and_reap(p->pid);
+		if (p->l.cg.version)
+			husk_cgroup_destroy(&p->l.cg, NULL);
+		if (p->state_dir_made)
+			husk_state_dir_remove(p->l.rt->root, p->l.o->id);
+		if (p->l.o->pid_file && p->pid > 0)
+			unlink(p->l.o->pid_file);
+	}
+	husk_cgroup_clear(&p->l.cg);
+	if (p->l.sync_parent >= 0)
+		close(p->l.sync_parent);
+	if (p->l.sync_child >= 0)
+		close(p->l.sync_child);
+	if (p->l.fifo_fd >= 0)
+		close(p->l.fifo_fd);
+	if (p->dirfd >= 0)
+		close(p->dirfd);
+	if (p->master >= 0)
+		close(p->master);
+}
+
+static void parent_init(struct parent *p, const struct husk_runtime *rt, struct husk_spec *spec,
+			const struct husk_create_opts *o, bool foreground)
+{
+	memset(p, 0, sizeof(*p));
+	p->l = (struct launch){.rt = rt,
+			       .o = o,
+			       .spec = spec,
+			       .foreground = foreground,
+			       .sync_parent = -1,
+			       .sync_child = -1,
+			       .fifo_fd = -1};
+	p->dirfd = -1;
+	p->master = -1;
+	plan_namespaces(&p->l);
+}
+
+int husk_container_create(const struct husk_runtime *rt, struct husk_spec *spec,
+			  const struct husk_create_opts *o, husk_error **err)
+{
+	struct parent p;
+	int r;
+
+	if (check_spec(rt, spec, err) < 0)
+		return -1;
+	parent_init(&p, rt, spec, o, false);
+	r = launch(&p, err);
+	parent_cleanup(&p, r < 0);
+	return r;
+}
+
+static volatile pid_t forward_pid;
+
+static void forward_signal(int sig)
+{
+	if (forward_pid > 0)
+		kill(forward_pid, sig);
+}
+
+static void install_forwarding(pid_t pid)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
+
+	forward_pid = pid;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Reaps until the init exits; a subreaper may collect other orphans too. */
+static int wait_init(pid_t pid)
+{
+	int status = 0;
+
+	for (;;) {
+		pid_t r = waitpid(-1, &status, 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return 255;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+/* Start in the foreground: release the init, then wait for its exec (the
+ * sync socket closes on exec) or its error. */
+static int run_start(struct parent *p, husk_error **err)
+{
+	struct sync_msg m;
+
+	if (sync_send(p->l.sync_parent, SYNC_GO, p->pid, NULL) < 0)
+		return husk_error_set(err, 0, "container init exited before start");
+	if (sync_recv(p->l.sync_parent, &m, NULL) == 0 && m.type == SYNC_ERROR)
+		return husk_error_set(err, 0, "%s", m.text);
+	if (run_parent_hooks(p, HUSK_HOOK_POSTSTART, HUSK_STATUS_RUNNING, NULL) < 0 &&
+	    p->l.rt->warn)
+		p->l.rt->warn("a poststart hook failed");
+	return 0;
+}
+
+static void run_finish(struct parent *p)
+{
+	husk_error *e = NULL;
+
+	if (run_parent_hooks(p, HUSK_HOOK_POSTSTOP, HUSK_STATUS_STOPPED, &e) < 0 && p->l.rt->warn)
+		p->l.rt->warn(e->msg);
+	husk_error_free(&e);
+	if (p->l.cg.version)
+		husk_cgroup_destroy(&p->l.cg, NULL);
+	husk_state_dir_remove(p->l.rt->root, p->l.o->id);
+}
+
+int husk_container_run(const struct husk_runtime *rt, struct husk_spec *spec,
+		       const struct husk_create_opts *o, int *ret_status, husk_error **err)
+{
+	struct parent p;
+	int r;
+
+	*ret_status = 0;
+	if (check_spec(rt, spec, err) < 0)
+		return -1;
+	parent_init(&p, rt, spec, o, true);
+	/* The init of the slow path is a grandchild: be its reaper. */
+	if (!o->detach)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	r = launch(&p, err);
+	if (r == 0)
+		r = run_start(&p, err);
+	if (r < 0 || o->detach) {
+		parent_cleanup(&p, r < 0);
+		return r;
+	}
+	install_forwarding(p.pid);
+	/* The state lock must not be held while the container runs. */
+	close(p.dirfd);
+	p.dirfd = -1;
+	if (p.master >= 0)
+		husk_terminal_proxy(p.master, -1, NULL);
+	*ret_status = wait_init(p.pid);
+	forward_pid = 0;
+	run_finish(&p);
+	parent_cleanup(&p, false);
+	return 0;
+}

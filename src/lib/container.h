@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The container lifecycle, as the OCI runtime spec defines it: create, start,
+ * state, kill, delete (and run = create + start + wait + delete). The engine
+ * calls these directly; the runtime CLI is a thin layer over them.
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+struct husk_runtime {
+	const char *root; /* state directory root */
+	bool rootless;	  /* not root: user namespace, no cgroup unless delegated */
+	bool systemd_cgroup;
+	/* Called with one-line warnings (e.g. "running without cgroup limits"). */
+	void (*warn)(const char *msg);
+};
+
+struct husk_create_opts {
+	const char *id;
+	const char *pid_file;
+	const char *console_socket;
+	bool no_pivot;
+	bool no_new_keyring;
+	int preserve_fds;
+	bool detach; /* run: return once the process is started */
+};
+
+int husk_container_create(const struct husk_runtime *rt, struct husk_spec *spec,
+			  const struct husk_create_opts *o, husk_error **err);
+/* create + start, then (unless detached) wait, delete, and return the exit
+ * status in *ret_status (128 + signal when killed). */
+int husk_container_run(const struct husk_runtime *rt, struct husk_spec *spec,
+		       const struct husk_create_opts *o, int *ret_status, husk_error **err);
+int husk_container_start(const struct husk_runtime *rt, const char *id, husk_error **err);
+int husk_container_state(const struct husk_runtime *rt, const char *id, json_t **ret,
+			 husk_error **err);
+int husk_container_kill(const struct husk_runtime *rt, const char *id, int sig, bool all,
+			husk_error **err);
+int husk_container_delete(const struct husk_runtime *rt, const char *id, bool force,
+			  husk_error **err);
+/* An array of state objects (with "created" and "owner" added). */
+int husk_container_list(const struct husk_runtime *rt, json_t **ret, husk_error **err);
+
+/* CVE-2019-5736: the process that enters a container must not be the runtime
+ * binary on disk, or a hostile image could overwrite it through
+ * /proc/self/exe. Re-executes from a sealed memfd copy unless already there. */
+int husk_self_ensure_sealed(char **argv, husk_error **err);

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/* The container side of a launch: from clone() to execve(). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "container_internal.h"
+#include "hooks.h"
+#include "process.h"
+#include "rootfs.h"
+#include "state.h"
+#include "terminal.h"
+#include "util.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+
+struct init_ctx {
+	struct launch *l;
+	pid_t host_pid;
+	struct husk_rootfs_ctx rootfs;
+	int master, slave;
+	char *exe;
+};
+
+static __attribute__((noreturn)) void fail(struct init_ctx *c, husk_error *e)
+{
+	if (sync_send_error(c->l->sync_child, e) < 0 && e)
+		dprintf(2, "husk: %s\n", e->msg);
+	_exit(1);
+}
+
+/* Joins the namespaces that have a path: the user namespace first, since it
+ * decides what the others may do. */
+static int join_namespaces(const struct husk_spec *spec, husk_error **err)
+{
+	static const enum husk_ns_type order[] = {HUSK_NS_USER, HUSK_NS_IPC,   HUSK_NS_UTS,
+						  HUSK_NS_NET,	HUSK_NS_PID,   HUSK_NS_CGROUP,
+						  HUSK_NS_TIME, HUSK_NS_MOUNT};
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		const struct husk_namespace *ns = &spec->ns[order[i]];
+		cleanup_close int fd = -1;
+		if (!ns->enabled || ns->path == NULL)
+			continue;
+		fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return husk_error_set(err, errno, "linux.namespaces: open `%s`", ns->path);
+		if (setns(fd, husk_ns_clone_flag(order[i])) < 0)
+			return husk_error_set(err, errno, "linux.namespaces: join %s namespace `%s`",
+					      husk_ns_name(order[i]), ns->path);
+	}
+	return 0;
+}
+
+static int write_time_offsets(const struct husk_spec *spec, husk_error **err)
+{
+	char buf[128];
+	int n;
+
+	if (!spec->has_time_offsets)
+		return 0;
+	n = snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n",
+		     (long long)spec->time_offsets[0][0], (long long)spec->time_offsets[0][1],
+		     (long long)spec->time_offsets[1][0], (long long)spec->time_offsets[1][1]);
+	if (write_file_at(AT_FDCWD, "/proc/self/timens_offsets", buf, (size_t)n, err) < 0)
+		return husk_error_wrap(err, "linux.timeOffsets");
+	return 0;
+}
+
+/* Slow path: setns into given namespaces, unshare the new ones, then fork the
+ * container init so that it lands in the new PID and time namespaces. The
+ * intermediate reports the init's pid and exits. */
+static void intermediate(struct init_ctx *c)
+{
+	struct launch *l = c->l;
+	husk_error *e = NULL;
+	struct sync_msg m;
+	int flags = l->clone_flags | (l->spec->ns[HUSK_NS_TIME].enabled &&
+						      !l->spec->ns[HUSK_NS_TIME].path
+					      ? CLONE_NEWTIME
+					      : 0);
+	pid_t pid;
+
+	if (join_namespaces(l->spec, &e) < 0)
+		fail(c, e);
+	if (unshare(flags) < 0) {
+		husk_error_set(&e, errno, "unshare namespaces");
+		fail(c, e);
+	}
+	if (l->userns_new) {
+		if (sync_send(l->sync_child, SYNC_IDMAP, getpid(), NULL) < 0 ||
+		    sync_expect(l->sync_child, SYNC_GO, &m, &e) < 0)
+			fail(c, e);
+	}
+	if ((flags & CLONE_NEWTIME) && write_time_offsets(l->spec, &e) < 0)
+		fail(c, e);
+	pid = fork();
+	if (pid < 0) {
+		husk_error_set(&e, errno, "fork container init");
+		fail(c, e);
+	}
+	if (pid > 0) {
+		sync_send(l->sync_child, SYNC_PID, pid, NULL);
+		_exit(0);
+	}
+}
+
+static int become_root_in_userns(husk_error **err)
+{
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return husk_error_set(err, errno, "become root in the user namespace");
+	return 0;
+}
+
+static int setup_uts(const struct husk_spec *spec, husk_error **err)
+{
+	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return husk_error_set(err, errno, "hostname: sethostname `%s`", spec->hostname);
+	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
+		return husk_error_set(err, errno, "domainname: setdomainname `%s`",
+				      spec->domainname);
+	return 0;
+}
+
+static char *state_json(struct init_ctx *c, enum husk_status status)
+{
+	struct husk_state st = {.id = (char *)c->l->o->id,
+				.bundle = c->l->spec->bundle,
+				.oci_version = c->l->spec->oci_version,
+				.pid = c->host_pid,
+				.annotations = json_object_get(c->l->spec->json, "annotations")};
+	json_t *o = husk_state_to_json(&st, status);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+static int run_container_hooks(struct init_ctx *c, enum husk_hook_kind kind,
+			       enum husk_status status, husk_error **err)
+{
+	cleanup_free char *s = NULL;
+
+	if (c->l->spec->n_hooks[kind] == 0)
+		return 0;
+	s = state_json(c, status);
+	if (s == NULL)
+		return husk_error_set(err, ENOMEM, "hooks");
+	return husk_hooks_run(c->l->spec, kind, s, err);
+}
+
+static int setup_terminal(struct init_ctx *c, husk_error **err)
+{
+	const struct husk_process *p = &c->l->spec->process;
+
+	if (!p->terminal)
+		return 0;
+	if (husk_terminal_open(c->rootfs.rootfd, p->console_rows, p->console_cols, &c->master,
+			       &c->slave, err) < 0)
+		return -1;
+	if (husk_rootfs_bind_console(c->rootfs.rootfd, c->slave, err) < 0)
+		return -1;
+	if (send_fd(c->l->sync_child, c->master, &(struct sync_msg){.type = SYNC_PTY},
+		    sizeof(struct sync_msg)) < 0)
+		return husk_error_set(err, errno, "send terminal");
+	close(c->master);
+	c->master = -1;
+	return 0;
+}
+
+static int setup_mounts(struct init_ctx *c, husk_error **err)
+{
+	struct launch *l = c->l;
+	struct sync_msg m;
+
+	c->rootfs = (struct husk_rootfs_ctx){.spec = l->spec,
+					     .cgroup = &l->cg,
+					     .in_userns = l->spec->ns[HUSK_NS_USER].enabled,
+					     .cgroupns = l->spec->ns[HUSK_NS_CGROUP].enabled,
+					     .rootfd = -1};
+	if (husk_rootfs_prepare(&c->rootfs, err) < 0 || setup_terminal(c, err) < 0)
+		return -1;
+	if (l->spec->n_hooks[HUSK_HOOK_PRESTART] || l->spec->n_hooks[HUSK_HOOK_CREATE_RUNTIME]) {
+		if (sync_send(l->sync_child, SYNC_HOOKS, 0, NULL) < 0 ||
+		    sync_expect(l->sync_child, SYNC_GO, &m, err) < 0)
+			return -1;
+	}
+	if (run_container_hooks(c, HUSK_HOOK_CREATE_CONTAINER, HUSK_STATUS_CREATING, err) < 0)
+		return -1;
+	if (husk_rootfs_pivot(&c->rootfs, l->o->no_pivot, err) < 0 ||
+	    husk_rootfs_finalize(&c->rootfs, err) < 0)
+		return -1;
+	return husk_sysctl_apply(l->spec, err);
+}
+
+static int join_session_keyring(const char *id, husk_error **err)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "_ses.%.100s", id);
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 &&
+	    errno != ENOSYS && errno != EPERM && errno != EACCES)
+		return husk_error_set(err, errno, "join a new session keyring");
+	return 0;
+}
+
+/* Until READY the container dies with the runtime; past it, create returns. */
+static int prepare_process(struct init_ctx *c, husk_error **err)
+{
+	const struct husk_process *p = &c->l->spec->process;
+
+	if (!c->l->o->no_new_keyring && join_session_keyring(c->l->o->id, err) < 0)
+		return -1;
+	if (husk_process_apply_rlimits(p, err) < 0 || husk_process_apply_oom_score_adj(p, err) < 0)
+		return -1;
+	if (p->terminal) {
+		if (husk_terminal_become_controlling(c->slave, err) < 0)
+			return -1;
+	} else if (setsid() < 0 && errno != EPERM) {
+		return husk_error_set(err, errno, "setsid");
+	}
+	if (husk_process_apply_cwd_and_umask(p, err) < 0)
+		return -1;
+	return husk_process_find_executable(p, &c->exe, err);
+}
+
+static int wait_for_start(struct init_ctx *c, husk_error **err)
+{
+	struct sync_msg m;
+	char b;
+
+	if (c->l->foreground)
+		return sync_expect(c->l->sync_child, SYNC_GO, &m, err);
+	/* create: block on the exec fifo until `start` writes to it. */
+	for (;;) {
+		ssize_t n = read(c->l->fifo_fd, &b, 1);
+		if (n == 1)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		return husk_error_set(err, n < 0 ? errno : 0, "wait for start");
+	}
+}
+
+static int finish_and_exec(struct init_ctx *c, husk_error **err)
+{
+	const struct husk_process *p = &c->l->spec->process;
+
+	if (run_container_hooks(c, HUSK_HOOK_START_CONTAINER, HUSK_STATUS_CREATED, err) < 0)
+		return -1;
+	if (husk_process_apply_user_and_caps(p, !c->l->setgroups_denied, err) < 0 ||
+	    husk_process_apply_no_new_privs(p, err) < 0 ||
+	    husk_close_fds_on_exec(c->l->o->preserve_fds, err) < 0)
+		return -1;
+	return husk_process_exec(p, c->exe, err);
+}
+
+void container_init_main(struct launch *l)
+{
+	struct init_ctx c = {.l = l, .master = -1, .slave = -1};
+	husk_error *e = NULL;
+	struct sync_msg m;
+
+	close(l->sync_parent);
+	if (l->intermediate)
+		intermediate(&c);
+	else
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (sync_expect(l->sync_child, SYNC_GO, &m, &e) < 0)
+		fail(&c, e);
+	c.host_pid = m.pid;
+	if (l->spec->ns[HUSK_NS_USER].enabled && become_root_in_userns(&e) < 0)
+		fail(&c, e);
+	if (l->spec->ns[HUSK_NS_CGROUP].enabled && !l->spec->ns[HUSK_NS_CGROUP].path &&
+	    unshare(CLONE_NEWCGROUP) < 0) {
+		husk_error_set(&e, errno, "unshare cgroup namespace");
+		fail(&c, e);
+	}
+	if (setup_uts(l->spec, &e) < 0 || setup_mounts(&c, &e) < 0 || prepare_process(&c, &e) < 0)
+		fail(&c, e);
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	if (sync_send(l->sync_child, SYNC_READY, 0, NULL) < 0)
+		_exit(1);
+	if (wait_for_start(&c, &e) < 0)
+		fail(&c, e);
+	finish_and_exec(&c, &e);
+	fail(&c, e);
+}

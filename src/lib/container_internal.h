@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Shared by the runtime side (container.c) and the container side
+ * (container_init.c) of a launch. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "spec.h"
+
+/* Messages on the SOCK_SEQPACKET socketpair between runtime and container. */
+enum sync_type {
+	SYNC_GO = 1,	/* runtime -> container: continue (pid = host pid) */
+	SYNC_ERROR,	/* container -> runtime: setup failed (text) */
+	SYNC_IDMAP,	/* container -> runtime: write my id maps (pid) */
+	SYNC_PID,	/* intermediate -> runtime: the container init's pid */
+	SYNC_HOOKS,	/* container -> runtime: run prestart/createRuntime hooks */
+	SYNC_PTY,	/* container -> runtime: the terminal master (fd) */
+	SYNC_READY,	/* container -> runtime: waiting for start */
+};
+
+struct sync_msg {
+	int type;
+	int code;
+	pid_t pid;
+	char text[2048];
+};
+
+int sync_send(int fd, int type, pid_t pid, const char *text);
+int sync_send_error(int fd, const husk_error *e);
+/* Reads one message; a closed peer is ECONNRESET. */
+int sync_recv(int fd, struct sync_msg *m, int *ret_fd);
+int sync_expect(int fd, int type, struct sync_msg *m, husk_error **err);
+
+struct launch {
+	const struct husk_runtime *rt;
+	const struct husk_create_opts *o;
+	struct husk_spec *spec;
+	bool foreground; /* run: start without the exec fifo */
+	bool userns_new;
+	bool intermediate; /* joins or a time namespace: setns/unshare then fork */
+	bool setgroups_denied;
+	int clone_flags;
+	int sync_parent, sync_child;
+	int fifo_fd;
+	struct husk_cgroup cg;
+};
+
+/* The container side; never returns. */
+__attribute__((noreturn)) void container_init_main(struct launch *l);

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/* start, state, kill, delete and list of an existing container. */
+#define _GNU_SOURCE
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "hooks.h"
+#include "state.h"
+#include "util.h"
+
+struct opened {
+	int dirfd;
+	struct husk_state st;
+	enum husk_status status;
+};
+
+static void opened_close(struct opened *c)
+{
+	if (c->dirfd >= 0)
+		close(c->dirfd);
+	husk_state_clear(&c->st);
+}
+#define cleanup_opened __attribute__((cleanup(opened_close)))
+
+static int open_container(const struct husk_runtime *rt, const char *id, bool exclusive,
+			  struct opened *c, husk_error **err)
+{
+	c->dirfd = -1;
+	memset(&c->st, 0, sizeof(c->st));
+	if (husk_state_dir_open(rt->root, id, exclusive, &c->dirfd, err) < 0)
+		return -1;
+	if (husk_state_read(c->dirfd, &c->st, err) < 0)
+		return husk_error_wrap(err, "container `%s`", id);
+	c->status = husk_state_status(c->dirfd, &c->st);
+	return 0;
+}
+
+/* Hooks saved at create time, run with the state on stdin. */
+static int run_saved_hooks(struct opened *c, enum husk_hook_kind kind, enum husk_status status,
+			   husk_error **err)
+{
+	json_t *hooks = json_object_get(c->st.config, "hooks");
+	struct husk_spec *s;
+	cleanup_free char *text = NULL;
+	json_t *state;
+	int r;
+
+	if (hooks == NULL)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return husk_error_set(err, ENOMEM, "hooks");
+	r = husk_spec_parse_hooks(s, hooks, err);
+	if (r == 0 && s->n_hooks[kind] > 0) {
+		state = husk_state_to_json(&c->st, status);
+		text = state ? json_dumps(state, JSON_COMPACT) : NULL;
+		json_decref(state);
+		r = text ? husk_hooks_run(s, kind, text, err) : husk_error_set(err, ENOMEM, "hooks");
+	}
+	husk_spec_free(s);
+	return r;
+}
+
+int husk_container_start(const struct husk_runtime *rt, const char *id, husk_error **err)
+{
+	cleanup_opened struct opened c;
+	cleanup_close int fifo = -1;
+	husk_error *warn = NULL;
+
+	if (open_container(rt, id, true, &c, err) < 0)
+		return -1;
+	if (c.status != HUSK_STATUS_CREATED)
+		return husk_error_set(err, 0, "container `%s` is %s, not created: cannot start it",
+				      id, husk_status_name(c.status));
+	/* The init holds the fifo open for reading, so this cannot block. */
+	fifo = openat(c.dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo < 0)
+		return husk_error_set(err, errno, "container `%s`: open exec fifo", id);
+	if (write(fifo, "0", 1) != 1)
+		return husk_error_set(err, errno, "container `%s`: release the init", id);
+	unlinkat(c.dirfd, "exec.fifo", 0);
+	if (run_saved_hooks(&c, HUSK_HOOK_POSTSTART, HUSK_STATUS_RUNNING, &warn) < 0 && rt->warn)
+		rt->warn(warn->msg);
+	husk_error_free(&warn);
+	return 0;
+}
+
+int husk_container_state(const struct husk_runtime *rt, const char *id, json_t **ret,
+			 husk_error **err)
+{
+	cleanup_opened struct opened c;
+
+	if (open_container(rt, id, false, &c, err) < 0)
+		return -1;
+	*ret = husk_state_to_json(&c.st, c.status);
+	return *ret ? 0 : husk_error_set(err, ENOMEM, "state");
+}
+
+/* Signals the init through a pidfd checked against the saved start time, so
+ * a recycled pid is never signalled. */
+static int signal_init(const struct husk_state *st, int sig, husk_error **err)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+	unsigned long long start;
+	int r;
+
+	if (proc_start_time(st->pid, &start) < 0 || start != st->pid_start_time) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return husk_error_set(err, 0, "container `%s` is not running", st->id);
+	}
+	if (pidfd >= 0) {
+		r = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+		close(pidfd);
+	} else {
+		r = kill(st->pid, sig);
+	}
+	if (r < 0)
+		return husk_error_set(err, errno, "signal container `%s`", st->id);
+	return 0;
+}
+
+static int load_cgroup(const struct husk_state *st, struct husk_cgroup *cg, husk_error **err)
+{
+	memset(cg, 0, sizeof(*cg));
+	if (st->cgroup == NULL)
+		return 0;
+	return husk_cgroup_from_json(st->cgroup, cg, err);
+}
+
+static int signal_all(const struct husk_state *st, int sig, husk_error **err)
+{
+	struct husk_cgroup cg;
+	cleanup_free pid_t *pids = NULL;
+	size_t n = 0;
+	int r;
+
+	if (load_cgroup(st, &cg, err) < 0)
+		return -1;
+	if (cg.version == 0) {
+		husk_cgroup_clear(&cg);
+		return signal_init(st, sig, err);
+	}
+	r = husk_cgroup_pids(&cg, &pids, &n, err);
+	husk_cgroup_clear(&cg);
+	if (r < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], sig);
+	return 0;
+}
+
+int husk_container_kill(const struct husk_runtime *rt, const char *id, int sig, bool all,
+			husk_error **err)
+{
+	cleanup_opened struct opened c;
+
+	if (open_container(rt, id, false, &c, err) < 0)
+		return -1;
+	if (c.status == HUSK_STATUS_STOPPED)
+		return husk_error_set(err, 0, "container `%s` is not running", id);
+	return all ? signal_all(&c.st, sig, err) : signal_init(&c.st, sig, err);
+}
+
+/* Waits (bounded) until the init is gone; zombies count as gone. */
+static void wait_stopped(struct opened *c)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, c->st.pid, 0);
+
+	for (int i = 0; i < 1000; i++) {
+		struct timespec ts = {0, 1000 * 1000};
+		if (husk_state_status(c->dirfd, &c->st) == HUSK_STATUS_STOPPED)
+			break;
+		if (pidfd >= 0) {
+			struct pollfd p = {.fd = pidfd, .events = POLLIN};
+			poll(&p, 1, 10);
+		} else {
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+static int stop_for_delete(struct opened *c, bool force, husk_error **err)
+{
+	struct husk_cgroup cg;
+
+	if (c->status == HUSK_STATUS_STOPPED)
+		return 0;
+	if (c->status != HUSK_STATUS_CREATED && !force)
+		return husk_error_set(err, 0,
+				      "container `%s` is %s: stop it first, or use delete --force",
+				      c->st.id, husk_status_name(c->status));
+	if (load_cgroup(&c->st, &cg, NULL) == 0 && cg.version) {
+		signal_all(&c->st, SIGKILL, NULL);
+		if (c->status == HUSK_STATUS_PAUSED)
+			husk_cgroup_freeze(&cg, false, NULL);
+	}
+	husk_cgroup_clear(&cg);
+	signal_init(&c->st, SIGKILL, NULL);
+	wait_stopped(c);
+	return 0;
+}
+
+int husk_container_delete(const struct husk_runtime *rt, const char *id, bool force,
+			  husk_error **err)
+{
+	cleanup_opened struct opened c;
+	struct husk_cgroup cg;
+	husk_error *warn = NULL;
+	int r = 0;
+
+	if (open_container(rt, id, true, &c, err) < 0) {
+		/* A state dir left by a runtime killed mid-create: remove it. */
+		if (force && err && *err && strstr((*err)->msg, "state.json")) {
+			husk_error_free(err);
+			husk_state_dir_remove(rt->root, id);
+			return 0;
+		}
+		return -1;
+	}
+	if (stop_for_delete(&c, force, err) < 0)
+		return -1;
+	if (run_saved_hooks(&c, HUSK_HOOK_POSTSTOP, HUSK_STATUS_STOPPED, &warn) < 0 && rt->warn)
+		rt->warn(warn->msg);
+	husk_error_free(&warn);
+	if (load_cgroup(&c.st, &cg, err) < 0)
+		return -1;
+	if (cg.version)
+		r = husk_cgroup_destroy(&cg, err);
+	husk_cgroup_clear(&cg);
+	husk_state_dir_remove(rt->root, id);
+	return r;
+}
+
+int husk_container_list(const struct husk_runtime *rt, json_t **ret, husk_error **err)
+{
+	cleanup_strv char **ids = NULL;
+	json_t *arr = json_array();
+
+	if (arr == NULL || husk_state_list(rt->root, &ids, err) < 0) {
+		json_decref(arr);
+		return arr ? -1 : husk_error_set(err, ENOMEM, "list");
+	}
+	for (size_t i = 0; ids[i]; i++) {
+		struct opened c;
+		json_t *o;
+		if (open_container(rt, ids[i], false, &c, NULL) < 0) {
+			opened_close(&c);
+			continue;
+		}
+		o = husk_state_to_json(&c.st, c.status);
+		if (o) {
+			json_object_set_new(o, "created", json_string(c.st.created ? c.st.created : ""));
+			json_object_set_new(o, "owner", json_string(c.st.owner ? c.st.owner : ""));
+			json_array_append_new(arr, o);
+		}
+		opened_close(&c);
+	}
+	*ret = arr;
+	return 0;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* OCI hooks: fork, state on stdin, timeout, exit status. */
+#define _GNU_SOURCE
+#include "hooks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "util.h"
+
+const char *husk_hook_kind_name(enum husk_hook_kind kind)
+{
+	static const char *const names[] = {"prestart",	      "createRuntime", "createContainer",
+					    "startContainer", "poststart",     "poststop"};
+	return names[kind];
+}
+
+static void hook_child(const struct husk_hook *h, int stdin_fd)
+{
+	static char *const empty[] = {NULL};
+	char *argv0[] = {h->path, NULL};
+
+	dup2(stdin_fd, 0);
+	signal(SIGPIPE, SIG_DFL);
+	execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : empty);
+	_exit(127);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Waits for pid; with a timeout, kills it when time is up. */
+static int wait_hook(pid_t pid, int timeout, int *ret_status)
+{
+	long long deadline = timeout > 0 ? now_ms() + timeout * 1000LL : 0;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	for (;;) {
+		pid_t r = waitpid(pid, ret_status, deadline || pidfd >= 0 ? WNOHANG : 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			break;
+		if (deadline && now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, ret_status, 0);
+			if (pidfd >= 0)
+				close(pidfd);
+			return -ETIMEDOUT;
+		}
+		if (pidfd >= 0) {
+			struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+			poll(&pfd, 1, deadline ? (int)(deadline - now_ms()) : -1);
+		} else if (deadline) {
+			struct timespec ts = {0, 2 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return 0;
+}
+
+static int run_hook(const struct husk_hook *h, const char *kind, size_t i, const char *state,
+		    husk_error **err)
+{
+	int pipefd[2], status = 0, r;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "hooks.%s[%zu]: pipe", kind, i);
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return husk_error_set(err, errno, "hooks.%s[%zu]: fork", kind, i);
+	}
+	if (pid == 0)
+		hook_child(h, pipefd[0]);
+	close(pipefd[0]);
+	/* A hook may exit without reading its stdin. */
+	signal(SIGPIPE, SIG_IGN);
+	write_all(pipefd[1], state, strlen(state));
+	close(pipefd[1]);
+	r = wait_hook(pid, h->timeout, &status);
+	if (r == -ETIMEDOUT)
+		return husk_error_set(err, 0, "hooks.%s[%zu] `%s`: timed out after %d s", kind, i,
+				      h->path, h->timeout);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return husk_error_set(err, 0, "hooks.%s[%zu] `%s`: could not be executed", kind, i,
+				      h->path);
+	if (WIFEXITED(status))
+		return husk_error_set(err, 0, "hooks.%s[%zu] `%s`: exited with status %d", kind, i,
+				      h->path, WEXITSTATUS(status));
+	return husk_error_set(err, 0, "hooks.%s[%zu] `%s`: killed by signal %d", kind, i, h->path,
+			      WTERMSIG(status));
+}
+
+int husk_hooks_run_list(const struct husk_hook *hooks, size_t n, const char *kind_name,
+			const char *state_json, husk_error **err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (run_hook(&hooks[i], kind_name, i, state_json, err) < 0)
+			return -1;
+	return 0;
+}
+
+int husk_hooks_run(const struct husk_spec *spec, enum husk_hook_kind kind, const char *state_json,
+		   husk_error **err)
+{
+	return husk_hooks_run_list(spec->hooks[kind], spec->n_hooks[kind], husk_hook_kind_name(kind),
+				   state_json, err);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "error.h"
+#include "spec.h"
+
+/* Looks args[0] up as execve(2) would after the container's PATH; errors use
+ * the wording podman and containerd map to exit codes 127 and 126:
+ * `exec: "x": executable file not found in $PATH`, `...: permission denied`. */
+int husk_process_find_executable(const struct husk_process *p, char **ret, husk_error **err);
+
+/* rlimits, before the user changes (raising a hard limit needs
+ * CAP_SYS_RESOURCE: the error says so). */
+int husk_process_apply_rlimits(const struct husk_process *p, husk_error **err);
+int husk_process_apply_oom_score_adj(const struct husk_process *p, husk_error **err);
+
+/* Drops the bounding set, changes uid/gid/groups keeping capabilities, then
+ * sets effective/permitted/inheritable and ambient capabilities. */
+int husk_process_apply_user_and_caps(const struct husk_process *p, bool setgroups_allowed,
+				     husk_error **err);
+int husk_process_apply_no_new_privs(const struct husk_process *p, husk_error **err);
+
+/* umask, cwd (created in the container when missing), environment. */
+int husk_process_apply_cwd_and_umask(const struct husk_process *p, husk_error **err);
+
+/* Marks every fd >= 3 + preserve_fds close-on-exec. */
+int husk_close_fds_on_exec(int preserve_fds, husk_error **err);
+
+/* Never returns on success. */
+int husk_process_exec(const struct husk_process *p, const char *path, husk_error **err);

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+/* The container's filesystem: safe path resolution, mounts, pivot_root. */
+#define _GNU_SOURCE
+#include "rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+
+#include "devices.h"
+#include "util.h"
+
+#define MAX_SYMLINKS 40
+#define MAX_DEPTH    256
+
+static const char *fd_path(int fd, char buf[static 32])
+{
+	snprintf(buf, 32, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+/* Walk state: a stack of O_PATH fds from the root, so ".." never leaves it. */
+struct walk {
+	int fds[MAX_DEPTH];
+	int depth;
+};
+
+static void walk_release(struct walk *w)
+{
+	for (int i = 1; i <= w->depth; i++)
+		close(w->fds[i]);
+	w->depth = 0;
+}
+
+/* Prepends `target` + "/" to the unwalked rest of the path. */
+static char *splice_link(const char *target, const char *rest)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s/%s", target, rest ? rest : "") < 0)
+		return NULL;
+	return s;
+}
+
+static int open_component(int dirfd, const char *name, bool create, bool last_is_file, bool last,
+			  int *ret)
+{
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT && create) {
+		if (last && last_is_file) {
+			int f = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
+							   O_CLOEXEC,
+				       0644);
+			if (f < 0 && errno != EEXIST)
+				return -1;
+			if (f >= 0)
+				close(f);
+		} else if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST) {
+			return -1;
+		}
+		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return -1;
+	*ret = fd;
+	return 0;
+}
+
+static int walk_in_root(int rootfd, const char *path, bool create, bool file, int *ret_fd,
+			husk_error **err)
+{
+	struct walk w = {.depth = 0};
+	cleanup_free char *buf = strdup(path);
+	char *rest = buf, *name;
+	int links = 0, e;
+
+	if (buf == NULL)
+		return husk_error_set(err, ENOMEM, "resolve `%s`", path);
+	w.fds[0] = rootfd;
+	while (rest != NULL) {
+		struct stat st;
+		int fd;
+		bool last;
+
+		while (*rest == '/')
+			rest++;
+		if (*rest == '\0')
+			break;
+		name = rest;
+		rest = strchr(rest, '/');
+		if (rest)
+			*rest++ = '\0';
+		last = rest == NULL || rest[strspn(rest, "/")] == '\0';
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			if (w.depth > 0)
+				close(w.fds[w.depth--]);
+			continue;
+		}
+		if (w.depth + 1 >= MAX_DEPTH) {
+			e = ENAMETOOLONG;
+			goto fail;
+		}
+		if (open_component(w.fds[w.depth], name, create, file, last, &fd) < 0) {
+			e = errno;
+			goto fail;
+		}
+		if (fstat(fd, &st) < 0) {
+			e = errno;
+			close(fd);
+			goto fail;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+			char *spliced;
+			close(fd);
+			if (n < 0 || ++links > MAX_SYMLINKS) {
+				e = n < 0 ? errno : ELOOP;
+				goto fail;
+			}
+			target[n] = '\0';
+			if (target[0] == '/') /* absolute links restart at the root */
+				walk_release(&w);
+			spliced = splice_link(target, rest);
+			if (spliced == NULL) {
+				e = ENOMEM;
+				goto fail;
+			}
+			free(buf);
+			buf = rest = spliced;
+			continue;
+		}
+		if (!last && !S_ISDIR(st.st_mode)) {
+			close(fd);
+			e = ENOTDIR;
+			goto fail;
+		}
+		w.fds[++w.depth] = fd;
+	}
+	*ret_fd = w.depth > 0 ? w.fds[w.depth] : openat(rootfd, ".", O_PATH | O_CLOEXEC);
+	if (w.depth > 0)
+		w.depth--;
+	walk_release(&w);
+	return *ret_fd < 0 ? husk_error_set(err, errno, "open `%s` in rootfs", path) : 0;
+fail:
+	walk_release(&w);
+	return husk_error_set(err, e, "resolve `%s` in rootfs", path);
+}
+
+int husk_path_open_in_root(int rootfd, const char *path, int *ret_fd, husk_error **err)
+{
+	return walk_in_root(rootfd, path, false, false, ret_fd, err);
+}
+
+int husk_path_create_in_root(int rootfd, const char *path, bool file, int *ret_fd,
+			     husk_error **err)
+{
+	return walk_in_root(rootfd, path, true, file, ret_fd, err);
+}
+
+/* Flags a mount carries that a user namespace may not clear on remount. */
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_RDONLY)
+		f |= MS_RDONLY;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/* Re-resolves dest so the fd points at the new mount's root, then remounts. */
+static int remount_bind(int rootfd, const char *dest, unsigned long flags, unsigned long clear,
+			husk_error **err)
+{
+	cleanup_close int fd = -1;
+	char p[32];
+	unsigned long keep;
+
+	if (husk_path_open_in_root(rootfd, dest, &fd, err) < 0)
+		return -1;
+	keep = locked_flags(fd_path(fd, p)) & ~clear & ~MS_RDONLY;
+	if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | flags | keep, NULL) < 0)
+		return husk_error_set(err, errno, "remount `%s`", dest);
+	return 0;
+}
+
+static char *bind_source(const struct husk_spec *spec, const char *src)
+{
+	char *s = NULL;
+
+	if (src[0] == '/')
+		return strdup(src);
+	if (asprintf(&s, "%s/%s", spec->bundle, src) < 0)
+		return NULL;
+	return s;
+}
+
+#define MS_BIND_FLAGS (MS_BIND | MS_REC)
+#define MS_PROPAGATION (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
+
+static int mount_bind(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, husk_error **err)
+{
+	cleanup_free char *src = bind_source(ctx->spec, m->source);
+	cleanup_close int fd = -1;
+	unsigned long extra = m->flags & ~(MS_BIND_FLAGS | MS_REMOUNT);
+	struct stat st;
+	char p[32];
+
+	if (src == NULL)
+		return husk_error_set(err, ENOMEM, "mount");
+	if (stat(src, &st) < 0)
+		return husk_error_set(err, errno, "mount source `%s`", m->source);
+	if (husk_path_create_in_root(ctx->rootfd, m->destination, !S_ISDIR(st.st_mode), &fd, err) <
+	    0)
+		return -1;
+	if (mount(src, fd_path(fd, p), NULL, m->flags & MS_BIND_FLAGS, NULL) < 0)
+		return husk_error_set(err, errno, "bind mount `%s` on `%s`", m->source,
+				      m->destination);
+	if (extra)
+		return remount_bind(ctx->rootfd, m->destination, extra, m->clear_flags, err);
+	return 0;
+}
+
+/* The container's cgroup directories at the destination (a tmpfs of binds on
+ * v1; cgroup2 itself when there is a cgroup namespace on v2). */
+static int mount_cgroup(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, int fd,
+			husk_error **err)
+{
+	unsigned long flags = m->flags & ~MS_PROPAGATION;
+	const struct husk_cgroup *cg = ctx->cgroup;
+	char p[32];
+
+	if (cg && cg->version == 2 && ctx->cgroupns) {
+		if (mount("cgroup2", fd_path(fd, p), "cgroup2", flags, NULL) == 0)
+			return 0;
+	}
+	if (cg && cg->version == 2 && cg->n == 1) {
+		if (mount(cg->dirs[0].dir, fd_path(fd, p), NULL, MS_BIND | MS_REC, NULL) < 0)
+			return husk_error_set(err, errno, "bind cgroup on `%s`", m->destination);
+		return remount_bind(ctx->rootfd, m->destination, flags, 0, err);
+	}
+	if (mount("tmpfs", fd_path(fd, p), "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=755") < 0)
+		return husk_error_set(err, errno, "mount tmpfs on `%s`", m->destination);
+	for (size_t i = 0; cg && i < cg->n; i++) {
+		cleanup_free char *dest = NULL;
+		cleanup_close int sub = -1;
+		if (asprintf(&dest, "%s/%s", m->destination, cg->dirs[i].name) < 0)
+			return husk_error_set(err, ENOMEM, "mount");
+		if (husk_path_create_in_root(ctx->rootfd, dest, false, &sub, err) < 0)
+			return -1;
+		if (mount(cg->dirs[i].dir, fd_path(sub, p), NULL, MS_BIND | MS_REC, NULL) < 0)
+			return husk_error_set(err, errno, "bind cgroup `%s`", cg->dirs[i].name);
+		if (remount_bind(ctx->rootfd, dest, flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0,
+				 err) < 0)
+			return -1;
+	}
+	if (flags & MS_RDONLY) {
+		cleanup_close int top = -1;
+		if (husk_path_open_in_root(ctx->rootfd, m->destination, &top, err) < 0)
+			return -1;
+		if (mount(NULL, fd_path(top, p), NULL,
+			  MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+			return husk_error_set(err, errno, "remount `%s` read-only", m->destination);
+	}
+	return 0;
+}
+
+/* Kernel filesystems a user namespace may not mount get a bind of the host's. */
+static int mount_fallback_bind(struct husk_rootfs_ctx *ctx, const struct husk_mount *m,
+			       const char *host, int fd, husk_error **err)
+{
+	char p[32];
+
+	if (mount(host, fd_path(fd, p), NULL, MS_BIND | MS_REC, NULL) < 0)
+		return husk_error_set(err, errno, "bind `%s` on `%s`", host, m->destination);
+	return remount_bind(ctx->rootfd, m->destination,
+			    m->flags & ~(MS_BIND_FLAGS | MS_PROPAGATION | MS_REMOUNT), 0, err);
+}
+
+static int mount_fs(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, husk_error **err)
+{
+	cleanup_close int fd = -1;
+	unsigned long flags = m->flags & ~MS_PROPAGATION;
+	char p[32];
+
+	if (husk_path_create_in_root(ctx->rootfd, m->destination, false, &fd, err) < 0)
+		return -1;
+	if (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0)
+		return mount_cgroup(ctx, m, fd, err);
+	if (mount(m->source ? m->source : m->type, fd_path(fd, p), m->type, flags, m->data) == 0)
+		return 0;
+	if (errno == EPERM || errno == EACCES) {
+		if (strcmp(m->type, "sysfs") == 0)
+			return mount_fallback_bind(ctx, m, "/sys", fd, err);
+		if (strcmp(m->type, "mqueue") == 0)
+			return mount_fallback_bind(ctx, m, "/dev/mqueue", fd, err);
+	}
+	if (errno == EINVAL && strcmp(m->type, "devpts") == 0 && m->data &&
+	    strstr(m->data, "gid=")) {
+		/* gid=5 is not mapped in this user namespace: let devpts pick. */
+		cleanup_free char *data = strdup(m->data);
+		char *g = data ? strstr(data, "gid=") : NULL;
+		if (g != NULL) {
+			char *end = strchr(g, ',');
+			memmove(g, end ? end + 1 : g + strlen(g), strlen(end ? end + 1 : "") + 1);
+			if (mount("devpts", p, "devpts", flags, data) == 0)
+				return 0;
+		}
+	}
+	return husk_error_set(err, errno, "mount %s on `%s`", m->type, m->destination);
+}
+
+static int mount_one(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, husk_error **err)
+{
+	int r = m->bind ? mount_bind(ctx, m, err) : mount_fs(ctx, m, err);
+
+	if (r < 0)
+		return r;
+	if (m->propagation) {
+		cleanup_close int fd = -1;
+		char p[32];
+		if (husk_path_open_in_root(ctx->rootfd, m->destination, &fd, err) < 0)
+			return -1;
+		if (mount(NULL, fd_path(fd, p), NULL, m->propagation, NULL) < 0)
+			return husk_error_set(err, errno, "set propagation of `%s`", m->destination);
+	}
+	return 0;
+}
+
+static bool dev_is_bind_mounted(const struct husk_spec *spec)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (strcmp(spec->mounts[i].destination, "/dev") == 0 && spec->mounts[i].bind)
+			return true;
+	return false;
+}
+
+int husk_rootfs_prepare(struct husk_rootfs_ctx *ctx, husk_error **err)
+{
+	const struct husk_spec *spec = ctx->spec;
+	unsigned long prop = spec->rootfs_propagation ? spec->rootfs_propagation
+						      : MS_SLAVE | MS_REC;
+
+	/* Nothing we mount may propagate back to the host. */
+	if (mount(NULL, "/", NULL, (prop & MS_SHARED) ? MS_SLAVE | MS_REC : prop, NULL) < 0)
+		return husk_error_set(err, errno, "make / %s", "slave");
+	if (mount(spec->root_path, spec->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return husk_error_set(err, errno, "bind mount rootfs `%s`", spec->root_path);
+	if (prop & MS_SHARED && mount(NULL, spec->root_path, NULL, prop, NULL) < 0)
+		return husk_error_set(err, errno, "make rootfs shared");
+	ctx->rootfd = open(spec->root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->rootfd < 0)
+		return husk_error_set(err, errno, "open rootfs `%s`", spec->root_path);
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (mount_one(ctx, &spec->mounts[i], err) < 0)
+			return husk_error_wrap(err, "mounts[%zu]", i);
+	if (!dev_is_bind_mounted(spec) &&
+	    husk_devices_setup(ctx->rootfd, spec, ctx->in_userns, err) < 0)
+		return -1;
+	return 0;
+}
+
+int husk_rootfs_pivot(struct husk_rootfs_ctx *ctx, bool no_pivot, husk_error **err)
+{
+	if (fchdir(ctx->rootfd) < 0)
+		return husk_error_set(err, errno, "chdir to rootfs");
+	if (no_pivot) {
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			return husk_error_set(err, errno, "move rootfs to /");
+		if (chroot(".") < 0)
+			return husk_error_set(err, errno, "chroot");
+	} else {
+		/* pivot_root(".", ".") stacks the old root under the new one;
+		 * detaching "." then removes it without needing a directory. */
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return husk_error_set(err, errno, "pivot_root");
+		if (umount2(".", MNT_DETACH) < 0)
+			return husk_error_set(err, errno, "detach old root");
+	}
+	if (chdir("/") < 0)
+		return husk_error_set(err, errno, "chdir /");
+	close(ctx->rootfd);
+	ctx->rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->rootfd < 0)
+		return husk_error_set(err, errno, "open /");
+	return 0;
+}
+
+static int mask_path(int rootfd, const char *path, husk_error **err)
+{
+	cleanup_close int fd = -1;
+	struct stat st;
+	char p[32];
+
+	if (husk_path_open_in_root(rootfd, path, &fd, NULL) < 0)
+		return 0; /* nothing to mask */
+	if (fstat(fd, &st) < 0)
+		return husk_error_set(err, errno, "stat masked path `%s`", path);
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", fd_path(fd, p), "tmpfs", MS_RDONLY, "size=0,mode=0555") < 0)
+			return husk_error_set(err, errno, "mask `%s`", path);
+	} else if (mount("/dev/null", fd_path(fd, p), NULL, MS_BIND, NULL) < 0) {
+		return husk_error_set(err, errno, "mask `%s`", path);
+	}
+	return 0;
+}
+
+static int readonly_path(int rootfd, const char *path, husk_error **err)
+{
+	cleanup_close int fd = -1;
+	char p[32];
+
+	if (husk_path_open_in_root(rootfd, path, &fd, NULL) < 0)
+		return 0;
+	if (mount(fd_path(fd, p), p, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return husk_error_set(err, errno, "bind read-only path `%s`", path);
+	return remount_bind(rootfd, path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, err);
+}
+
+int husk_rootfs_finalize(struct husk_rootfs_ctx *ctx, husk_error **err)
+{
+	const struct husk_spec *spec = ctx->spec;
+
+	for (size_t i = 0; spec->masked_paths && spec->masked_paths[i]; i++)
+		if (mask_path(ctx->rootfd, spec->masked_paths[i], err) < 0)
+			return -1;
+	for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++)
+		if (readonly_path(ctx->rootfd, spec->readonly_paths[i], err) < 0)
+			return -1;
+	if (spec->root_readonly &&
+	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), NULL) < 0)
+		return husk_error_set(err, errno, "remount / read-only");
+	if (spec->rootfs_propagation &&
+	    mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
+		return husk_error_set(err, errno, "set rootfs propagation");
+	return 0;
+}
+
+int husk_rootfs_bind_console(int rootfd, int slave_fd, husk_error **err)
+{
+	cleanup_close int fd = -1;
+	char p[32], s[32];
+
+	if (husk_path_create_in_root(rootfd, "/dev/console", true, &fd, err) < 0)
+		return -1;
+	if (mount(fd_path(slave_fd, s), fd_path(fd, p), NULL, MS_BIND, NULL) < 0)
+		return husk_error_set(err, errno, "bind terminal on /dev/console");
+	return 0;
+}
+
+int husk_sysctl_apply(const struct husk_spec *spec, husk_error **err)
+{
+	for (size_t i = 0; i < spec->n_sysctl; i++) {
+		cleanup_free char *path = NULL;
+		if (asprintf(&path, "/proc/sys/%s", spec->sysctl[i].key) < 0)
+			return husk_error_set(err, ENOMEM, "sysctl");
+		for (char *c = path + 10; *c; c++)
+			if (*c == '.')
+				*c = '/';
+		if (write_file_at(AT_FDCWD, path, spec->sysctl[i].value,
+				  strlen(spec->sysctl[i].value), err) < 0)
+			return husk_error_wrap(err, "linux.sysctl `%s`", spec->sysctl[i].key);
+	}
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* The runtime <-> container message channel. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "container_internal.h"
+#include "util.h"
+
+int sync_send(int fd, int type, pid_t pid, const char *text)
+{
+	struct sync_msg m = {.type = type, .pid = pid};
+
+	if (text)
+		snprintf(m.text, sizeof(m.text), "%s", text);
+	return send_fd(fd, -1, &m, sizeof(m));
+}
+
+int sync_send_error(int fd, const husk_error *e)
+{
+	struct sync_msg m = {.type = SYNC_ERROR, .code = e ? e->code : 0};
+
+	snprintf(m.text, sizeof(m.text), "%s", e && e->msg ? e->msg : "unknown error");
+	return send_fd(fd, -1, &m, sizeof(m));
+}
+
+int sync_recv(int fd, struct sync_msg *m, int *ret_fd)
+{
+	int tmp = -1;
+	int n = recv_fd(fd, ret_fd ? ret_fd : &tmp, m, sizeof(*m));
+
+	if (tmp >= 0)
+		close(tmp);
+	if (n < 0)
+		return -1;
+	if ((size_t)n < sizeof(int) * 3) {
+		errno = EPROTO;
+		return -1;
+	}
+	m->text[sizeof(m->text) - 1] = '\0';
+	return 0;
+}
+
+int sync_expect(int fd, int type, struct sync_msg *m, husk_error **err)
+{
+	if (sync_recv(fd, m, NULL) < 0)
+		return husk_error_set(err, errno == ECONNRESET ? 0 : errno, "%s",
+				      errno == ECONNRESET ? "the other side of the launch exited"
+							  : "sync");
+	if (m->type == SYNC_ERROR)
+		return husk_error_set(err, 0, "%s", m->text);
+	if (m->type != type)
+		return husk_error_set(err, 0, "sync: expected message %d, got %d", type, m->type);
+	return 0;
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* Terminals: pty in the container, console socket, foreground proxy. */
+#define _GNU_SOURCE
+#include "terminal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+
+#include "rootfs.h"
+#include "util.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+static int open_master(int rootfd, husk_error **err)
+{
+	cleanup_close int path = -1;
+	char p[32];
+	int fd;
+
+	if (rootfd >= 0 && husk_path_open_in_root(rootfd, "/dev/pts/ptmx", &path, NULL) == 0) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", path);
+		fd = open(p, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	} else {
+		fd = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return husk_error_set(err, errno, "open ptmx");
+	return fd;
+}
+
+int husk_terminal_open(int rootfd, unsigned short rows, unsigned short cols, int *ret_master,
+		       int *ret_slave, husk_error **err)
+{
+	cleanup_close int master = open_master(rootfd, err);
+	int unlock = 0, slave;
+
+	if (master < 0)
+		return -1;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return husk_error_set(err, errno, "unlock pty");
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0) {
+		char name[64];
+		if (ptsname_r(master, name, sizeof(name)) != 0)
+			return husk_error_set(err, errno, "ptsname");
+		slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (slave < 0)
+			return husk_error_set(err, errno, "open `%s`", name);
+	}
+	if (rows || cols) {
+		struct winsize ws = {.ws_row = rows, .ws_col = cols};
+		ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	*ret_master = steal_fd(&master);
+	*ret_slave = slave;
+	return 0;
+}
+
+int husk_terminal_become_controlling(int slave, husk_error **err)
+{
+	if (setsid() < 0 && errno != EPERM)
+		return husk_error_set(err, errno, "setsid");
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return husk_error_set(err, errno, "set controlling terminal");
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return husk_error_set(err, errno, "dup terminal");
+	return 0;
+}
+
+int husk_terminal_connect(const char *socket_path, int *ret_fd, husk_error **err)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return husk_error_set(err, errno, "console socket");
+	if (strlen(socket_path) >= sizeof(addr.sun_path))
+		return husk_error_set(err, 0, "--console-socket: path too long");
+	strcpy(addr.sun_path, socket_path);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return husk_error_set(err, errno, "--console-socket: connect `%s`", socket_path);
+	*ret_fd = steal_fd(&fd);
+	return 0;
+}
+
+int husk_terminal_send_to_socket(const char *socket_path, int master, husk_error **err)
+{
+	cleanup_close int fd = -1;
+	static const char name[] = "/dev/ptmx";
+
+	if (husk_terminal_connect(socket_path, &fd, err) < 0)
+		return -1;
+	if (send_fd(fd, master, name, sizeof(name) - 1) < 0)
+		return husk_error_set(err, errno, "--console-socket: send terminal");
+	return 0;
+}
+
+static struct termios saved_termios;
+static bool termios_saved;
+
+static void restore_tty(void)
+{
+	if (termios_saved)
+		tcsetattr(0, TCSANOW, &saved_termios);
+}
+
+static void make_stdin_raw(void)
+{
+	struct termios t;
+
+	if (!isatty(0) || tcgetattr(0, &saved_termios) < 0)
+		return;
+	termios_saved = true;
+	atexit(restore_tty);
+	t = saved_termios;
+	cfmakeraw(&t);
+	t.c_oflag |= OPOST; /* keep output post-processing for the host terminal */
+	tcsetattr(0, TCSANOW, &t);
+}
+
+static bool copy_once(int from, int to)
+{
+	char buf[8192];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n <= 0)
+		return n < 0 && (errno == EINTR || errno == EAGAIN);
+	return write_all(to, buf, (size_t)n) == 0;
+}
+
+int husk_terminal_proxy(int master, int stop_fd, husk_error **err)
+{
+	struct pollfd pfd[3] = {
+		{.fd = master, .events = POLLIN},
+		{.fd = 0, .events = POLLIN},
+		{.fd = stop_fd, .events = POLLIN},
+	};
+
+	make_stdin_raw();
+	if (isatty(0)) {
+		struct winsize ws;
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+			ioctl(master, TIOCSWINSZ, &ws);
+	}
+	for (;;) {
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return husk_error_set(err, errno, "terminal poll");
+		}
+		if (pfd[0].revents & POLLIN) {
+			if (!copy_once(master, 1))
+				break;
+		} else if (pfd[0].revents & (POLLHUP | POLLERR)) {
+			break;
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP)) {
+			if (!copy_once(0, master))
+				pfd[1].fd = -1; /* stdin closed: keep reading output */
+		}
+		if (pfd[2].revents)
+			break;
+	}
+	restore_tty();
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* husk-runtime: the runc-compatible command line over the husk core. */
+
+#include <stdbool.h>
+
+#include "container.h"
+#include "error.h"
+
+struct cli {
+	struct husk_runtime rt;
+	const char *log_path;
+	bool log_json;
+	bool debug;
+	char **argv0; /* the whole argv, for re-exec */
+};
+
+struct verb {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *usage;
+};
+
+/* Prints "husk-runtime: MSG" on stderr and, with --log, a line in the log
+ * file (JSON as runc writes it: {"level","msg","time"}). */
+void cli_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_warn(const char *msg);
+/* Reports err and returns the exit status 1. */
+int cli_fail(struct cli *cli, husk_error *err);
+int cli_usage(struct cli *cli, const struct verb *v, const char *problem);
+
+int cmd_create(struct cli *cli, int argc, char **argv);
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_start(struct cli *cli, int argc, char **argv);
+int cmd_state(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_kill(struct cli *cli, int argc, char **argv);
+int cmd_delete(struct cli *cli, int argc, char **argv);
+int cmd_spec(struct cli *cli, int argc, char **argv);
+int cmd_features(struct cli *cli, int argc, char **argv);
+
+/* Prints a JSON value on stdout, indented. */
+int cli_print_json(json_t *v);
