@@ -42,8 +42,9 @@ int husk_idmap_validate(const struct husk_idmap *maps, size_t n, const char *whe
 		if (maps[i].size == 0)
 			return husk_error_set(err, 0, "%s[%zu].size: must be greater than 0", where,
 					      i);
-		if ((uint64_t)maps[i].container_id + maps[i].size > (uint64_t)UINT32_MAX + 1 ||
-		    (uint64_t)maps[i].host_id + maps[i].size > (uint64_t)UINT32_MAX + 1)
+		/* The kernel refuses id 4294967295 ((uid_t)-1) and wrapping ranges. */
+		if ((uint64_t)maps[i].container_id + maps[i].size > (uint64_t)UINT32_MAX ||
+		    (uint64_t)maps[i].host_id + maps[i].size > (uint64_t)UINT32_MAX)
 			return husk_error_set(err, 0, "%s[%zu]: range overflows 32-bit ids", where,
 					      i);
 		for (size_t j = 0; j < i; j++) {

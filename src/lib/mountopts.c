@@ -9,6 +9,9 @@
 #include "spec.h"
 #include "util.h"
 
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW 256
+#endif
 #ifndef MS_LAZYTIME
 #define MS_LAZYTIME (1 << 25)
 #endif
@@ -57,9 +60,27 @@ static const struct {
 	{"rprivate", OPT_PROPAGATION, MS_PRIVATE | MS_REC},
 	{"unbindable", OPT_PROPAGATION, MS_UNBINDABLE},
 	{"runbindable", OPT_PROPAGATION, MS_UNBINDABLE | MS_REC},
+	{"nosymfollow", OPT_SET, MS_NOSYMFOLLOW},
+	{"symfollow", OPT_CLEAR, MS_NOSYMFOLLOW},
 	/* Recursive read-only and idmapped mounts are not done yet: refusing
 	 * them is safer than silently mounting writable. */
 };
+
+/* Recursive attributes (runtime-spec 1.1, mount_setattr) and idmapped
+ * mounts: refused rather than passed as data that mount(2) would ignore. */
+static bool is_unsupported(const char *o)
+{
+	static const char *const names[] = {
+		"rro",	       "rrw",	      "rnosuid",	 "rsuid",	"rnodev",
+		"rdev",	       "rnoexec",     "rexec",		 "rnodiratime", "rdiratime",
+		"rrelatime",   "rnorelatime", "rnoatime",	 "ratime",	"rstrictatime",
+		"rnostrictatime", "rnosymfollow", "rsymfollow", "idmap",	"ridmap",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(o, names[i]) == 0)
+			return true;
+	return false;
+}
 
 static int append_data(char **data, const char *opt)
 {
@@ -88,8 +109,7 @@ int husk_mount_parse_options(struct husk_mount *m, char *const *options, husk_er
 		if (k == ARRAY_SIZE(mount_opts)) {
 			if (*o == '\0')
 				return husk_error_set(err, 0, "empty mount option");
-			if (strncmp(o, "rro", 3) == 0 || strcmp(o, "idmap") == 0 ||
-			    strcmp(o, "ridmap") == 0)
+			if (is_unsupported(o))
 				return husk_error_set(err, 0, "mount option `%s` is not supported",
 						      o);
 			if (append_data(&m->data, o) < 0)

@@ -68,40 +68,43 @@ struct name_value {
 };
 
 static const struct name_value action_table[] = {
-	{"SCMP_ACT_KILL", SCMP_ACT_KILL},
-	{"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
-	{"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
-	{"SCMP_ACT_TRAP", SCMP_ACT_TRAP},
-	{"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0)},
-	{"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0)},
-	{"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW},
-	{"SCMP_ACT_LOG", SCMP_ACT_LOG},
-	{"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY},
+    {"SCMP_ACT_KILL", SCMP_ACT_KILL},
+    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
+    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
+    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP},
+    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0)},
+    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0)},
+    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW},
+    {"SCMP_ACT_LOG", SCMP_ACT_LOG},
+    {"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY},
 };
 
 static const struct name_value op_table[] = {
-	{"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-	{"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-	{"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
-	{"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
 static const struct name_value flag_table[] = {
-	{"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
-	{"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
-	{"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
-	{"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
+    {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
+    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 };
 
 /* Every architecture the runtime-spec or libseccomp names; which of them this
  * libseccomp can filter is asked at run time. */
 static const char *const arch_names[] = {
-	"SCMP_ARCH_X86",	 "SCMP_ARCH_X86_64",	  "SCMP_ARCH_X32",	 "SCMP_ARCH_ARM",
-	"SCMP_ARCH_AARCH64",	 "SCMP_ARCH_MIPS",	  "SCMP_ARCH_MIPS64",	 "SCMP_ARCH_MIPS64N32",
-	"SCMP_ARCH_MIPSEL",	 "SCMP_ARCH_MIPSEL64",	  "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-	"SCMP_ARCH_PPC64",	 "SCMP_ARCH_PPC64LE",	  "SCMP_ARCH_S390",	 "SCMP_ARCH_S390X",
-	"SCMP_ARCH_PARISC",	 "SCMP_ARCH_PARISC64",	  "SCMP_ARCH_RISCV64",	 "SCMP_ARCH_LOONGARCH64",
-	"SCMP_ARCH_M68K",	 "SCMP_ARCH_SH",	  "SCMP_ARCH_SHEB",
+    "SCMP_ARCH_X86",	 "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",		"SCMP_ARCH_ARM",
+    "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",	"SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL",	 "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",	 "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",	"SCMP_ARCH_S390X",
+    "SCMP_ARCH_PARISC",	 "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",	"SCMP_ARCH_LOONGARCH64",
+    "SCMP_ARCH_M68K",	 "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB",
 };
 
 static bool lookup(const struct name_value *table, size_t n, const char *name, uint32_t *ret)
@@ -162,7 +165,8 @@ static int parse_flags(json_t *cfg, unsigned int *ret, husk_error **err)
 		if (!json_is_string(e) ||
 		    !lookup(flag_table, ARRAY_SIZE(flag_table), json_string_value(e), &flag))
 			return field_error(err, "flags[%zu]: unknown flag `%s`", i,
-					   json_is_string(e) ? json_string_value(e) : "(not a string)");
+					   json_is_string(e) ? json_string_value(e)
+							     : "(not a string)");
 		*ret |= flag;
 	}
 	return 0;
@@ -178,7 +182,8 @@ static int parse_listener(json_t *cfg, struct husk_seccomp *s, husk_error **err)
 		if (!json_is_string(path) || json_string_length(path) == 0)
 			return field_error(err, "listenerPath: must be a non-empty string");
 		if (json_string_length(path) >= sizeof(sun.sun_path))
-			return field_error(err, "listenerPath: longer than a unix socket path (%zu)",
+			return field_error(err,
+					   "listenerPath: longer than a unix socket path (%zu)",
 					   sizeof(sun.sun_path) - 1);
 		s->listener_path = strdup(json_string_value(path));
 		if (s->listener_path == NULL)
@@ -230,14 +235,15 @@ static int add_architectures(scmp_filter_ctx ctx, json_t *cfg, husk_error **err)
 	json_array_foreach (v, i, e) {
 		if (!json_is_string(e) || !arch_is_known(json_string_value(e)))
 			return field_error(err, "architectures[%zu]: unknown architecture `%s`", i,
-					   json_is_string(e) ? json_string_value(e) : "(not a string)");
+					   json_is_string(e) ? json_string_value(e)
+							     : "(not a string)");
 		/* An architecture this libseccomp cannot filter next to the native
 		 * one (unknown to it, or of the other endianness) is left out:
 		 * its syscalls then meet the bad-architecture action and fail.
 		 * EEXIST is the native architecture, always in the filter. */
 		token = arch_token(json_string_value(e));
-		if (token != 0)
-			(void)seccomp_arch_add(ctx, token);
+		if (token != 0 && seccomp_arch_add(ctx, token) == -ENOMEM)
+			return husk_error_set(err, ENOMEM, "linux.seccomp.architectures");
 	}
 	return 0;
 }
@@ -261,14 +267,15 @@ static int parse_arg(json_t *a, const char *where, struct scmp_arg_cmp *ret, hus
 	if (!json_is_string(op))
 		return field_error(err, "%s.op: is required and must be a string", where);
 	if (!lookup(op_table, ARRAY_SIZE(op_table), json_string_value(op), &cmp))
-		return field_error(err, "%s.op: unknown operator `%s`", where, json_string_value(op));
+		return field_error(err, "%s.op: unknown operator `%s`", where,
+				   json_string_value(op));
 	/* JSON parsers stop at INT64_MAX: a negative value stands for its
 	 * two's complement, so that the whole uint64 range can be written. */
 	*ret = (struct scmp_arg_cmp){
-		.arg = (unsigned int)json_integer_value(index),
-		.op = (enum scmp_compare)cmp,
-		.datum_a = (uint64_t)json_integer_value(value),
-		.datum_b = (uint64_t)json_integer_value(value2),
+	    .arg = (unsigned int)json_integer_value(index),
+	    .op = (enum scmp_compare)cmp,
+	    .datum_a = (uint64_t)json_integer_value(value),
+	    .datum_b = (uint64_t)json_integer_value(value2),
 	};
 	return 0;
 }
@@ -290,7 +297,7 @@ static int parse_args(json_t *entry, const char *where, struct scmp_arg_cmp **re
 {
 	json_t *v = json_object_get(entry, "args"), *a;
 	cleanup_free struct scmp_arg_cmp *cmps = NULL;
-	char arg_where[64];
+	char arg_where[80];
 	size_t i;
 	int r;
 
@@ -374,7 +381,8 @@ static int check_names(json_t *names, const char *where, husk_error **err)
 	size_t i;
 
 	if (!json_is_array(names) || json_array_size(names) == 0)
-		return field_error(err, "%snames: is required and must be a non-empty array", where);
+		return field_error(err, "%snames: is required and must be a non-empty array",
+				   where);
 	json_array_foreach (names, i, e)
 		if (!json_is_string(e))
 			return field_error(err, "%snames[%zu]: must be a string", where, i);
@@ -440,7 +448,8 @@ static int new_filter(uint32_t default_action, scmp_filter_ctx *ret, husk_error 
 	/* NULL for an action this kernel lacks (KILL_PROCESS and LOG need
 	 * 4.14, NOTIFY 5.0) as well as for ENOMEM. */
 	if (ctx == NULL)
-		return field_error(err, "defaultAction: not supported by this kernel or libseccomp");
+		return field_error(err,
+				   "defaultAction: not supported by this kernel or libseccomp");
 	/* Errors are then real errnos, and a long allow-list becomes a binary
 	 * search instead of a linear scan; both are best-effort. */
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
@@ -469,8 +478,9 @@ static int export_program(scmp_filter_ctx ctx, struct husk_seccomp *s, husk_erro
 	if (n == 0 || (size_t)st.st_size % sizeof(struct sock_filter) != 0)
 		return husk_error_set(err, 0, "linux.seccomp: libseccomp produced no valid filter");
 	if (n > BPF_MAXINSNS)
-		return field_error(err, "syscalls: the filter needs %zu BPF instructions, the "
-					"kernel allows %d",
+		return field_error(err,
+				   "syscalls: the filter needs %zu BPF instructions, the "
+				   "kernel allows %d",
 				   n, BPF_MAXINSNS);
 	s->insns = malloc((size_t)st.st_size);
 	if (s->insns == NULL)
@@ -497,8 +507,8 @@ static unsigned int supported_flags(unsigned int requested, bool notify)
 		requested &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
 	for (unsigned int bit = 1; bit != 0 && bit <= requested; bit <<= 1) {
 		unsigned int probe = bit == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-					     ? bit | SECCOMP_FILTER_FLAG_NEW_LISTENER
-					     : bit;
+					 ? bit | SECCOMP_FILTER_FLAG_NEW_LISTENER
+					 : bit;
 
 		if ((requested & bit) && kernel_has_filter_flags(probe))
 			flags |= bit;
@@ -563,15 +573,17 @@ int husk_seccomp_load(struct husk_seccomp *s, int *ret_notify_fd, husk_error **e
 	if (r < 0 && errno == ENOSYS && s->flags == 0)
 		r = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
 	if (r < 0 && errno == EACCES)
-		return husk_error_set(err, errno, "install the seccomp filter (it needs "
-						  "no_new_privs or CAP_SYS_ADMIN)");
+		return husk_error_set(err, errno,
+				      "install the seccomp filter (it needs "
+				      "no_new_privs or CAP_SYS_ADMIN)");
 	if (r < 0)
 		return husk_error_set(err, errno, "install the seccomp filter");
 	/* Without a listener, a positive value is a thread TSYNC could not move
 	 * to the filter; nothing was installed. */
 	if (!s->notify && r > 0)
-		return husk_error_set(err, 0, "install the seccomp filter: thread %ld cannot be "
-					      "synchronized",
+		return husk_error_set(err, 0,
+				      "install the seccomp filter: thread %ld cannot be "
+				      "synchronized",
 				      r);
 	/* The kernel creates the listener O_CLOEXEC: no fcntl, which the filter
 	 * might deny, is needed. */
@@ -624,8 +636,8 @@ static int connect_unix(const char *path, int *ret_fd, husk_error **err)
 	return 0;
 }
 
-int husk_seccomp_send_listener(const struct husk_seccomp *s, int notify_fd, pid_t pid, json_t *state,
-			       husk_error **err)
+int husk_seccomp_send_listener(const struct husk_seccomp *s, int notify_fd, pid_t pid,
+			       json_t *state, husk_error **err)
 {
 	cleanup_json json_t *msg = NULL;
 	cleanup_free char *text = NULL;

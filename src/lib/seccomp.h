@@ -49,8 +49,8 @@ const char *husk_seccomp_listener_path(const struct husk_seccomp *s);
  * {ociVersion, fds: ["seccompFd"], pid, metadata, state} with notify_fd in
  * SCM_RIGHTS, one message per connection, as the runtime-spec says. `state`
  * is the container state object (borrowed). */
-int husk_seccomp_send_listener(const struct husk_seccomp *s, int notify_fd, pid_t pid, json_t *state,
-			       husk_error **err);
+int husk_seccomp_send_listener(const struct husk_seccomp *s, int notify_fd, pid_t pid,
+			       json_t *state, husk_error **err);
 
 void husk_seccomp_free(struct husk_seccomp *s);
 static inline void husk_seccomp_freep(struct husk_seccomp **p)

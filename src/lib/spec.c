@@ -90,7 +90,8 @@ static int check_object(json_t *v, const char *what, husk_error **err)
 	return 0;
 }
 
-static int parse_caps_set(json_t *caps, const char *key, uint64_t *ret, husk_error **err)
+static int parse_caps_set(json_t *caps, const char *where, const char *key, uint64_t *ret,
+			  husk_error **err)
 {
 	json_t *v = json_object_get(caps, key), *e;
 	size_t i;
@@ -99,36 +100,49 @@ static int parse_caps_set(json_t *caps, const char *key, uint64_t *ret, husk_err
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_array(v))
-		return field_error(err, "process.capabilities.%s: must be an array of strings", key);
+		return field_error(err, "%s.capabilities.%s: must be an array of strings", where,
+				   key);
 	json_array_foreach (v, i, e) {
 		int c = json_is_string(e) ? husk_cap_from_name(json_string_value(e)) : -2;
 		if (c == -2)
-			return field_error(err, "process.capabilities.%s[%zu]: must be a string", key,
-					   i);
+			return field_error(err, "%s.capabilities.%s[%zu]: must be a string", where,
+					   key, i);
 		if (c < 0)
-			return field_error(err, "process.capabilities.%s[%zu]: unknown capability `%s`",
-					   key, i, json_string_value(e));
+			return field_error(err, "%s.capabilities.%s[%zu]: unknown capability `%s`",
+					   where, key, i, json_string_value(e));
 		*ret |= 1ULL << c;
 	}
 	return 0;
 }
 
-static int parse_capabilities(json_t *obj, struct husk_process *p, husk_error **err)
+static int parse_capabilities(json_t *obj, const char *where, struct husk_process *p,
+			      husk_error **err)
 {
 	json_t *caps = json_object_get(obj, "capabilities");
 
 	if (caps == NULL || json_is_null(caps))
 		return 0;
-	if (check_object(caps, "process.capabilities", err) < 0)
-		return -1;
+	if (!json_is_object(caps))
+		return field_error(err, "%s.capabilities: must be an object", where);
 	p->has_caps = true;
-	if (parse_caps_set(caps, "bounding", &p->caps.bounding, err) < 0 ||
-	    parse_caps_set(caps, "effective", &p->caps.effective, err) < 0 ||
-	    parse_caps_set(caps, "inheritable", &p->caps.inheritable, err) < 0 ||
-	    parse_caps_set(caps, "permitted", &p->caps.permitted, err) < 0 ||
-	    parse_caps_set(caps, "ambient", &p->caps.ambient, err) < 0)
+	if (parse_caps_set(caps, where, "bounding", &p->caps.bounding, err) < 0 ||
+	    parse_caps_set(caps, where, "effective", &p->caps.effective, err) < 0 ||
+	    parse_caps_set(caps, where, "inheritable", &p->caps.inheritable, err) < 0 ||
+	    parse_caps_set(caps, where, "permitted", &p->caps.permitted, err) < 0 ||
+	    parse_caps_set(caps, where, "ambient", &p->caps.ambient, err) < 0)
 		return -1;
 	return 0;
+}
+
+/* RLIM_INFINITY arrives as INT64_MIN (see infinity_to_sentinel). */
+static int get_rlim(json_t *v, const char *where, const char *key, uint64_t *ret,
+		    husk_error **err)
+{
+	if (json_is_integer(v) && json_integer_value(v) == INT64_MIN) {
+		*ret = UINT64_MAX;
+		return 0;
+	}
+	return get_uint(v, where, key, UINT64_MAX, ret, err);
 }
 
 static int parse_rlimits(json_t *obj, const char *where, struct husk_process *p, husk_error **err)
@@ -161,8 +175,8 @@ static int parse_rlimits(json_t *obj, const char *where, struct husk_process *p,
 						   i, json_string_value(t));
 		snprintf(f, sizeof(f), "%s.rlimits[%zu].", where, i);
 		r->resource = res;
-		if (get_uint(json_object_get(e, "soft"), f, "soft", UINT64_MAX, &r->soft, err) < 0 ||
-		    get_uint(json_object_get(e, "hard"), f, "hard", UINT64_MAX, &r->hard, err) < 0)
+		if (get_rlim(json_object_get(e, "soft"), f, "soft", &r->soft, err) < 0 ||
+		    get_rlim(json_object_get(e, "hard"), f, "hard", &r->hard, err) < 0)
 			return -1;
 		if (r->soft > r->hard)
 			return field_error(err, "%s.rlimits[%zu]: soft limit is above the hard limit",
@@ -268,7 +282,7 @@ int husk_process_parse(json_t *obj, const char *where, struct husk_process *p, h
 		return field_error(err, "%s.cwd: `%s` must be an absolute path", where, p->cwd);
 	if (check_env(p->env, where, err) < 0 || parse_user(obj, where, p, err) < 0 ||
 	    parse_console_size(obj, where, p, err) < 0 || parse_rlimits(obj, where, p, err) < 0 ||
-	    parse_capabilities(obj, p, err) < 0)
+	    parse_capabilities(obj, where, p, err) < 0)
 		return -1;
 	v = json_object_get(obj, "oomScoreAdj");
 	if (v != NULL && !json_is_null(v)) {
@@ -358,9 +372,9 @@ static int parse_mounts(struct husk_spec *s, husk_error **err)
 	if (s->mounts == NULL)
 		return husk_error_set(err, ENOMEM, "mounts");
 	json_array_foreach (v, i, e) {
+		s->n_mounts++;
 		if (parse_mount(e, i, &s->mounts[i], err) < 0)
 			return -1;
-		s->n_mounts++;
 	}
 	return 0;
 }
@@ -639,6 +653,26 @@ static int parse_time_offsets(json_t *lx, struct husk_spec *s, husk_error **err)
 	return 0;
 }
 
+static int parse_personality(json_t *lx, struct husk_spec *s, husk_error **err)
+{
+	json_t *v = json_object_get(lx, "personality");
+	const char *domain;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	domain = json_string_value(json_object_get(v, "domain"));
+	if (!json_is_object(v) || domain == NULL)
+		return field_error(err, "linux.personality.domain: is required");
+	if (strcmp(domain, "LINUX") == 0)
+		s->personality = 0x0000; /* PER_LINUX */
+	else if (strcmp(domain, "LINUX32") == 0)
+		s->personality = 0x0008; /* PER_LINUX32 */
+	else
+		return field_error(err, "linux.personality.domain: unknown domain `%s`", domain);
+	s->has_personality = true;
+	return 0;
+}
+
 static int parse_linux(struct husk_spec *s, husk_error **err)
 {
 	json_t *lx = json_object_get(s->json, "linux"), *v;
@@ -658,7 +692,7 @@ static int parse_linux(struct husk_spec *s, husk_error **err)
 	    get_strv(lx, "readonlyPaths", "linux.", &s->readonly_paths, err) < 0 ||
 	    parse_propagation(lx, s, err) < 0 ||
 	    get_string(lx, "mountLabel", "linux.", false, &s->mount_label, err) < 0 ||
-	    parse_time_offsets(lx, s, err) < 0)
+	    parse_time_offsets(lx, s, err) < 0 || parse_personality(lx, s, err) < 0)
 		return -1;
 	v = json_object_get(lx, "resources");
 	if (check_object(v, "linux.resources", err) < 0)
@@ -677,7 +711,8 @@ static int validate_spec(struct husk_spec *s, husk_error **err)
 	bool userns = s->ns[HUSK_NS_USER].enabled;
 
 	if ((s->n_uid_mappings || s->n_gid_mappings) && !userns)
-		return field_error(err, "linux.uidMappings: given without a user namespace");
+		return field_error(err, "linux.%s: given without a user namespace",
+				   s->n_uid_mappings ? "uidMappings" : "gidMappings");
 	if (userns && s->ns[HUSK_NS_USER].path == NULL &&
 	    (s->n_uid_mappings == 0 || s->n_gid_mappings == 0))
 		return field_error(err, "linux.uidMappings: a new user namespace needs uidMappings "
@@ -724,9 +759,52 @@ static int parse_document(struct husk_spec *s, husk_error **err)
 	return validate_spec(s, err);
 }
 
+/*
+ * Go writes RLIM_INFINITY as 18446744073709551615, which jansson refuses
+ * (it holds integers as int64). Outside strings, that exact number becomes
+ * INT64_MIN, which has the same length and no other valid use here.
+ */
+static char *infinity_to_sentinel(const char *text, size_t len)
+{
+	static const char inf[] = "18446744073709551615";
+	const size_t n = sizeof(inf) - 1;
+	char *copy = NULL;
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"') {
+			in_string = true;
+			continue;
+		}
+		if (c != '1' || len - i < n || memcmp(text + i, inf, n) != 0 ||
+		    (i > 0 && strchr("-0123456789.", text[i - 1])) ||
+		    (i + n < len && strchr("0123456789.eE", text[i + n])))
+			continue;
+		if (copy == NULL && (copy = malloc(len + 1)) != NULL) {
+			memcpy(copy, text, len);
+			copy[len] = '\0';
+		}
+		if (copy == NULL)
+			return NULL;
+		memcpy(copy + i, "-9223372036854775808", n);
+		i += n - 1;
+	}
+	return copy;
+}
+
 int husk_spec_parse(const char *text, size_t len, const char *bundle, struct husk_spec **ret,
 		    husk_error **err)
 {
+	cleanup_free char *fixed = infinity_to_sentinel(text, len);
+
 	cleanup_spec struct husk_spec *s = calloc(1, sizeof(*s));
 	json_error_t jerr;
 
@@ -735,7 +813,7 @@ int husk_spec_parse(const char *text, size_t len, const char *bundle, struct hus
 	s->bundle = strdup(bundle ? bundle : ".");
 	if (s->bundle == NULL)
 		return husk_error_set(err, ENOMEM, "config");
-	s->json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	s->json = json_loadb(fixed ? fixed : text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (s->json == NULL)
 		return husk_error_set(err, 0, "invalid JSON at line %d column %d: %s", jerr.line,
 				      jerr.column, jerr.text);

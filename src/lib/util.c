@@ -133,9 +133,10 @@ int write_file_atomic_at(int dirfd, const char *path, const char *data, size_t l
 	cleanup_free char *tmp = NULL;
 	cleanup_close int fd = -1;
 
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
+	if (asprintf(&tmp, "%s.%d.tmp", path, (int)getpid()) < 0)
 		return husk_error_set(err, ENOMEM, "write `%s`", path);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return husk_error_set(err, errno, "create `%s`", tmp);
 	if (write_all(fd, data, len) < 0) {
@@ -165,8 +166,13 @@ int mkdir_p(const char *path, mode_t mode, husk_error **err)
 			return husk_error_set(err, errno, "mkdir `%s`", p);
 		*s = '/';
 	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return husk_error_set(err, errno, "mkdir `%s`", p);
+	if (mkdir(p, mode) < 0) {
+		struct stat st;
+		if (errno != EEXIST)
+			return husk_error_set(err, errno, "mkdir `%s`", p);
+		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+			return husk_error_set(err, ENOTDIR, "mkdir `%s`", p);
+	}
 	return 0;
 }
 
@@ -188,8 +194,8 @@ int rm_rf_at(int dirfd, const char *name)
 			continue;
 		if (de->d_type == DT_DIR)
 			rm_rf_at(fd, de->d_name);
-		else
-			unlinkat(fd, de->d_name, 0);
+		else if (unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR)
+			rm_rf_at(fd, de->d_name);
 	}
 	closedir(d);
 	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
@@ -200,7 +206,7 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret)
 	char *end = NULL;
 	long long v;
 
-	if (s == NULL || *s == '\0')
+	if (s == NULL || (*s != '-' && (*s < '0' || *s > '9')))
 		return -EINVAL;
 	errno = 0;
 	v = strtoll(s, &end, 10);
@@ -267,9 +273,21 @@ int recv_fd(int sock, int *ret_fd, void *data, size_t len)
 		errno = ECONNRESET;
 		return -1;
 	}
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		size_t nfds;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		/* Keep the first fd; close any extra a peer may have sent. */
+		nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*ret_fd < 0)
+				*ret_fd = fd;
+			else
+				close(fd);
+		}
+	}
 	return (int)n;
 }
 
