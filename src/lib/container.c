@@ -19,6 +19,7 @@
 #include "container_internal.h"
 #include "hooks.h"
 #include "idmap_write.h"
+#include "seccomp_filter.h"
 #include "state.h"
 #include "terminal.h"
 #include "util.h"
@@ -210,6 +211,28 @@ static int handle_pty(struct parent *p, int fd, husk_error **err)
 	return 0;
 }
 
+static int send_seccomp_listener(struct parent *p, int fd, husk_error **err)
+{
+	struct husk_state st = {.id = (char *)p->l.o->id,
+				.bundle = p->l.spec->bundle,
+				.oci_version = p->l.spec->oci_version,
+				.pid = p->pid,
+				.annotations = json_object_get(p->l.spec->json, "annotations")};
+	json_t *state = husk_state_to_json(&st, HUSK_STATUS_CREATING);
+	int r;
+
+	if (fd < 0 || state == NULL) {
+		json_decref(state);
+		if (fd >= 0)
+			close(fd);
+		return husk_error_set(err, 0, "seccomp notify fd missing");
+	}
+	r = husk_seccomp_send_listener(p->l.seccomp, fd, p->pid, state, err);
+	json_decref(state);
+	close(fd);
+	return r;
+}
+
 /* Serves the container until it is set up and waiting for start. */
 static int await_ready(struct parent *p, husk_error **err)
 {
@@ -231,6 +254,10 @@ static int await_ready(struct parent *p, husk_error **err)
 			    run_parent_hooks(p, HUSK_HOOK_CREATE_RUNTIME, HUSK_STATUS_CREATING,
 					     err) < 0 ||
 			    sync_send(p->l.sync_parent, SYNC_GO, p->pid, NULL) < 0)
+				return -1;
+			break;
+		case SYNC_SECCOMP:
+			if (send_seccomp_listener(p, fd, err) < 0)
 				return -1;
 			break;
 		case SYNC_READY:
@@ -273,6 +300,8 @@ static int launch(struct parent *p, husk_error **err)
 	struct launch *l = &p->l;
 	int sv[2];
 
+	if (l->spec->seccomp && husk_seccomp_prepare(l->spec->seccomp, &l->seccomp, err) < 0)
+		return husk_error_wrap(err, "config.json");
 	if (husk_state_dir_create(l->rt->root, l->o->id, &p->dirfd, err) < 0)
 		return -1;
 	p->state_dir_made = true;
@@ -327,6 +356,8 @@ static void parent_cleanup(struct parent *p, bool failed)
 			unlink(p->l.o->pid_file);
 	}
 	husk_cgroup_clear(&p->l.cg);
+	husk_seccomp_free(p->l.seccomp);
+	p->l.seccomp = NULL;
 	if (p->l.sync_parent >= 0)
 		close(p->l.sync_parent);
 	if (p->l.sync_child >= 0)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include "hooks.h"
 #include "process.h"
 #include "rootfs.h"
+#include "seccomp_filter.h"
 #include "state.h"
 #include "terminal.h"
 #include "util.h"
@@ -231,9 +233,46 @@ static int prepare_process(struct init_ctx *c, husk_error **err)
 	} else if (setsid() < 0 && errno != EPERM) {
 		return husk_error_set(err, errno, "setsid");
 	}
+	if (c->l->spec->has_personality && personality(c->l->spec->personality) < 0)
+		return husk_error_set(err, errno, "linux.personality");
 	if (husk_process_apply_cwd_and_umask(p, err) < 0)
 		return -1;
 	return husk_process_find_executable(p, &c->exe, err);
+}
+
+/* The filter goes on as late as possible, but before the wait for start, so
+ * that a notify fd can still reach the runtime, which hands it on. Without
+ * no_new_privs, loading needs CAP_SYS_ADMIN: before the capabilities drop. */
+static int load_seccomp(struct init_ctx *c, husk_error **err)
+{
+	int fd = -1;
+
+	if (c->l->seccomp == NULL)
+		return 0;
+	if (husk_seccomp_load(c->l->seccomp, &fd, err) < 0)
+		return -1;
+	if (fd >= 0) {
+		int r = send_fd(c->l->sync_child, fd, &(struct sync_msg){.type = SYNC_SECCOMP},
+				sizeof(struct sync_msg));
+		close(fd);
+		if (r < 0)
+			return husk_error_set(err, errno, "send seccomp notify fd");
+	}
+	return 0;
+}
+
+static int drop_privileges(struct init_ctx *c, husk_error **err)
+{
+	const struct husk_process *p = &c->l->spec->process;
+
+	if (!p->no_new_privileges && load_seccomp(c, err) < 0)
+		return -1;
+	if (husk_process_apply_user_and_caps(p, !c->l->setgroups_denied, err) < 0 ||
+	    husk_process_apply_no_new_privs(p, err) < 0)
+		return -1;
+	if (p->no_new_privileges && load_seccomp(c, err) < 0)
+		return -1;
+	return husk_close_fds_on_exec(c->l->o->preserve_fds, err);
 }
 
 static int wait_for_start(struct init_ctx *c, husk_error **err)
@@ -256,15 +295,9 @@ static int wait_for_start(struct init_ctx *c, husk_error **err)
 
 static int finish_and_exec(struct init_ctx *c, husk_error **err)
 {
-	const struct husk_process *p = &c->l->spec->process;
-
 	if (run_container_hooks(c, HUSK_HOOK_START_CONTAINER, HUSK_STATUS_CREATED, err) < 0)
 		return -1;
-	if (husk_process_apply_user_and_caps(p, !c->l->setgroups_denied, err) < 0 ||
-	    husk_process_apply_no_new_privs(p, err) < 0 ||
-	    husk_close_fds_on_exec(c->l->o->preserve_fds, err) < 0)
-		return -1;
-	return husk_process_exec(p, c->exe, err);
+	return husk_process_exec(&c->l->spec->process, c->exe, err);
 }
 
 void container_init_main(struct launch *l)
@@ -288,7 +321,8 @@ void container_init_main(struct launch *l)
 		husk_error_set(&e, errno, "unshare cgroup namespace");
 		fail(&c, e);
 	}
-	if (setup_uts(l->spec, &e) < 0 || setup_mounts(&c, &e) < 0 || prepare_process(&c, &e) < 0)
+	if (setup_uts(l->spec, &e) < 0 || setup_mounts(&c, &e) < 0 ||
+	    prepare_process(&c, &e) < 0 || drop_privileges(&c, &e) < 0)
 		fail(&c, e);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	if (sync_send(l->sync_child, SYNC_READY, 0, NULL) < 0)

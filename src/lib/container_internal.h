@@ -20,6 +20,7 @@ enum sync_type {
 	SYNC_HOOKS,	/* container -> runtime: run prestart/createRuntime hooks */
 	SYNC_PTY,	/* container -> runtime: the terminal master (fd) */
 	SYNC_READY,	/* container -> runtime: waiting for start */
+	SYNC_SECCOMP,	/* container -> runtime: the seccomp notify fd (fd) */
 };
 
 struct sync_msg {
@@ -47,6 +48,7 @@ struct launch {
 	int sync_parent, sync_child;
 	int fifo_fd;
 	struct husk_cgroup cg;
+	struct husk_seccomp *seccomp;
 };
 
 /* The container side; never returns. */

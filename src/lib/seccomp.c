@@ -3,8 +3,9 @@
  * container process, its notify fd handed to the listener. */
 #define _GNU_SOURCE
 /* This library's seccomp.h, and through it libseccomp's (see there). */
-#define HUSK_SECCOMP_LIBSECCOMP
 #include <seccomp.h>
+
+#include "seccomp_filter.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -464,6 +465,7 @@ static int export_program(scmp_filter_ctx ctx, struct husk_seccomp *s, husk_erro
 {
 	cleanup_close int fd = memfd_create("husk-seccomp", MFD_CLOEXEC);
 	struct stat st;
+	ssize_t got;
 	size_t n;
 	int r;
 
@@ -485,8 +487,9 @@ static int export_program(scmp_filter_ctx ctx, struct husk_seccomp *s, husk_erro
 	s->insns = malloc((size_t)st.st_size);
 	if (s->insns == NULL)
 		return husk_error_set(err, ENOMEM, "linux.seccomp");
-	if (read_all(fd, s->insns, (size_t)st.st_size) != st.st_size)
-		return husk_error_set(err, errno ? errno : EIO, "linux.seccomp: read the filter");
+	got = read_all(fd, s->insns, (size_t)st.st_size);
+	if (got != st.st_size)
+		return husk_error_set(err, got < 0 ? errno : EIO, "linux.seccomp: read the filter");
 	s->n_insns = (unsigned short)n;
 	return 0;
 }

@@ -6,8 +6,9 @@
  * Docker does when it turns its profile into a runtime-spec one. */
 #define _GNU_SOURCE
 /* This library's seccomp.h, and through it libseccomp's (see there). */
-#define HUSK_SECCOMP_LIBSECCOMP
 #include <seccomp.h>
+
+#include "seccomp_filter.h"
 
 #include <errno.h>
 #include <linux/capability.h>

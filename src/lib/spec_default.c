@@ -5,7 +5,7 @@
 
 #include <linux/capability.h>
 
-#include "seccomp.h"
+#include "seccomp_filter.h"
 #include "spec.h"
 #include "util.h"
 

@@ -25,7 +25,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
-#include "seccomp.h"
+#include "seccomp_filter.h"
 #include "util.h"
 
 #ifndef AF_VSOCK
@@ -491,6 +491,26 @@ static bool serve_notification(int lfd, pid_t pid)
 	return req.data.nr == SYS_getppid && ioctl(nfd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0;
 }
 
+static void test_listener_unreachable(void)
+{
+	cleanup_error husk_error *err = NULL;
+	cleanup_json json_t *state = json_pack("{s:s}", "id", "test");
+	struct husk_seccomp *s;
+
+	s = prepare("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": "
+		    "\"/nonexistent-husk/agent.sock\", \"syscalls\": [{\"names\": [\"getppid\"], "
+		    "\"action\": \"SCMP_ACT_NOTIFY\"}]}",
+		    &err);
+	if (s == NULL) {
+		report(false, "no SCMP_ACT_NOTIFY here", "an unreachable listener is an error");
+		return;
+	}
+	report(husk_seccomp_send_listener(s, -1, getpid(), state, &err) < 0 && err != NULL &&
+		   strstr(err->msg, "`/nonexistent-husk/agent.sock`") != NULL,
+	       NULL, "an unreachable listener is an error naming it");
+	husk_seccomp_free(s);
+}
+
 static void test_notify(void)
 {
 	cleanup_error husk_error *err = NULL;
@@ -507,6 +527,8 @@ static void test_notify(void)
 	snprintf(path, sizeof(path), "%s/agent.sock", dir);
 	snprintf(text, sizeof(text),
 		 "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"%s\", "
+		 "\"flags\": [\"SECCOMP_FILTER_FLAG_TSYNC\", "
+		 "\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"], "
 		 "\"listenerMetadata\": \"meta\", \"syscalls\": [{\"names\": [\"getppid\"], "
 		 "\"action\": \"SCMP_ACT_NOTIFY\"}]}",
 		 path);
@@ -791,6 +813,7 @@ int main(void)
 	test_arguments();
 	test_flags();
 	test_notify();
+	test_listener_unreachable();
 	test_default_profile();
 	printf("1..%d\n", n_tests);
 	return n_failed == 0 ? 0 : 1;

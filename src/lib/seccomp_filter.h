@@ -1,14 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* src/lib is on the include path, so this header shadows libseccomp's
- * <seccomp.h>. The files that need libseccomp define HUSK_SECCOMP_LIBSECCOMP
- * and include <seccomp.h>: found on the search path, this header then passes
- * the include on to libseccomp's. */
-#ifdef HUSK_SECCOMP_LIBSECCOMP
-#include_next <seccomp.h>
-#endif
-
 /*
  * Seccomp: linux.seccomp of config.json is validated and compiled to a BPF
  * program by the runtime, before the container process exists, so that a bad
