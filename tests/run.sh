@@ -1,0 +1,93 @@
+#!/bin/bash
+# The whole test suite: build, unit tests, integration tests on this host,
+# and the same integration tests in a qemu guest on a pure cgroup v2 kernel.
+#
+#   tests/run.sh                 everything (as root)
+#   tests/run.sh --no-vm         skip the cgroup v2 guest lane
+#   tests/run.sh --integration-only [FILES...]   (used inside the guest)
+#
+# Ends with one line "N passed, N failed, N skipped"; exits non-zero on failure.
+set -u
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+VM=1
+ONLY_INTEGRATION=0
+FILES=()
+for a in "$@"; do
+	case $a in
+	--no-vm) VM=0 ;;
+	--integration-only) ONLY_INTEGRATION=1 VM=0 ;;
+	*) FILES+=("$a") ;;
+	esac
+done
+[ "${HUSK_VM_LANE:-1}" = 0 ] && VM=0
+
+PASS=0 FAIL=0 SKIP=0
+LOG=$(mktemp -d /tmp/husk-tests.XXXXXX)
+trap 'rm -rf "$LOG"' EXIT
+
+# count_tap FILE: adds a TAP stream's results to the totals.
+count_tap() {
+	local p f s
+	p=$(grep -cE '^ok ' "$1")
+	s=$(grep -cE '^ok .*# (SKIP|skip)' "$1")
+	f=$(grep -cE '^not ok ' "$1")
+	PASS=$((PASS + p - s))
+	SKIP=$((SKIP + s))
+	FAIL=$((FAIL + f))
+	grep -E '^ok .*# (SKIP|skip)' "$1" | sed 's/^/SKIP: /'
+}
+
+if [ $ONLY_INTEGRATION = 0 ]; then
+	scripts/install-deps.sh --test || { echo "dependency installation failed"; exit 1; }
+	[ -d build ] || meson setup build >/dev/null || exit 1
+	ninja -C build >"$LOG/build" 2>&1 || { cat "$LOG/build"; echo "0 passed, 1 failed"; exit 1; }
+	echo "== unit tests"
+	for t in build/tests/unit/test-*; do
+		[ -x "$t" ] || continue
+		"$t" >"$LOG/unit" 2>&1
+		rc=$?
+		count_tap "$LOG/unit" >/dev/null
+		grep -E '^not ok' -A3 "$LOG/unit"
+		if [ $rc != 0 ] && ! grep -q '^not ok' "$LOG/unit"; then
+			echo "not ok - $t exited $rc"; FAIL=$((FAIL + 1))
+		fi
+		echo "$(basename "$t"): $(grep -c '^ok' "$LOG/unit") ok, $(grep -c '^not ok' "$LOG/unit") not ok"
+	done
+fi
+
+echo "== integration tests ($(uname -r), cgroup $(stat -f -c %T /sys/fs/cgroup))"
+[ ${#FILES[@]} -gt 0 ] || FILES=(tests/integration/*.bats)
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: integration tests need root"
+	SKIP=$((SKIP + 1))
+else
+	bats --tap "${FILES[@]}" >"$LOG/bats" 2>&1
+	cat "$LOG/bats" | grep -vE '^ok ' 
+	count_tap "$LOG/bats" >/dev/null
+	echo "integration: $(grep -c '^ok' "$LOG/bats") ok, $(grep -c '^not ok' "$LOG/bats") not ok"
+fi
+
+if [ $VM = 1 ]; then
+	echo "== cgroup v2 lane (qemu guest)"
+	if tests/vm/run-lane.sh -- tests/run.sh --integration-only >"$LOG/vm" 2>&1; then
+		vm_rc=0
+	else
+		vm_rc=$?
+	fi
+	grep -E '^(not ok|SKIP:|integration:|== )' "$LOG/vm"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOG/vm" | tail -1)
+	if [ -n "$line" ]; then
+		read -r p _ f _ s _ <<<"$(echo "$line" | tr -d ,)"
+		PASS=$((PASS + p)) FAIL=$((FAIL + f)) SKIP=$((SKIP + ${s:-0}))
+		echo "vm lane: $line"
+	fi
+	if [ $vm_rc != 0 ] && { [ -z "$line" ] || [ "${f:-0}" = 0 ]; }; then
+		tail -30 "$LOG/vm"
+		echo "not ok - cgroup v2 lane exited $vm_rc"
+		FAIL=$((FAIL + 1))
+	fi
+fi
+
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
+[ $FAIL = 0 ]
