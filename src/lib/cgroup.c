@@ -307,6 +307,20 @@ int husk_cgroup_enter(const struct husk_cgroup *cg, pid_t pid, husk_error **err)
 	return 0;
 }
 
+int husk_cgroup_enter_self(const struct husk_cgroup *cg, husk_error **err)
+{
+	if (cg->version != 1)
+		return -ENOTSUP;
+	for (size_t i = 0; i < cg->n; i++) {
+		cleanup_free char *tasks = NULL;
+		if (asprintf(&tasks, "%s/tasks", cg->dirs[i].dir) < 0)
+			return husk_error_set(err, ENOMEM, "cgroup");
+		if (write_file_at(AT_FDCWD, tasks, "0", 1, err) < 0)
+			return husk_error_wrap(err, "join cgroup");
+	}
+	return 0;
+}
+
 static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, husk_error **err)
 {
 	cleanup_free char *path = NULL, *text = NULL;

@@ -47,6 +47,11 @@ const char *husk_cgroup_dir_for(const struct husk_cgroup *cg, const char *contro
 int husk_cgroup_create(const char *cgroups_path, const char *id, bool rootless,
 		       struct husk_cgroup *ret, husk_error **err);
 int husk_cgroup_enter(const struct husk_cgroup *cg, pid_t pid, husk_error **err);
+/* Moves the calling (single-threaded) process in, from inside: on v1,
+ * writing "0" to each hierarchy's "tasks" moves only the caller, which spares
+ * the global threadgroup lock (and its RCU grace period, several ms) that a
+ * write of another pid to cgroup.procs takes. Returns -ENOTSUP on v2. */
+int husk_cgroup_enter_self(const struct husk_cgroup *cg, husk_error **err);
 /* Applies linux.resources (may be NULL). */
 int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_error **err);
 /* Kills what is left inside and removes the directories we created. */

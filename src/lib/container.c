@@ -322,7 +322,8 @@ static int launch(struct parent *p, husk_error **err)
 	if (!l->intermediate && l->userns_new &&
 	    husk_idmap_write(l->spec, p->pid, l->rt->rootless, err) < 0)
 		return -1;
-	if (l->cg.version && husk_cgroup_enter(&l->cg, p->pid, err) < 0)
+	/* On v1 the init joins its cgroup itself (container_init.c). */
+	if (l->cg.version == 2 && husk_cgroup_enter(&l->cg, p->pid, err) < 0)
 		return -1;
 	if (sync_send(l->sync_parent, SYNC_GO, p->pid, NULL) < 0)
 		return husk_error_set(err, errno, "container init exited");

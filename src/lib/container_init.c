@@ -314,6 +314,9 @@ void container_init_main(struct launch *l)
 	if (sync_expect(l->sync_child, SYNC_GO, &m, &e) < 0)
 		fail(&c, e);
 	c.host_pid = m.pid;
+	/* Before anything forks, and while our kuid is still the runtime's. */
+	if (l->cg.version == 1 && husk_cgroup_enter_self(&l->cg, &e) < 0)
+		fail(&c, e);
 	if (l->spec->ns[HUSK_NS_USER].enabled && become_root_in_userns(&e) < 0)
 		fail(&c, e);
 	if (l->spec->ns[HUSK_NS_CGROUP].enabled && !l->spec->ns[HUSK_NS_CGROUP].path &&

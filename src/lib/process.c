@@ -145,8 +145,14 @@ static int set_caps(const struct husk_caps *caps, husk_error **err)
 	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return husk_error_set(err, errno, "set capabilities");
+	/* The kernel only lets a capability into the ambient set when it is
+	 * permitted and inheritable; configs (runc's and crun's default spec
+	 * among them) often list ambient ones without inheritable: skip those,
+	 * as other runtimes do. */
+	uint64_t ambient = caps->ambient & caps->inheritable & caps->permitted;
+
 	for (int c = 0; c <= husk_cap_last(); c++)
-		if ((caps->ambient & (1ULL << c)) &&
+		if ((ambient & (1ULL << c)) &&
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && errno != EINVAL)
 			return husk_error_set(err, errno, "raise ambient %s", husk_cap_name(c));
 	return 0;
