@@ -305,6 +305,7 @@ static int launch(struct parent *p, husk_error **err)
 	if (husk_state_dir_create(l->rt->root, l->o->id, &p->dirfd, err) < 0)
 		return -1;
 	p->state_dir_made = true;
+	l->state_dirfd = p->dirfd;
 	if (setup_cgroup(p, err) < 0)
 		return -1;
 	if (!l->foreground && make_exec_fifo(p, err) < 0)
@@ -381,7 +382,8 @@ static void parent_init(struct parent *p, const struct husk_runtime *rt, struct 
 			       .foreground = foreground,
 			       .sync_parent = -1,
 			       .sync_child = -1,
-			       .fifo_fd = -1};
+			       .fifo_fd = -1,
+			       .state_dirfd = -1};
 	p->dirfd = -1;
 	p->master = -1;
 	plan_namespaces(&p->l);

@@ -307,6 +307,9 @@ void container_init_main(struct launch *l)
 	struct sync_msg m;
 
 	close(l->sync_parent);
+	/* The state directory's flock belongs to the open file, which we
+	 * share: keeping it would block every later command on this container. */
+	close(l->state_dirfd);
 	if (l->intermediate)
 		intermediate(&c);
 	else

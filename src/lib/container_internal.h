@@ -47,6 +47,7 @@ struct launch {
 	int clone_flags;
 	int sync_parent, sync_child;
 	int fifo_fd;
+	int state_dirfd; /* locked by the runtime: the container must not hold it */
 	struct husk_cgroup cg;
 	struct husk_seccomp *seccomp;
 };

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 
 #include "cli.h"
@@ -23,7 +24,13 @@ int cmd_delete(struct cli *cli, int argc, char **argv)
 		cli_error(cli, "delete: expects exactly one container ID");
 		return 2;
 	}
-	if (husk_container_delete(&cli->rt, argv[optind], force, &err) < 0)
+	if (husk_container_delete(&cli->rt, argv[optind], force, &err) < 0) {
+		/* runc semantics: forcing the delete of what is already gone succeeds. */
+		if (force && err->code == ENOENT) {
+			husk_error_free(&err);
+			return 0;
+		}
 		return cli_fail(cli, err);
+	}
 	return 0;
 }

@@ -61,8 +61,10 @@ update_config() {
 
 # set_args ARG...: process.args
 set_args() {
-	local json
-	json=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+	local json='[]' a
+	# one --arg per element: jq 1.6 mis-parses option-like positional args
+	# and stops raw input at a NUL byte
+	for a in "$@"; do json=$(jq -c --arg a "$a" '. + [$a]' <<<"$json"); done
 	update_config ".process.args = $json"
 }
 
