@@ -103,9 +103,18 @@ static json_t *saved_config(const struct husk_spec *spec)
 {
 	json_t *c = json_object();
 	json_t *hooks = json_object_get(spec->json, "hooks");
+	json_t *process = json_object_get(spec->json, "process");
+	json_t *lx = json_object_get(spec->json, "linux");
 
+	/* exec starts from the container's own process and seccomp profile. */
 	if (c && hooks)
 		json_object_set(c, "hooks", hooks);
+	if (c && process)
+		json_object_set(c, "process", process);
+	if (c && spec->seccomp)
+		json_object_set(c, "seccomp", spec->seccomp);
+	if (c && json_is_object(lx) && json_object_get(lx, "namespaces"))
+		json_object_set(c, "namespaces", json_object_get(lx, "namespaces"));
 	return c;
 }
 

@@ -48,6 +48,24 @@ int husk_container_delete(const struct husk_runtime *rt, const char *id, bool fo
 /* An array of state objects (with "created" and "owner" added). */
 int husk_container_list(const struct husk_runtime *rt, json_t **ret, husk_error **err);
 
+struct husk_exec_opts {
+	const char *console_socket;
+	const char *pid_file;
+	bool detach;
+	int preserve_fds;
+	bool ignore_paused;
+};
+
+/* A copy of the container's own process object, to build an exec from. */
+int husk_container_saved_process(const struct husk_runtime *rt, const char *id, json_t **ret,
+				 husk_error **err);
+/* Runs `process` (a runtime-spec process object) in the container: every
+ * namespace of its init, its cgroup, and the process's user, capabilities,
+ * no_new_privs, rlimits and the container's seccomp profile. Unless
+ * detached, waits and returns the exit status (128 + signal when killed). */
+int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *process,
+			const struct husk_exec_opts *o, int *ret_status, husk_error **err);
+
 /* CVE-2019-5736: the process that enters a container must not be the runtime
  * binary on disk, or a hostile image could overwrite it through
  * /proc/self/exe. Re-executes from a sealed memfd copy unless already there. */

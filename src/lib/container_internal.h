@@ -10,6 +10,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "spec.h"
+#include "state.h"
 
 /* Messages on the SOCK_SEQPACKET socketpair between runtime and container. */
 enum sync_type {
@@ -51,6 +52,18 @@ struct launch {
 	struct husk_cgroup cg;
 	struct husk_seccomp *seccomp;
 };
+
+/* An existing container, its state read and its directory locked. */
+struct opened {
+	int dirfd;
+	struct husk_state st;
+	enum husk_status status;
+};
+int open_container(const struct husk_runtime *rt, const char *id, bool exclusive,
+		   struct opened *c, husk_error **err);
+void opened_close(struct opened *c);
+#define cleanup_opened __attribute__((cleanup(opened_close)))
+int load_cgroup(const struct husk_state *st, struct husk_cgroup *cg, husk_error **err);
 
 /* The container side; never returns. */
 __attribute__((noreturn)) void container_init_main(struct launch *l);

@@ -13,25 +13,18 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "container_internal.h"
 #include "hooks.h"
 #include "state.h"
 #include "util.h"
 
-struct opened {
-	int dirfd;
-	struct husk_state st;
-	enum husk_status status;
-};
-
-static void opened_close(struct opened *c)
+void opened_close(struct opened *c)
 {
 	if (c->dirfd >= 0)
 		close(c->dirfd);
 	husk_state_clear(&c->st);
 }
-#define cleanup_opened __attribute__((cleanup(opened_close)))
-
-static int open_container(const struct husk_runtime *rt, const char *id, bool exclusive,
+int open_container(const struct husk_runtime *rt, const char *id, bool exclusive,
 			  struct opened *c, husk_error **err)
 {
 	c->dirfd = -1;
@@ -129,7 +122,7 @@ static int signal_init(const struct husk_state *st, int sig, husk_error **err)
 	return 0;
 }
 
-static int load_cgroup(const struct husk_state *st, struct husk_cgroup *cg, husk_error **err)
+int load_cgroup(const struct husk_state *st, struct husk_cgroup *cg, husk_error **err)
 {
 	memset(cg, 0, sizeof(*cg));
 	if (st->cgroup == NULL)

@@ -26,6 +26,7 @@ static const struct verb verbs[] = {
 	{"delete", cmd_delete, "delete [--force] ID"},
 	{"spec", cmd_spec, "spec [--bundle DIR] [--rootless]"},
 	{"features", cmd_features, "features"},
+	{"exec", cmd_exec, "exec [--tty] [--detach] [--process F] [--pid-file F] ID [CMD ARGS...]"},
 };
 
 static void log_line(struct cli *cli, const char *level, const char *msg)

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/* exec: a new process inside a running container. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container_internal.h"
+#include "process.h"
+#include "seccomp_filter.h"
+#include "terminal.h"
+#include "util.h"
+
+/* /proc/PID/ns names, in the order they are joined: user first, as it
+ * decides what the others may do; mount last, as it hides /proc/PID. */
+static const struct {
+	const char *name;
+	int flag;
+} ns_order[] = {
+	{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},	  {"uts", CLONE_NEWUTS},
+	{"net", CLONE_NEWNET},	 {"pid", CLONE_NEWPID},	  {"cgroup", CLONE_NEWCGROUP},
+	{"time", 0x80 /* CLONE_NEWTIME */},		  {"mnt", CLONE_NEWNS},
+};
+#define N_NS (sizeof(ns_order) / sizeof(ns_order[0]))
+
+struct exec_ctx {
+	const struct husk_runtime *rt;
+	const struct husk_exec_opts *o;
+	struct opened c;
+	struct husk_process proc;
+	struct husk_seccomp *seccomp;
+	struct husk_cgroup cg;
+	int nsfd[N_NS];
+	int rootfd;
+	int sync_parent, sync_child;
+	bool setgroups_denied;
+	pid_t intermediate, pid;
+	int master;
+};
+
+static void exec_ctx_clear(struct exec_ctx *x)
+{
+	for (size_t i = 0; i < N_NS; i++)
+		if (x->nsfd[i] >= 0)
+			close(x->nsfd[i]);
+	if (x->rootfd >= 0)
+		close(x->rootfd);
+	if (x->sync_parent >= 0)
+		close(x->sync_parent);
+	if (x->sync_child >= 0)
+		close(x->sync_child);
+	if (x->master >= 0)
+		close(x->master);
+	husk_process_clear(&x->proc);
+	husk_seccomp_free(x->seccomp);
+	husk_cgroup_clear(&x->cg);
+	opened_close(&x->c);
+}
+
+/* The init's namespaces that differ from ours, opened before anything can
+ * recycle its pid; then the start time proves it was the init. */
+static int open_namespaces(struct exec_ctx *x, husk_error **err)
+{
+	pid_t pid = x->c.st.pid;
+	unsigned long long start;
+	char path[64];
+
+	for (size_t i = 0; i < N_NS; i++) {
+		struct stat theirs, ours;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_order[i].name);
+		x->nsfd[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (x->nsfd[i] < 0) {
+			if (errno == ENOENT && i != N_NS - 1)
+				continue; /* a namespace type this kernel lacks */
+			return husk_error_set(err, errno, "open `%s`", path);
+		}
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_order[i].name);
+		if (fstat(x->nsfd[i], &theirs) == 0 && stat(path, &ours) == 0 &&
+		    theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
+			close(x->nsfd[i]);
+			x->nsfd[i] = -1;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	x->rootfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (x->rootfd < 0)
+		return husk_error_set(err, errno, "open `%s`", path);
+	if (proc_start_time(pid, &start) < 0 || start != x->c.st.pid_start_time)
+		return husk_error_set(err, 0, "container `%s` stopped", x->c.st.id);
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	{
+		cleanup_free char *sg = NULL;
+		if (x->nsfd[0] >= 0 && read_file_at(AT_FDCWD, path, &sg, NULL, NULL) == 0)
+			x->setgroups_denied = strncmp(sg, "deny", 4) == 0;
+	}
+	return 0;
+}
+
+static __attribute__((noreturn)) void child_fail(struct exec_ctx *x, husk_error *e)
+{
+	if (sync_send_error(x->sync_child, e) < 0 && e)
+		dprintf(2, "husk: %s\n", e->msg);
+	_exit(127);
+}
+
+static int join(struct exec_ctx *x, husk_error **err)
+{
+	if (x->cg.version == 1 && husk_cgroup_enter_self(&x->cg, err) < 0)
+		return -1;
+	if (x->cg.version == 2 && husk_cgroup_enter(&x->cg, getpid(), err) < 0)
+		return -1;
+	for (size_t i = 0; i < N_NS; i++) {
+		if (x->nsfd[i] < 0)
+			continue;
+		if (setns(x->nsfd[i], ns_order[i].flag) < 0)
+			return husk_error_set(err, errno, "join the container's %s namespace",
+					      ns_order[i].name);
+	}
+	if (fchdir(x->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return husk_error_set(err, errno, "enter the container's root");
+	return 0;
+}
+
+static int setup_terminal(struct exec_ctx *x, husk_error **err)
+{
+	int master, slave, r;
+
+	if (!x->proc.terminal) {
+		if (setsid() < 0 && errno != EPERM)
+			return husk_error_set(err, errno, "setsid");
+		return 0;
+	}
+	if (husk_terminal_open(-1, x->proc.console_rows, x->proc.console_cols, &master, &slave,
+			       err) < 0)
+		return -1;
+	r = send_fd(x->sync_child, master, &(struct sync_msg){.type = SYNC_PTY},
+		    sizeof(struct sync_msg));
+	close(master);
+	if (r < 0)
+		return husk_error_set(err, errno, "send terminal");
+	r = husk_terminal_become_controlling(slave, err);
+	close(slave);
+	return r;
+}
+
+static int load_seccomp(struct exec_ctx *x, husk_error **err)
+{
+	int fd = -1, r;
+
+	if (x->seccomp == NULL)
+		return 0;
+	if (husk_seccomp_load(x->seccomp, &fd, err) < 0)
+		return -1;
+	if (fd < 0)
+		return 0;
+	r = send_fd(x->sync_child, fd, &(struct sync_msg){.type = SYNC_SECCOMP},
+		    sizeof(struct sync_msg));
+	close(fd);
+	return r < 0 ? husk_error_set(err, errno, "send seccomp notify fd") : 0;
+}
+
+/* In the container: from the joined namespaces to execve. */
+static __attribute__((noreturn)) void exec_process(struct exec_ctx *x)
+{
+	const struct husk_process *p = &x->proc;
+	cleanup_free char *exe = NULL;
+	husk_error *e = NULL;
+
+	if (setup_terminal(x, &e) < 0 || husk_process_apply_rlimits(p, &e) < 0 ||
+	    husk_process_apply_oom_score_adj(p, &e) < 0 ||
+	    husk_process_apply_cwd_and_umask(p, &e) < 0 ||
+	    husk_process_find_executable(p, &exe, &e) < 0)
+		child_fail(x, e);
+	if ((!p->no_new_privileges && load_seccomp(x, &e) < 0) ||
+	    husk_process_apply_user_and_caps(p, !x->setgroups_denied, &e) < 0 ||
+	    husk_process_apply_no_new_privs(p, &e) < 0 ||
+	    (p->no_new_privileges && load_seccomp(x, &e) < 0) ||
+	    husk_close_fds_on_exec(x->o->preserve_fds, &e) < 0)
+		child_fail(x, e);
+	husk_process_exec(p, exe, &e);
+	child_fail(x, e);
+}
+
+/* setns() into a PID namespace only applies to children: the intermediate
+ * joins, forks the process, reports its pid and exits. */
+static __attribute__((noreturn)) void intermediate(struct exec_ctx *x)
+{
+	husk_error *e = NULL;
+	pid_t pid;
+
+	close(x->sync_parent);
+	x->sync_parent = -1;
+	if (join(x, &e) < 0)
+		child_fail(x, e);
+	pid = fork();
+	if (pid < 0) {
+		husk_error_set(&e, errno, "fork");
+		child_fail(x, e);
+	}
+	if (pid == 0)
+		exec_process(x);
+	sync_send(x->sync_child, SYNC_PID, pid, NULL);
+	_exit(0);
+}
+
+static int handle_messages(struct exec_ctx *x, husk_error **err)
+{
+	struct sync_msg m;
+
+	for (;;) {
+		int fd = -1;
+		if (sync_recv(x->sync_parent, &m, &fd) < 0)
+			return 0; /* closed on exec: the process runs */
+		switch (m.type) {
+		case SYNC_PID:
+			x->pid = m.pid;
+			waitpid(x->intermediate, NULL, 0);
+			x->intermediate = 0;
+			break;
+		case SYNC_ERROR:
+			return husk_error_set(err, 0, "%s", m.text);
+		case SYNC_PTY:
+			if (x->o->console_socket) {
+				int r = husk_terminal_send_to_socket(x->o->console_socket, fd, err);
+				close(fd);
+				if (r < 0)
+					return -1;
+			} else if (!x->o->detach) {
+				x->master = fd;
+			} else {
+				close(fd);
+				return husk_error_set(err, 0,
+						      "--tty needs --console-socket with --detach");
+			}
+			break;
+		case SYNC_SECCOMP: {
+			json_t *st = husk_state_to_json(&x->c.st, x->c.status);
+			int r = husk_seccomp_send_listener(x->seccomp, fd, x->pid, st, err);
+			json_decref(st);
+			close(fd);
+			if (r < 0)
+				return -1;
+			break;
+		}
+		default:
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+	}
+}
+
+static int prepare(struct exec_ctx *x, const char *id, json_t *process, husk_error **err)
+{
+	json_t *seccomp;
+
+	if (open_container(x->rt, id, false, &x->c, err) < 0)
+		return -1;
+	if (x->c.status == HUSK_STATUS_STOPPED)
+		return husk_error_set(err, 0, "container `%s` is stopped: cannot exec in it", id);
+	if (x->c.status == HUSK_STATUS_PAUSED && !x->o->ignore_paused)
+		return husk_error_set(err, 0, "container `%s` is paused: resume it first", id);
+	if (husk_process_parse(process, "process", &x->proc, err) < 0)
+		return -1;
+	seccomp = json_object_get(x->c.st.config, "seccomp");
+	if (json_is_object(seccomp) && husk_seccomp_prepare(seccomp, &x->seccomp, err) < 0)
+		return -1;
+	if (load_cgroup(&x->c.st, &x->cg, err) < 0 || open_namespaces(x, err) < 0)
+		return -1;
+	/* The lock is only needed to read a consistent state. */
+	close(x->c.dirfd);
+	x->c.dirfd = -1;
+	return 0;
+}
+
+static int wait_exit(pid_t pid)
+{
+	int status = 0;
+
+	for (;;) {
+		pid_t r = waitpid(-1, &status, 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return 255;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
+}
+
+static int write_pid_file(const char *path, pid_t pid, husk_error **err)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+
+	if (path && write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err) < 0)
+		return husk_error_wrap(err, "--pid-file");
+	return 0;
+}
+
+int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *process,
+			const struct husk_exec_opts *o, int *ret_status, husk_error **err)
+{
+	struct exec_ctx x = {.rt = rt, .o = o, .rootfd = -1, .sync_parent = -1,
+			     .sync_child = -1, .master = -1};
+	int sv[2], r = -1;
+
+	*ret_status = 0;
+	for (size_t i = 0; i < N_NS; i++)
+		x.nsfd[i] = -1;
+	x.c.dirfd = -1;
+	if (prepare(&x, id, process, err) < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		husk_error_set(err, errno, "socketpair");
+		goto out;
+	}
+	x.sync_parent = sv[0];
+	x.sync_child = sv[1];
+	if (!o->detach)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	x.intermediate = fork();
+	if (x.intermediate < 0) {
+		husk_error_set(err, errno, "fork");
+		goto out;
+	}
+	if (x.intermediate == 0)
+		intermediate(&x);
+	close(x.sync_child);
+	x.sync_child = -1;
+	if (handle_messages(&x, err) < 0 || x.pid <= 0) {
+		if (err && *err == NULL)
+			husk_error_set(err, 0, "exec: the process did not start");
+		goto out;
+	}
+	if (write_pid_file(o->pid_file, x.pid, err) < 0)
+		goto out;
+	r = 0;
+	if (o->detach)
+		goto out;
+	if (x.master >= 0)
+		husk_terminal_proxy(x.master, -1, NULL);
+	*ret_status = wait_exit(x.pid);
+	x.pid = 0;
+out:
+	if (r < 0 && x.intermediate > 0)
+		kill(x.intermediate, SIGKILL), waitpid(x.intermediate, NULL, 0);
+	if (r < 0 && x.pid > 0)
+		kill(x.pid, SIGKILL);
+	exec_ctx_clear(&x);
+	return r;
+}
+
+int husk_container_saved_process(const struct husk_runtime *rt, const char *id, json_t **ret,
+				 husk_error **err)
+{
+	cleanup_opened struct opened c;
+	json_t *p;
+
+	if (open_container(rt, id, false, &c, err) < 0)
+		return -1;
+	p = json_object_get(c.st.config, "process");
+	if (!json_is_object(p))
+		return husk_error_set(err, 0, "container `%s`: no process saved in its state", id);
+	*ret = json_deep_copy(p);
+	return *ret ? 0 : husk_error_set(err, ENOMEM, "exec");
+}
