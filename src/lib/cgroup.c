@@ -420,14 +420,6 @@ int husk_cgroup_destroy(const struct husk_cgroup *cg, husk_error **err)
 	return ret;
 }
 
-int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_error **err)
-{
-	(void)cg;
-	(void)resources;
-	(void)err;
-	return 0;
-}
-
 int husk_cgroup_freeze(const struct husk_cgroup *cg, bool frozen, husk_error **err)
 {
 	const char *dir = husk_cgroup_dir_for(cg, "freezer");

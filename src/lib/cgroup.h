@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -52,8 +53,33 @@ int husk_cgroup_enter(const struct husk_cgroup *cg, pid_t pid, husk_error **err)
  * the global threadgroup lock (and its RCU grace period, several ms) that a
  * write of another pid to cgroup.procs takes. Returns -ENOTSUP on v2. */
 int husk_cgroup_enter_self(const struct husk_cgroup *cg, husk_error **err);
-/* Applies linux.resources (may be NULL). */
+/*
+ * Applies linux.resources (may be NULL), before the container process joins
+ * or on a running container (update). On v2 first enables the controllers the
+ * settings need in cgroup.subtree_control of every ancestor below the
+ * hierarchy root (adding only, never removing). When resources.devices is
+ * present, the rules followed by husk_cgroup_default_device_rules() are
+ * applied deny-by-default, as runc does.
+ */
 int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_error **err);
+/* Device rules (linux.resources.devices), later rules winning: v1
+ * devices.deny/devices.allow, v2 an eBPF program attached to the directory
+ * (replacing the one attached before, for update). default_deny: deny what no
+ * rule matches. Not being allowed to load eBPF as non-root is not an error
+ * (a rootless container cannot reach more devices than its user). */
+int husk_cgroup_apply_devices(const struct husk_cgroup *cg, json_t *rules, bool default_deny,
+			      husk_error **err);
+/* The runtime's default device rules, as runc and Docker have them: deny all,
+ * then mknod of any char/block device and rwm of null, zero, full, random,
+ * urandom, tty, console (5:1), ptmx (5:2) and pts (136:*). */
+json_t *husk_cgroup_default_device_rules(void);
+/* Usage in the shape of runc's `events --stats` data: {"cpu", "memory",
+ * "pids", "blkio", "hugetlb"}, with what the files of this cgroup version
+ * provide. "max" (unlimited) reads as INT64_MAX. */
+int husk_cgroup_stats(const struct husk_cgroup *cg, json_t **ret, husk_error **err);
+/* How many times the OOM killer fired in the container (oom_kill of
+ * memory.oom_control on v1, memory.events on v2). 0 or -errno. */
+int husk_cgroup_oom_count(const struct husk_cgroup *cg, uint64_t *ret);
 /* Kills what is left inside and removes the directories we created. */
 int husk_cgroup_destroy(const struct husk_cgroup *cg, husk_error **err);
 void husk_cgroup_clear(struct husk_cgroup *cg);

@@ -66,6 +66,12 @@ int husk_container_saved_process(const struct husk_runtime *rt, const char *id, 
 int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *process,
 			const struct husk_exec_opts *o, int *ret_status, husk_error **err);
 
+/* The pids in the container's cgroup (the init alone without a cgroup). */
+int husk_container_pids(const struct husk_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,
+			husk_error **err);
+int husk_container_pause(const struct husk_runtime *rt, const char *id, husk_error **err);
+int husk_container_resume(const struct husk_runtime *rt, const char *id, husk_error **err);
+
 /* CVE-2019-5736: the process that enters a container must not be the runtime
  * binary on disk, or a hostile image could overwrite it through
  * /proc/self/exe. Re-executes from a sealed memfd copy unless already there. */

@@ -201,10 +201,11 @@ static int setup_mounts(struct init_ctx *c, husk_error **err)
 	}
 	if (run_container_hooks(c, HUSK_HOOK_CREATE_CONTAINER, HUSK_STATUS_CREATING, err) < 0)
 		return -1;
+	/* sysctls before finalize, which may make /proc/sys read-only. */
 	if (husk_rootfs_pivot(&c->rootfs, l->o->no_pivot, err) < 0 ||
-	    husk_rootfs_finalize(&c->rootfs, err) < 0)
+	    husk_sysctl_apply(l->spec, err) < 0)
 		return -1;
-	return husk_sysctl_apply(l->spec, err);
+	return husk_rootfs_finalize(&c->rootfs, err);
 }
 
 static int join_session_keyring(const char *id, husk_error **err)

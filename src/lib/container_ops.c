@@ -263,3 +263,59 @@ int husk_container_list(const struct husk_runtime *rt, json_t **ret, husk_error 
 	*ret = arr;
 	return 0;
 }
+
+int husk_container_pids(const struct husk_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,
+			husk_error **err)
+{
+	cleanup_opened struct opened c;
+	struct husk_cgroup cg;
+	int r;
+
+	if (open_container(rt, id, false, &c, err) < 0 || load_cgroup(&c.st, &cg, err) < 0)
+		return -1;
+	if (cg.version == 0) {
+		*ret_n = 0;
+		*ret = calloc(1, sizeof(pid_t));
+		if (*ret && c.status != HUSK_STATUS_STOPPED)
+			(*ret)[(*ret_n)++] = c.st.pid;
+		return *ret ? 0 : husk_error_set(err, ENOMEM, "ps");
+	}
+	r = husk_cgroup_pids(&cg, ret, ret_n, err);
+	husk_cgroup_clear(&cg);
+	return r;
+}
+
+static int set_frozen(const struct husk_runtime *rt, const char *id, bool frozen,
+		      husk_error **err)
+{
+	cleanup_opened struct opened c;
+	struct husk_cgroup cg;
+	enum husk_status want = frozen ? HUSK_STATUS_RUNNING : HUSK_STATUS_PAUSED;
+	int r;
+
+	if (open_container(rt, id, true, &c, err) < 0)
+		return -1;
+	if (c.status != want && !(frozen && c.status == HUSK_STATUS_CREATED))
+		return husk_error_set(err, 0, "container `%s` is %s: cannot %s it", id,
+				      husk_status_name(c.status), frozen ? "pause" : "resume");
+	if (load_cgroup(&c.st, &cg, err) < 0)
+		return -1;
+	if (cg.version == 0) {
+		husk_cgroup_clear(&cg);
+		return husk_error_set(err, 0, "container `%s` has no cgroup: cannot %s it", id,
+				      frozen ? "pause" : "resume");
+	}
+	r = husk_cgroup_freeze(&cg, frozen, err);
+	husk_cgroup_clear(&cg);
+	return r;
+}
+
+int husk_container_pause(const struct husk_runtime *rt, const char *id, husk_error **err)
+{
+	return set_frozen(rt, id, true, err);
+}
+
+int husk_container_resume(const struct husk_runtime *rt, const char *id, husk_error **err)
+{
+	return set_frozen(rt, id, false, err);
+}

@@ -392,19 +392,31 @@ static bool dev_is_bind_mounted(const struct husk_spec *spec)
 	return false;
 }
 
+/* process.cwd is created now, before the rootfs may become read-only. */
+static int create_cwd(struct husk_rootfs_ctx *ctx, husk_error **err)
+{
+	cleanup_close int fd = -1;
+
+	if (!ctx->spec->has_process)
+		return 0;
+	if (husk_path_create_in_root(ctx->rootfd, ctx->spec->process.cwd, false, &fd, err) < 0)
+		return husk_error_wrap(err, "process.cwd");
+	return 0;
+}
+
 int husk_rootfs_prepare(struct husk_rootfs_ctx *ctx, husk_error **err)
 {
 	const struct husk_spec *spec = ctx->spec;
-	unsigned long prop = spec->rootfs_propagation ? spec->rootfs_propagation
-						      : MS_SLAVE | MS_REC;
+	/* Nothing we mount may propagate back to the host, and pivot_root
+	 * refuses shared mounts: every mount becomes a slave (or private)
+	 * now; rootfsPropagation itself is applied after pivot_root. */
+	unsigned long prop = (spec->rootfs_propagation & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
 
-	/* Nothing we mount may propagate back to the host. */
-	if (mount(NULL, "/", NULL, (prop & MS_SHARED) ? MS_SLAVE | MS_REC : prop, NULL) < 0)
-		return husk_error_set(err, errno, "make / %s", "slave");
+	if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+		return husk_error_set(err, errno, "make / a %s mount",
+				      prop == MS_PRIVATE ? "private" : "slave");
 	if (mount(spec->root_path, spec->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return husk_error_set(err, errno, "bind mount rootfs `%s`", spec->root_path);
-	if (prop & MS_SHARED && mount(NULL, spec->root_path, NULL, prop, NULL) < 0)
-		return husk_error_set(err, errno, "make rootfs shared");
 	ctx->rootfd = open(spec->root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ctx->rootfd < 0)
 		return husk_error_set(err, errno, "open rootfs `%s`", spec->root_path);
@@ -414,7 +426,7 @@ int husk_rootfs_prepare(struct husk_rootfs_ctx *ctx, husk_error **err)
 	if (!dev_is_bind_mounted(spec) &&
 	    husk_devices_setup(ctx->rootfd, spec, ctx->in_userns, err) < 0)
 		return -1;
-	return 0;
+	return create_cwd(ctx, err);
 }
 
 int husk_rootfs_pivot(struct husk_rootfs_ctx *ctx, bool no_pivot, husk_error **err)

@@ -26,6 +26,9 @@ static const struct verb verbs[] = {
 	{"delete", cmd_delete, "delete [--force] ID"},
 	{"spec", cmd_spec, "spec [--bundle DIR] [--rootless]"},
 	{"features", cmd_features, "features"},
+	{"ps", cmd_ps, "ps [--format table|json] ID [PS-ARGS...]"},
+	{"pause", cmd_pause, "pause ID"},
+	{"resume", cmd_resume, "resume ID"},
 	{"exec", cmd_exec, "exec [--tty] [--detach] [--process F] [--pid-file F] ID [CMD ARGS...]"},
 };
 

@@ -1,0 +1,175 @@
+#!/usr/bin/env bats
+# husk-runtime run by an unprivileged user: a throw-away user with its own
+# /etc/subuid and /etc/subgid range builds a bundle with `spec --rootless` and
+# runs it. Teardown removes the containers, the user's processes, the user and
+# its subid lines, whether the test passed or not.
+load helpers
+
+setup() {
+	skip_unless_root
+	command -v useradd >/dev/null || skip "useradd not installed"
+	command -v runuser >/dev/null || skip "runuser not installed"
+	RL_USER=hkrl$$t$BATS_TEST_NUMBER
+	RL_DIR=$(mktemp -d /tmp/husk-rootless.XXXXXX)
+	useradd -M -U -d /nonexistent -s /bin/sh "$RL_USER"
+	RL_UID=$(id -u "$RL_USER")
+	RL_GID=$(id -g "$RL_USER")
+	# a range of our own, far from the usual 100000+ ones
+	SUB_START=$((1000000000 + ($$ % 1000) * 1000000 + BATS_TEST_NUMBER * 65536))
+	echo "$RL_USER:$SUB_START:65536" >>/etc/subuid
+	echo "$RL_USER:$SUB_START:65536" >>/etc/subgid
+	chmod 755 "$RL_DIR"
+	mkdir -p "$RL_DIR/bundle" "$RL_DIR/xdg" "$RL_DIR/data"
+	cp -a "$(shared_rootfs)" "$RL_DIR/bundle/rootfs"
+	chown -R "$RL_USER:$RL_USER" "$RL_DIR/bundle" "$RL_DIR/xdg" "$RL_DIR/data"
+	chmod 700 "$RL_DIR/xdg"
+	BUNDLE=$RL_DIR/bundle
+	as_user sh -c "cd '$BUNDLE' && '$HUSK_RUNTIME' spec --rootless"
+	rl_update_config '.process.terminal = false | .process.args = ["/bin/true"]'
+}
+
+teardown() {
+	[ -n "${RL_USER:-}" ] || return 0
+	local id pid
+	if [ -d "$RL_DIR/xdg/husk" ]; then
+		for id in $(ls "$RL_DIR/xdg/husk"); do
+			timeout 20 runuser -u "$RL_USER" -- env XDG_RUNTIME_DIR="$RL_DIR/xdg" \
+				"$HUSK_RUNTIME" delete -f "$id" >/dev/null 2>&1
+		done
+	fi
+	# every process of this user is one a test started
+	for pid in $(pgrep -u "$RL_USER"); do
+		kill -9 "$pid" 2>/dev/null
+	done
+	for ((i = 0; i < 50; i++)); do
+		pgrep -u "$RL_USER" >/dev/null || break
+		sleep 0.1
+	done
+	userdel "$RL_USER" 2>/dev/null
+	getent group "$RL_USER" >/dev/null && groupdel "$RL_USER" 2>/dev/null
+	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
+	rm -rf "$RL_DIR"
+	return 0
+}
+
+# as_user CMD...: run CMD as the test user with a clean environment.
+as_user() {
+	runuser -u "$RL_USER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL_DIR" \
+		XDG_RUNTIME_DIR="$RL_DIR/xdg" "$@"
+}
+
+# rl_husk ARGS...: husk-runtime as the test user, with its default state root.
+rl_husk() { as_user timeout 20 "$HUSK_RUNTIME" "$@"; }
+
+rl_update_config() {
+	jq "$1" "$BUNDLE/config.json" >"$BUNDLE/config.json.new" &&
+		mv "$BUNDLE/config.json.new" "$BUNDLE/config.json" &&
+		chown "$RL_USER:$RL_USER" "$BUNDLE/config.json"
+}
+
+rl_set_args() {
+	local json='[]' a
+	for a in "$@"; do json=$(jq -c --arg a "$a" '. + [$a]' <<<"$json"); done
+	rl_update_config ".process.args = $json"
+}
+
+# the container's output without the runtime's warning about cgroups
+ctr_output() { echo "$output" | grep -v '^husk-runtime: warning:' || true; }
+
+@test "rootless: spec --rootless makes a user namespace that maps only the caller" {
+	[ "$(jq -r '.linux.namespaces[] | select(.type == "user") | .type' "$BUNDLE/config.json")" = user ]
+	[ "$(jq -c '.linux.uidMappings' "$BUNDLE/config.json")" = "[{\"containerID\":0,\"hostID\":$RL_UID,\"size\":1}]" ]
+	[ "$(jq -c '.linux.gidMappings' "$BUNDLE/config.json")" = "[{\"containerID\":0,\"hostID\":$RL_GID,\"size\":1}]" ]
+}
+
+@test "rootless: run works; uid 0 inside is the user outside" {
+	rl_set_args sh -c 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; exit 3'
+	run rl_husk run -b "$BUNDLE" rl1
+	[ "$status" -eq 3 ]
+	run ctr_output
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[1]}" = 0 ]
+	[ "$(echo ${lines[2]})" = "0 $RL_UID 1" ]
+	[ "$(echo ${lines[3]})" = "0 $RL_GID 1" ]
+	[ "${#lines[@]}" -eq 4 ]
+	[ ! -e "$RL_DIR/xdg/husk/rl1" ]
+}
+
+@test "rootless: the state dir defaults to \$XDG_RUNTIME_DIR/husk" {
+	local pid
+	rl_set_args sleep 60
+	as_user timeout 20 "$HUSK_RUNTIME" run -d -b "$BUNDLE" rl2 </dev/null >/dev/null 2>&1
+	[ -f "$RL_DIR/xdg/husk/rl2/state.json" ]
+	[ "$(stat -c %U "$RL_DIR/xdg/husk/rl2")" = "$RL_USER" ]
+	run rl_husk state rl2
+	[ "$status" -eq 0 ]
+	run ctr_output
+	[ "$(echo "$output" | jq -r .status)" = running ]
+	pid=$(echo "$output" | jq -r .pid)
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" = "$RL_UID" ]
+	rl_husk delete -f rl2
+	[ ! -e "$RL_DIR/xdg/husk/rl2" ]
+}
+
+@test "rootless: create, state, start and delete as the user" {
+	rl_set_args sleep 60
+	as_user timeout 20 "$HUSK_RUNTIME" create -b "$BUNDLE" rl3 </dev/null >/dev/null 2>&1
+	run rl_husk state rl3
+	[ "$status" -eq 0 ]
+	[ "$(ctr_output | jq -r .status)" = created ]
+	rl_husk start rl3
+	run rl_husk state rl3
+	[ "$(ctr_output | jq -r .status)" = running ]
+	rl_husk delete -f rl3
+	run rl_husk state rl3
+	[ "$status" -ne 0 ]
+}
+
+@test "rootless: a multi-range map through newuidmap/newgidmap" {
+	command -v newuidmap >/dev/null && command -v newgidmap >/dev/null ||
+		skip "newuidmap/newgidmap not installed (package uidmap)"
+	rl_update_config ".linux.uidMappings = [{\"containerID\": 0, \"hostID\": $RL_UID, \"size\": 1},
+			{\"containerID\": 1, \"hostID\": $SUB_START, \"size\": 65536}]
+		| .linux.gidMappings = [{\"containerID\": 0, \"hostID\": $RL_GID, \"size\": 1},
+			{\"containerID\": 1, \"hostID\": $SUB_START, \"size\": 65536}]
+		| .mounts += [{\"destination\": \"/data\", \"type\": \"bind\",
+			\"source\": \"$RL_DIR/data\", \"options\": [\"rbind\", \"rw\"]}]"
+	rl_set_args sh -c 'cat /proc/self/uid_map /proc/self/gid_map;
+		touch /data/f && chown 1000:1000 /data/f && stat -c "%u %g" /data/f'
+	run rl_husk run -b "$BUNDLE" rl4
+	[ "$status" -eq 0 ]
+	run ctr_output
+	[ "$(echo ${lines[0]})" = "0 $RL_UID 1" ]
+	[ "$(echo ${lines[1]})" = "1 $SUB_START 65536" ]
+	[ "$(echo ${lines[2]})" = "0 $RL_GID 1" ]
+	[ "$(echo ${lines[3]})" = "1 $SUB_START 65536" ]
+	[ "${lines[4]}" = "1000 1000" ]
+	[ "$(stat -c '%u %g' "$RL_DIR/data/f")" = "$((SUB_START + 999)) $((SUB_START + 999))" ]
+}
+
+@test "rootless: a range outside the user's subuids is refused with a clear error" {
+	command -v newuidmap >/dev/null || skip "newuidmap not installed (package uidmap)"
+	rl_update_config ".linux.uidMappings = [{\"containerID\": 0, \"hostID\": $RL_UID, \"size\": 1},
+			{\"containerID\": 1, \"hostID\": 5000, \"size\": 10}]"
+	run rl_husk run -b "$BUNDLE" rl5
+	[ "$status" -ne 0 ]
+	[[ "$output" == *uidMappings* ]]
+	[[ "$output" == *newuidmap* ]]
+	[ ! -e "$RL_DIR/xdg/husk/rl5" ]
+}
+
+@test "rootless: without a user namespace it refuses, naming the fix" {
+	rl_update_config '.linux.namespaces |= map(select(.type != "user")) | del(.linux.uidMappings, .linux.gidMappings)'
+	run rl_husk run -b "$BUNDLE" rl6
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"user namespace"* ]]
+	[ ! -e "$RL_DIR/xdg/husk/rl6" ]
+}
+
+@test "rootless: a new network namespace has only lo" {
+	rl_update_config '.linux.namespaces += [{"type": "network"}]'
+	rl_set_args sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'
+	run rl_husk run -b "$BUNDLE" rl7
+	[ "$status" -eq 0 ]
+	[ "$(ctr_output)" = lo ]
+}
