@@ -57,9 +57,13 @@ int husk_cgroup_enter_self(const struct husk_cgroup *cg, husk_error **err);
  * Applies linux.resources (may be NULL), before the container process joins
  * or on a running container (update). On v2 first enables the controllers the
  * settings need in cgroup.subtree_control of every ancestor below the
- * hierarchy root (adding only, never removing). When resources.devices is
- * present, the rules followed by husk_cgroup_default_device_rules() are
- * applied deny-by-default, as runc does.
+ * hierarchy root (adding only, never removing; cpu, io, memory and pids are
+ * also enabled where available, best effort, for stats). Devices, deny by
+ * default: resources.devices with the default allow list merged in after its
+ * last deny-all rule; without resources.devices, a cgroup not restricted yet
+ * (a new container) gets the default list and one already restricted (an
+ * update) is left alone. Nodes of linux.devices are not allowed by this: see
+ * husk_cgroup_device_rules_for_nodes().
  */
 int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_error **err);
 /* Device rules (linux.resources.devices), later rules winning: v1
@@ -73,6 +77,11 @@ int husk_cgroup_apply_devices(const struct husk_cgroup *cg, json_t *rules, bool 
  * then mknod of any char/block device and rwm of null, zero, full, random,
  * urandom, tty, console (5:1), ptmx (5:2) and pts (136:*). */
 json_t *husk_cgroup_default_device_rules(void);
+/* Allow rules (rwm) for the nodes of linux.devices, which runc lets the
+ * container use: a caller appends them to linux.resources.devices before
+ * husk_cgroup_apply() at create. Entries without a b/c/u type are skipped
+ * (fifos need no rule); NULL only when out of memory. */
+json_t *husk_cgroup_device_rules_for_nodes(json_t *linux_devices);
 /* Usage in the shape of runc's `events --stats` data: {"cpu", "memory",
  * "pids", "blkio", "hugetlb"}, with what the files of this cgroup version
  * provide. "max" (unlimited) reads as INT64_MAX. */

@@ -465,6 +465,27 @@ int husk_cgroup_apply_devices(const struct husk_cgroup *cg, json_t *rules, bool 
 	return r;
 }
 
+bool husk_cgroup_devices_restricted(const struct husk_cgroup *cg)
+{
+	const char *dir = husk_cgroup_dir_for(cg, "devices");
+	cleanup_free char *path = NULL, *list = NULL;
+	cleanup_close int dirfd = -1;
+	int fds[64];
+	size_t n = 0;
+
+	if (dir == NULL)
+		return true;
+	if (cg->version == 1)
+		return asprintf(&path, "%s/devices.list", dir) < 0 ||
+		       read_file_at(AT_FDCWD, path, &list, NULL, NULL) < 0 ||
+		       strncmp(list, "a *:* rwm", 9) != 0;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 || query_attached(dirfd, fds, ARRAY_SIZE(fds), &n, NULL) < 0)
+		return true;
+	close_all(fds, n);
+	return n > 0;
+}
+
 /* ---- the default list ---- */
 
 static json_t *device_rule(bool allow, const char *type, int64_t major, int64_t minor,
@@ -481,7 +502,7 @@ static json_t *device_rule(bool allow, const char *type, int64_t major, int64_t 
 	return o;
 }
 
-json_t *husk_cgroup_default_device_rules_ex(bool deny_first)
+static json_t *default_rules(bool deny_first)
 {
 	static const struct {
 		const char *type;
@@ -516,5 +537,58 @@ fail:
 
 json_t *husk_cgroup_default_device_rules(void)
 {
-	return husk_cgroup_default_device_rules_ex(true);
+	return default_rules(true);
+}
+
+json_t *husk_cgroup_device_rules_for_nodes(json_t *linux_devices)
+{
+	json_t *a = json_array(), *e;
+	size_t i;
+
+	json_array_foreach (linux_devices, i, e) {
+		const char *t = json_string_value(json_object_get(e, "type"));
+		json_t *major = json_object_get(e, "major"), *minor = json_object_get(e, "minor");
+		if (a == NULL || t == NULL || t[0] == '\0' || strchr("bcu", t[0]) == NULL ||
+		    !json_is_integer(major) || !json_is_integer(minor) ||
+		    json_integer_value(major) < 0 || json_integer_value(minor) < 0)
+			continue;
+		/* "u" (unbuffered) is a char device. */
+		if (json_array_append_new(a, device_rule(true, t[0] == 'b' ? "b" : "c",
+							 json_integer_value(major),
+							 json_integer_value(minor), "rwm")) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+json_t *husk_cgroup_device_rules_with_defaults(json_t *rules, husk_error **err)
+{
+	cleanup_free struct dev_rule *r = NULL;
+	json_t *all = NULL, *defaults = NULL;
+	size_t n = 0, cut = 0;
+
+	if (parse_rules(rules, &r, &n, err) < 0)
+		return NULL;
+	/* Whatever comes before a deny-all rule no longer counts. */
+	for (size_t i = 0; i < n; i++)
+		if (!r[i].allow && is_everything(&r[i]))
+			cut = i + 1;
+	all = json_array();
+	defaults = default_rules(false);
+	for (size_t i = 0; all && defaults && i < n + 1; i++) {
+		if (i == cut && json_array_extend(all, defaults) < 0)
+			break;
+		if (i < n && json_array_append(all, json_array_get(rules, i)) < 0)
+			break;
+		if (i == n) {
+			json_decref(defaults);
+			return all;
+		}
+	}
+	json_decref(all);
+	json_decref(defaults);
+	husk_error_set(err, ENOMEM, "device rules");
+	return NULL;
 }

@@ -1052,39 +1052,10 @@ static int v2_enable_controllers(const struct husk_cgroup *cg, const struct husk
 	return 0;
 }
 
-/* resources.devices followed by the defaults, deny by default (runc's way:
- * a spec denying everything still gets /dev/null and friends). */
-static int apply_device_rules(const struct husk_cgroup *cg, json_t *devices, husk_error **err)
-{
-	json_t *all = json_array(), *defaults = husk_cgroup_default_device_rules_ex(false);
-	int r;
-
-	if (all == NULL || defaults == NULL || json_array_extend(all, devices) < 0 ||
-	    json_array_extend(all, defaults) < 0)
-		r = husk_error_set(err, ENOMEM, "device rules");
-	else
-		r = husk_cgroup_apply_devices(cg, all, true, err);
-	json_decref(all);
-	json_decref(defaults);
-	return r;
-}
-
-/* Refuses bad device rules before anything is written. */
-static int check_device_rules(json_t *devices, husk_error **err)
-{
-	struct husk_cgroup_write *w = NULL;
-	size_t n = 0;
-
-	if (husk_cgroup_devices_v1_plan(devices, true, &w, &n, err) < 0)
-		return -1;
-	husk_cgroup_writes_free(w, n);
-	return 0;
-}
-
 int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_error **err)
 {
 	struct husk_cgroup_write *w = NULL;
-	json_t *devices = json_object_get(resources, "devices");
+	json_t *devices = json_object_get(resources, "devices"), *dev = NULL, *empty = NULL;
 	size_t n = 0;
 	int r;
 
@@ -1094,15 +1065,25 @@ int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_erro
 		return husk_error_set(err, 0, RES ".devices: must be an array");
 	if (husk_cgroup_plan(cg->version, resources, &w, &n, err) < 0)
 		return -1;
-	if (json_is_array(devices) && check_device_rules(devices, err) < 0) {
+	/* A new container gets the default rules even without any of its own:
+	 * with CAP_MKNOD it could otherwise make and open any device. An
+	 * update without rules leaves the ones in place alone. */
+	if (!json_is_array(devices) && !husk_cgroup_devices_restricted(cg))
+		devices = empty = json_array();
+	/* Bad device rules are refused before anything is written. */
+	if (json_is_array(devices) &&
+	    (dev = husk_cgroup_device_rules_with_defaults(devices, err)) == NULL) {
 		husk_cgroup_writes_free(w, n);
+		json_decref(empty);
 		return -1;
 	}
+	json_decref(empty);
 	r = cg->version == 2 ? v2_enable_controllers(cg, w, n, err) : 0;
 	if (r == 0)
 		r = husk_cgroup_writes_exec(cg, w, n, err);
 	husk_cgroup_writes_free(w, n);
-	if (r == 0 && json_is_array(devices))
-		r = apply_device_rules(cg, devices, err);
+	if (r == 0 && dev)
+		r = husk_cgroup_apply_devices(cg, dev, true, err);
+	json_decref(dev);
 	return r;
 }

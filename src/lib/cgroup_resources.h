@@ -84,8 +84,18 @@ int husk_cgroup_swap_to_v2(int64_t swap, int64_t limit, int64_t *ret, husk_error
  */
 int husk_cgroup_devices_v1_plan(json_t *rules, bool default_deny, struct husk_cgroup_write **ret,
 				size_t *ret_n, husk_error **err);
-/* husk_cgroup_default_device_rules(), with or without its leading deny-all. */
-json_t *husk_cgroup_default_device_rules_ex(bool deny_first);
+/*
+ * The rules husk_cgroup_apply() applies (deny by default) for
+ * linux.resources.devices: the default allow list merged in right after the
+ * last rule that denies everything (or first), so that a spec denying
+ * everything still gets /dev/null and its like, while a later rule of the
+ * spec can still deny one of them. Validates the rules; NULL on error.
+ */
+json_t *husk_cgroup_device_rules_with_defaults(json_t *rules, husk_error **err);
+/* Whether device access is restricted already: v1 devices.list is not "a *:*
+ * rwm", v2 a device program is attached. True also when it cannot be told or
+ * changed (no devices hierarchy, no right to query eBPF). */
+bool husk_cgroup_devices_restricted(const struct husk_cgroup *cg);
 /* The BPF_PROG_TYPE_CGROUP_DEVICE program for the rules (malloc'ed). */
 int husk_cgroup_devices_bpf(json_t *rules, bool default_deny, struct bpf_insn **ret, size_t *ret_n,
 			    husk_error **err);

@@ -34,8 +34,13 @@ struct parent {
 	bool state_dir_made;
 };
 
-static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec, husk_error **err)
+static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec,
+		      const struct husk_create_opts *o, husk_error **err)
 {
+	if (o->console_socket && spec->has_process && !spec->process.terminal)
+		return husk_error_set(err, 0,
+				      "--console-socket given, but process.terminal is false in "
+				      "config.json");
 	if (!spec->has_process)
 		return husk_error_set(err, 0, "config.json: process: is required");
 	if (!spec->ns[HUSK_NS_MOUNT].enabled)
@@ -293,14 +298,13 @@ static int setup_cgroup(struct parent *p, husk_error **err)
 	return 0;
 }
 
-static int make_exec_fifo(struct parent *p, husk_error **err)
+/* The created init waits in accept() on ROOT/ID/exec.sock: `start`
+ * connects, and the connection closes when the init execs (it is
+ * close-on-exec), or carries the error if it cannot. */
+static int make_exec_socket(struct parent *p, husk_error **err)
 {
-	if (mkfifoat(p->dirfd, "exec.fifo", 0600) < 0)
-		return husk_error_set(err, errno, "create exec fifo");
-	/* O_RDWR never blocks; the init blocks reading it until start writes. */
-	p->l.fifo_fd = openat(p->dirfd, "exec.fifo", O_RDWR | O_CLOEXEC);
-	if (p->l.fifo_fd < 0)
-		return husk_error_set(err, errno, "open exec fifo");
+	if (unix_listen_at(p->dirfd, "exec.sock", &p->l.fifo_fd) < 0)
+		return husk_error_set(err, errno, "create the start socket");
 	return 0;
 }
 
@@ -317,7 +321,7 @@ static int launch(struct parent *p, husk_error **err)
 	l->state_dirfd = p->dirfd;
 	if (setup_cgroup(p, err) < 0)
 		return -1;
-	if (!l->foreground && make_exec_fifo(p, err) < 0)
+	if (!l->foreground && make_exec_socket(p, err) < 0)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return husk_error_set(err, errno, "socketpair");
@@ -359,6 +363,9 @@ static void parent_cleanup(struct parent *p, bool failed)
 	if (failed) {
 		kill_and_reap(p->intermediate);
 		kill_and_reap(p->pid);
+		/* The container is stopped and destroyed: its poststop hooks run. */
+		if (p->pid > 0)
+			run_parent_hooks(p, HUSK_HOOK_POSTSTOP, HUSK_STATUS_STOPPED, NULL);
 		if (p->l.cg.version)
 			husk_cgroup_destroy(&p->l.cg, NULL);
 		if (p->state_dir_made)
@@ -404,7 +411,7 @@ int husk_container_create(const struct husk_runtime *rt, struct husk_spec *spec,
 	struct parent p;
 	int r;
 
-	if (check_spec(rt, spec, err) < 0)
+	if (check_spec(rt, spec, o, err) < 0)
 		return -1;
 	parent_init(&p, rt, spec, o, false);
 	r = launch(&p, err);
@@ -460,9 +467,12 @@ static int run_start(struct parent *p, husk_error **err)
 		return husk_error_set(err, 0, "container init exited before start");
 	if (sync_recv(p->l.sync_parent, &m, NULL) == 0 && m.type == SYNC_ERROR)
 		return husk_error_set(err, 0, "%s", m.text);
-	if (run_parent_hooks(p, HUSK_HOOK_POSTSTART, HUSK_STATUS_RUNNING, NULL) < 0 &&
+	husk_error *warn = NULL;
+
+	if (run_parent_hooks(p, HUSK_HOOK_POSTSTART, HUSK_STATUS_RUNNING, &warn) < 0 &&
 	    p->l.rt->warn)
-		p->l.rt->warn("a poststart hook failed");
+		p->l.rt->warn(warn->msg);
+	husk_error_free(&warn);
 	return 0;
 }
 
@@ -485,7 +495,7 @@ int husk_container_run(const struct husk_runtime *rt, struct husk_spec *spec,
 	int r;
 
 	*ret_status = 0;
-	if (check_spec(rt, spec, err) < 0)
+	if (check_spec(rt, spec, o, err) < 0)
 		return -1;
 	parent_init(&p, rt, spec, o, true);
 	/* The init of the slow path is a grandchild: be its reaper. */

@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,13 +35,18 @@ struct init_ctx {
 	struct husk_rootfs_ctx rootfs;
 	int master, slave;
 	char *exe;
+	int start_conn; /* create: the `start` waiting for our exec */
 };
 
 static __attribute__((noreturn)) void fail(struct init_ctx *c, husk_error *e)
 {
-	if (sync_send_error(c->l->sync_child, e) < 0 && e)
-		dprintf(2, "husk: %s\n", e->msg);
-	_exit(1);
+	const char *msg = e && e->msg ? e->msg : "unknown error";
+
+	if (c->start_conn >= 0)
+		dprintf(c->start_conn, "%s\n", msg);
+	else if (sync_send_error(c->l->sync_child, e) < 0)
+		dprintf(2, "husk: %s\n", msg);
+	_exit(127);
 }
 
 /* Joins the namespaces that have a path: the user namespace first, since it
@@ -283,14 +289,22 @@ static int wait_for_start(struct init_ctx *c, husk_error **err)
 
 	if (c->l->foreground)
 		return sync_expect(c->l->sync_child, SYNC_GO, &m, err);
-	/* create: block on the exec fifo until `start` writes to it. */
+	/* create: `start` connects and sends a byte; it then waits for this
+	 * connection to close on exec, or for an error line. */
 	for (;;) {
-		ssize_t n = read(c->l->fifo_fd, &b, 1);
-		if (n == 1)
+		int conn = accept4(c->l->fifo_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (conn < 0) {
+			if (errno == EINTR)
+				continue;
+			return husk_error_set(err, errno, "wait for start");
+		}
+		if (read(conn, &b, 1) == 1) {
+			close(c->l->fifo_fd);
+			c->l->fifo_fd = -1;
+			c->start_conn = conn;
 			return 0;
-		if (n < 0 && errno == EINTR)
-			continue;
-		return husk_error_set(err, n < 0 ? errno : 0, "wait for start");
+		}
+		close(conn);
 	}
 }
 
@@ -303,7 +317,7 @@ static int finish_and_exec(struct init_ctx *c, husk_error **err)
 
 void container_init_main(struct launch *l)
 {
-	struct init_ctx c = {.l = l, .master = -1, .slave = -1};
+	struct init_ctx c = {.l = l, .master = -1, .slave = -1, .start_conn = -1};
 	husk_error *e = NULL;
 	struct sync_msg m;
 

@@ -41,13 +41,13 @@ struct launch {
 	const struct husk_runtime *rt;
 	const struct husk_create_opts *o;
 	struct husk_spec *spec;
-	bool foreground; /* run: start without the exec fifo */
+	bool foreground; /* run: start without the exec socket */
 	bool userns_new;
 	bool intermediate; /* joins or a time namespace: setns/unshare then fork */
 	bool setgroups_denied;
 	int clone_flags;
 	int sync_parent, sync_child;
-	int fifo_fd;
+	int fifo_fd; /* create: the listening exec socket */
 	int state_dirfd; /* locked by the runtime: the container must not hold it */
 	struct husk_cgroup cg;
 	struct husk_seccomp *seccomp;

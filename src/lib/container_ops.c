@@ -63,10 +63,36 @@ static int run_saved_hooks(struct opened *c, enum husk_hook_kind kind, enum husk
 	return r;
 }
 
+/* Connects to the waiting init, and waits until it has exec'd (the
+ * connection closes) or failed (it writes why). */
+static int release_init(struct opened *c, husk_error **err)
+{
+	cleanup_close int fd = -1;
+	char msg[2048];
+	size_t len = 0;
+
+	if (unix_connect_at(c->dirfd, "exec.sock", &fd) < 0)
+		return husk_error_set(err, errno, "container `%s`: reach its init", c->st.id);
+	unlinkat(c->dirfd, "exec.sock", 0);
+	if (write(fd, "0", 1) != 1)
+		return husk_error_set(err, errno, "container `%s`: release its init", c->st.id);
+	for (;;) {
+		ssize_t n = read(fd, msg + len, sizeof(msg) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (len += (size_t)n) == sizeof(msg) - 1)
+			break;
+	}
+	if (len == 0)
+		return 0;
+	msg[len] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	return husk_error_set(err, 0, "%s", msg);
+}
+
 int husk_container_start(const struct husk_runtime *rt, const char *id, husk_error **err)
 {
 	cleanup_opened struct opened c;
-	cleanup_close int fifo = -1;
 	husk_error *warn = NULL;
 
 	if (open_container(rt, id, true, &c, err) < 0)
@@ -74,13 +100,8 @@ int husk_container_start(const struct husk_runtime *rt, const char *id, husk_err
 	if (c.status != HUSK_STATUS_CREATED)
 		return husk_error_set(err, 0, "container `%s` is %s, not created: cannot start it",
 				      id, husk_status_name(c.status));
-	/* The init holds the fifo open for reading, so this cannot block. */
-	fifo = openat(c.dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fifo < 0)
-		return husk_error_set(err, errno, "container `%s`: open exec fifo", id);
-	if (write(fifo, "0", 1) != 1)
-		return husk_error_set(err, errno, "container `%s`: release the init", id);
-	unlinkat(c.dirfd, "exec.fifo", 0);
+	if (release_init(&c, err) < 0)
+		return -1;
 	if (run_saved_hooks(&c, HUSK_HOOK_POSTSTART, HUSK_STATUS_RUNNING, &warn) < 0 && rt->warn)
 		rt->warn(warn->msg);
 	husk_error_free(&warn);

@@ -110,17 +110,27 @@ static int run_hook(const struct husk_hook *h, const char *kind, size_t i, const
 }
 
 int husk_hooks_run_list(const struct husk_hook *hooks, size_t n, const char *kind_name,
-			const char *state_json, husk_error **err)
+			const char *state_json, bool keep_going, husk_error **err)
 {
-	for (size_t i = 0; i < n; i++)
-		if (run_hook(&hooks[i], kind_name, i, state_json, err) < 0)
-			return -1;
-	return 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (run_hook(&hooks[i], kind_name, i, state_json, err) == 0)
+			continue;
+		r = -1;
+		if (!keep_going)
+			break;
+	}
+	return r;
 }
 
 int husk_hooks_run(const struct husk_spec *spec, enum husk_hook_kind kind, const char *state_json,
 		   husk_error **err)
 {
+	/* A failing poststart or poststop hook is only a warning: the others
+	 * still run (runtime.md). */
+	bool keep_going = kind == HUSK_HOOK_POSTSTART || kind == HUSK_HOOK_POSTSTOP;
+
 	return husk_hooks_run_list(spec->hooks[kind], spec->n_hooks[kind], husk_hook_kind_name(kind),
-				   state_json, err);
+				   state_json, keep_going, err);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
+
 #include "error.h"
 #include "spec.h"
 
@@ -10,5 +12,5 @@
 int husk_hooks_run(const struct husk_spec *spec, enum husk_hook_kind kind, const char *state_json,
 		   husk_error **err);
 int husk_hooks_run_list(const struct husk_hook *hooks, size_t n, const char *kind_name,
-			const char *state_json, husk_error **err);
+			const char *state_json, bool keep_going, husk_error **err);
 const char *husk_hook_kind_name(enum husk_hook_kind kind);

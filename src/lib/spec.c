@@ -724,6 +724,13 @@ static int validate_spec(struct husk_spec *s, husk_error **err)
 	if (s->has_time_offsets &&
 	    (!s->ns[HUSK_NS_TIME].enabled || s->ns[HUSK_NS_TIME].path != NULL))
 		return field_error(err, "linux.timeOffsets: needs a new time namespace");
+	if (s->cgroups_path && (strcmp(s->cgroups_path, "..") == 0 ||
+				strncmp(s->cgroups_path, "../", 3) == 0 ||
+				strstr(s->cgroups_path, "/../") ||
+				(strlen(s->cgroups_path) >= 3 &&
+				 strcmp(s->cgroups_path + strlen(s->cgroups_path) - 3, "/..") == 0)))
+		return field_error(err, "linux.cgroupsPath: `%s` must not contain `..`",
+				   s->cgroups_path);
 	for (size_t i = 0; i < s->n_sysctl; i++)
 		if (s->sysctl[i].key[0] == '\0' || strstr(s->sysctl[i].key, ".."))
 			return field_error(err, "linux.sysctl: invalid key `%s`", s->sysctl[i].key);

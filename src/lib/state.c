@@ -246,7 +246,7 @@ enum husk_status husk_state_status(int dirfd, const struct husk_state *st)
 {
 	if (!process_alive(st->pid, st->pid_start_time))
 		return HUSK_STATUS_STOPPED;
-	if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+	if (faccessat(dirfd, "exec.sock", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return HUSK_STATUS_CREATED;
 	if (st->cgroup) {
 		struct husk_cgroup cg = {0};

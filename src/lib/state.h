@@ -3,7 +3,7 @@
 
 /*
  * Container state on disk: ROOT/ID/state.json (written atomically) and, while
- * the container is created but not started, ROOT/ID/exec.fifo. Mutating verbs
+ * the container is created but not started, ROOT/ID/exec.sock. Mutating verbs
  * hold an exclusive flock on the ROOT/ID directory.
  */
 
@@ -54,7 +54,7 @@ int husk_state_read(int dirfd, struct husk_state *ret, husk_error **err);
 void husk_state_clear(struct husk_state *st);
 
 /* Live status from the saved pid: stopped when the process is gone (or the
- * pid was reused), created while exec.fifo exists, paused when frozen. */
+ * pid was reused), created while exec.sock exists, paused when frozen. */
 enum husk_status husk_state_status(int dirfd, const struct husk_state *st);
 
 /* The runtime-spec state object (ociVersion, id, status, pid, bundle,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 
 void strv_free(char **v)
@@ -289,6 +290,42 @@ int recv_fd(int sock, int *ret_fd, void *data, size_t len)
 		}
 	}
 	return (int)n;
+}
+
+static int unix_addr_at(int dirfd, const char *name, struct sockaddr_un *addr)
+{
+	memset(addr, 0, sizeof(*addr));
+	addr->sun_family = AF_UNIX;
+	if (snprintf(addr->sun_path, sizeof(addr->sun_path), "/proc/self/fd/%d/%s", dirfd, name) >=
+	    (int)sizeof(addr->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int unix_listen_at(int dirfd, const char *name, int *ret_fd)
+{
+	struct sockaddr_un addr;
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || unix_addr_at(dirfd, name, &addr) < 0 ||
+	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0)
+		return -1;
+	*ret_fd = steal_fd(&fd);
+	return 0;
+}
+
+int unix_connect_at(int dirfd, const char *name, int *ret_fd)
+{
+	struct sockaddr_un addr;
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || unix_addr_at(dirfd, name, &addr) < 0 ||
+	    connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return -1;
+	*ret_fd = steal_fd(&fd);
+	return 0;
 }
 
 int proc_start_time(pid_t pid, unsigned long long *ret)

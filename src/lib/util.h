@@ -73,6 +73,11 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 int send_fd(int sock, int fd, const void *data, size_t len);
 int recv_fd(int sock, int *ret_fd, void *data, size_t len);
 
+/* A unix stream socket at DIRFD/NAME (through /proc/self/fd, so the
+ * directory's path length does not matter). */
+int unix_listen_at(int dirfd, const char *name, int *ret_fd);
+int unix_connect_at(int dirfd, const char *name, int *ret_fd);
+
 /* The start time of a process in clock ticks since boot (field 22 of
  * /proc/PID/stat), used to tell a container's init from a recycled pid. */
 int proc_start_time(pid_t pid, unsigned long long *ret);

@@ -1,0 +1,354 @@
+#!/usr/bin/env bats
+# Bad input: every mistake gets a one-line error that names the field (or the
+# program, option or command), a non-zero exit, and leaves nothing behind: no
+# state directory, no cgroup, no mount of the bundle on the host. Each config
+# error is tried with both `create` and `run`.
+load helpers
+bats_require_minimum_version 1.5.0
+
+# --- local helpers ----------------------------------------------------------
+
+# Every runtime call is bounded: a hung runtime fails the test (status 124).
+HUSK_TIMEOUT=${HUSK_TIMEOUT:-5}
+husk() { timeout -k 1 "$HUSK_TIMEOUT" "$HUSK_RUNTIME" --root "$HUSK_ROOT" "$@"; }
+
+# hcmd CMD ARGS... ID: create/run with the container's stdio on a file (if a
+# bug let create succeed, a pipe would be held open by the waiting init) and
+# bats' fd 3 closed; prints what the runtime printed.
+hcmd() {
+	local rc=0 f=$BATS_TEST_TMPDIR/cmd.out
+	husk "$@" </dev/null >"$f" 2>&1 3>&- || rc=$?
+	cat "$f"
+	return $rc
+}
+
+assert_nothing_left() {
+	if [ -n "$(ls -A "$HUSK_ROOT")" ]; then
+		echo "state left behind: $(ls -A "$HUSK_ROOT")"
+		return 1
+	fi
+	if [ -n "$(cgroup_dirs)" ]; then
+		echo "cgroup dirs left behind: $(cgroup_dirs)"
+		return 1
+	fi
+	if grep -F "$BUNDLE" /proc/self/mountinfo; then
+		echo "mounts of the bundle left on the host"
+		return 1
+	fi
+}
+
+# one_line_error WORD...: the last `run` failed (not by our timeout) and
+# printed exactly one line containing every WORD.
+one_line_error() {
+	local w
+	echo "status $status: $output"
+	if [ "$status" -eq 0 ] || [ "$status" -eq 124 ]; then
+		echo "expected a failure, got status $status"
+		return 1
+	fi
+	if [ "${#lines[@]}" -ne 1 ]; then
+		echo "expected one line, got ${#lines[@]}"
+		return 1
+	fi
+	for w in "$@"; do
+		if [[ "$output" != *"$w"* ]]; then
+			echo "the error does not mention [$w]"
+			return 1
+		fi
+	done
+}
+
+# expect_error WORD...: create and run of $BUNDLE both fail that way, and
+# leave nothing behind.
+expect_error() {
+	local cmd
+	for cmd in create run; do
+		run hcmd "$cmd" -b "$BUNDLE" bad
+		one_line_error "$@"
+		assert_nothing_left
+	done
+}
+
+# expect_bad_config JQ-FILTER WORD...
+expect_bad_config() {
+	update_config "$1"
+	shift
+	expect_error "$@"
+}
+
+# kill_strays ROOT...: after cleanup, no runtime process may be left on our
+# state roots (a container init waiting for start still has the create
+# command line). Kills any (ours: the roots are this test's) and fails.
+kill_strays() {
+	local f p r strays=""
+	for r; do
+		[ -n "$r" ] || continue
+		for f in $(grep -laF -- "$r" /proc/[0-9]*/cmdline 2>/dev/null); do
+			p=${f#/proc/}
+			p=${p%/cmdline}
+			[[ "$(tr '\0' '\n' <"$f" 2>/dev/null | head -1)" == *husk-runtime* ]] || continue
+			strays+=" $p"
+			kill -9 "$p" 2>/dev/null
+		done
+	done
+	if [ -n "$strays" ]; then
+		echo "stray runtime processes left behind (killed):$strays"
+		return 1
+	fi
+}
+
+setup() {
+	skip_unless_root
+	setup_bundle
+}
+
+teardown() {
+	cleanup_containers
+	# the cgroupsPath test may leave "pids/$CGROUP_NAME" in each hierarchy
+	if [ -n "${PRE_PIDS_DIRS+set}" ] && [ -n "${CGROUP_NAME:-}" ]; then
+		local d
+		for d in /sys/fs/cgroup/*/pids/"$CGROUP_NAME" /sys/fs/cgroup/"$CGROUP_NAME"; do
+			[ -d "$d" ] && rmdir "$d" 2>/dev/null
+		done
+		for d in /sys/fs/cgroup/*/pids; do
+			[ -d "$d" ] && ! grep -qxF "$d" <<<"$PRE_PIDS_DIRS" && rmdir "$d" 2>/dev/null
+		done
+	fi
+	kill_strays "${HUSK_ROOT:-}"
+}
+
+# --- the bundle ---------------------------------------------------------------
+
+@test "errors: missing config.json" {
+	rm "$BUNDLE/config.json"
+	expect_error config.json "No such file or directory"
+}
+
+@test "errors: bundle directory that does not exist" {
+	BUNDLE=$BATS_TEST_TMPDIR/no-such-bundle
+	expect_error no-such-bundle
+}
+
+@test "errors: malformed JSON" {
+	head -c 200 "$BUNDLE/config.json" >"$BUNDLE/config.json.new"
+	mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+	expect_error config.json "invalid JSON" line
+}
+
+@test "errors: missing ociVersion" {
+	expect_bad_config 'del(.ociVersion)' ociVersion
+}
+
+@test "errors: rootfs that does not exist" {
+	expect_bad_config '.root.path = "no-such-rootfs"' root.path no-such-rootfs
+}
+
+@test "errors: no process" {
+	expect_bad_config 'del(.process)' process
+}
+
+# --- process ------------------------------------------------------------------
+
+@test "errors: empty process.args" {
+	expect_bad_config '.process.args = []' process.args
+}
+
+@test "errors: process.args of the wrong type" {
+	expect_bad_config '.process.args = "sh"' process.args
+}
+
+@test "errors: relative process.cwd" {
+	expect_bad_config '.process.cwd = "relative/dir"' process.cwd relative/dir
+}
+
+@test "errors: process.terminal of the wrong type" {
+	expect_bad_config '.process.terminal = "yes"' process.terminal
+}
+
+@test "errors: process.env entry without =" {
+	expect_bad_config '.process.env += ["NOEQUALS"]' process.env NOEQUALS
+}
+
+@test "errors: negative process.user.uid" {
+	expect_bad_config '.process.user.uid = -1' process.user.uid
+}
+
+@test "errors: unknown capability" {
+	expect_bad_config '.process.capabilities.bounding += ["CAP_BOGUS"]' process.capabilities.bounding CAP_BOGUS
+}
+
+@test "errors: entrypoint not found in \$PATH" {
+	expect_bad_config '.process.args = ["no-such-program"]' no-such-program 'executable file not found in $PATH'
+}
+
+@test "errors: entrypoint path that does not exist" {
+	expect_bad_config '.process.args = ["/no/such/program"]' /no/such/program "no such file or directory"
+}
+
+@test "errors: entrypoint that is not executable" {
+	printf '#!/bin/sh\necho hi\n' >"$BUNDLE/rootfs/not-exec"
+	chmod 644 "$BUNDLE/rootfs/not-exec"
+	expect_bad_config '.process.args = ["/not-exec"]' /not-exec "permission denied"
+	# found on $PATH but not executable: the same
+	cp -a "$BUNDLE/rootfs/not-exec" "$BUNDLE/rootfs/bin/not-exec"
+	expect_bad_config '.process.args = ["not-exec"]' not-exec "permission denied"
+}
+
+@test "errors: an rlimit above the hard limit without CAP_SYS_RESOURCE" {
+	capeff=$(awk '/^CapEff/ {print $2}' /proc/self/status)
+	if (((0x$capeff >> 24) & 1)); then
+		skip "this runtime has CAP_SYS_RESOURCE: raising a hard limit works"
+	fi
+	hard=$(ulimit -Hn)
+	[ "$hard" != unlimited ] || skip "RLIMIT_NOFILE has no hard limit here"
+	expect_bad_config ".process.rlimits = [{\"type\": \"RLIMIT_NOFILE\", \"soft\": $((hard + 1)), \"hard\": $((hard + 1))}]" \
+		RLIMIT_NOFILE CAP_SYS_RESOURCE
+}
+
+# --- linux --------------------------------------------------------------------
+
+@test "errors: unknown namespace type" {
+	expect_bad_config '.linux.namespaces += [{"type": "bogus"}]' linux.namespaces bogus
+}
+
+@test "errors: duplicate namespace" {
+	expect_bad_config '.linux.namespaces += [{"type": "pid"}]' linux.namespaces duplicate pid
+}
+
+@test "errors: uidMappings without a user namespace" {
+	expect_bad_config '.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 1000}] |
+		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 1000}]' uidMappings "user namespace"
+}
+
+@test "errors: overlapping id mappings" {
+	expect_bad_config '.linux.namespaces += [{"type": "user"}] |
+		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 1000},
+			{"containerID": 500, "hostID": 300000, "size": 10}] |
+		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 1000}]' uidMappings overlaps
+}
+
+@test "errors: overlapping host ids in the mappings" {
+	expect_bad_config '.linux.namespaces += [{"type": "user"}] |
+		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 1000}] |
+		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 1000},
+			{"containerID": 2000, "hostID": 100500, "size": 10}]' gidMappings overlaps
+}
+
+@test "errors: hostname without a uts namespace" {
+	expect_bad_config 'del(.linux.namespaces[] | select(.type == "uts")) | .hostname = "box"' hostname uts
+}
+
+@test "errors: namespace path that does not exist" {
+	expect_bad_config '.linux.namespaces |= map(select(.type != "network")) + [{"type": "network", "path": "/no/such/netns"}]' \
+		linux.namespaces /no/such/netns
+}
+
+@test "errors: unknown sysctl" {
+	expect_bad_config '.linux.sysctl = {"kernel.no_such_sysctl": "1"}' linux.sysctl kernel.no_such_sysctl
+}
+
+@test "errors: resources of the wrong type" {
+	expect_bad_config '.linux.resources.memory.limit = "lots"' linux.resources.memory.limit
+}
+
+@test "errors: a linux.cgroupsPath with .. cannot leave the cgroup hierarchies" {
+	# runc cleans the path lexically ("/../pids/x" is "/pids/x" in every
+	# hierarchy); rejecting it is fine too. Joined as given, "/sys/fs/cgroup/
+	# cpu/../pids/x" puts the container in the pids hierarchy's cgroup for
+	# every controller and leaves it in the root cgroup of all the others
+	# (cpu, memory, devices, ...): no limits, no device allowlist.
+	grep -q ' - cgroup cgroup ' /proc/self/mountinfo || skip "needs cgroup v1 hierarchies"
+	[ -d /sys/fs/cgroup/pids ] || skip "needs the v1 pids hierarchy"
+	PRE_PIDS_DIRS=$(ls -d /sys/fs/cgroup/*/pids 2>/dev/null || true)
+	update_config ".linux.cgroupsPath = \"/../pids/$CGROUP_NAME\""
+	set_args sleep 100
+	run hcmd run -d -b "$BUNDLE" esc
+	if [ "$status" -ne 0 ]; then
+		one_line_error linux.cgroupsPath
+		assert_nothing_left
+		return
+	fi
+	pid=$(husk state esc | jq -r .pid)
+	cat "/proc/$pid/cgroup"
+	# every v1 controller hierarchy: the same, cleaned path
+	grep -E '^[0-9]+:[a-z_,]+:' "/proc/$pid/cgroup" | while IFS=: read -r _ ctl path; do
+		if [ "$path" != "/pids/$CGROUP_NAME" ]; then
+			echo "controller $ctl: cgroup $path, not /pids/$CGROUP_NAME"
+			exit 1
+		fi
+	done
+	run husk delete -f esc
+	[ "$status" -eq 0 ]
+}
+
+@test "errors: device with a bad type" {
+	expect_bad_config '.linux.devices = [{"path": "/dev/bogus", "type": "x", "major": 1, "minor": 3}]' linux.devices type
+}
+
+@test "errors: device with a relative path" {
+	expect_bad_config '.linux.devices = [{"path": "dev/null2", "type": "c", "major": 1, "minor": 3}]' linux.devices path dev/null2
+}
+
+# --- mounts and hooks -----------------------------------------------------------
+
+@test "errors: mount with a relative destination" {
+	expect_bad_config '.mounts += [{"destination": "relative/mnt", "type": "tmpfs", "source": "tmpfs"}]' \
+		destination relative/mnt
+}
+
+@test "errors: bind mount whose source does not exist" {
+	expect_bad_config '.mounts += [{"destination": "/mnt", "type": "none", "source": "/no/such/source", "options": ["rbind"]}]' \
+		mounts /no/such/source
+}
+
+@test "errors: hook with a relative path" {
+	expect_bad_config '.hooks.prestart = [{"path": "relative/hook"}]' hooks.prestart path relative/hook
+}
+
+# --- the command line -----------------------------------------------------------
+
+@test "errors: kill with a bad signal name leaves the container alone" {
+	set_args sleep 100
+	run hcmd run -d -b "$BUNDLE" k1
+	[ "$status" -eq 0 ]
+	for sig in FOO SIGFOO 99 -9 ''; do
+		run husk kill k1 "$sig"
+		one_line_error signal "$sig"
+	done
+	run husk state k1
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .status <<<"$output")" = running ]
+}
+
+@test "errors: unknown global option" {
+	run husk --bogus-option list
+	one_line_error --bogus-option
+}
+
+@test "errors: unknown command" {
+	run husk frobnicate
+	one_line_error frobnicate
+	run "$HUSK_RUNTIME"
+	[ "$status" -ne 0 ]
+}
+
+@test "errors: unknown option of a command" {
+	run husk create --bogus-flag -b "$BUNDLE" x
+	one_line_error --bogus-flag
+	assert_nothing_left
+}
+
+@test "errors: commands given no container id" {
+	for cmd in create start state kill delete; do
+		run husk $cmd
+		one_line_error
+	done
+	assert_nothing_left
+}
+
+@test "errors: operations on a container that does not exist" {
+	for cmd in start state kill delete; do
+		run husk $cmd ghost
+		one_line_error ghost "does not exist"
+	done
+}
