@@ -71,7 +71,7 @@ static json_t *default_process(const struct husk_spec_defaults *d, uint64_t caps
 			 "noNewPrivileges", !d->privileged);
 }
 
-static json_t *default_mounts(bool rootless)
+static json_t *default_mounts(bool rootless, bool privileged)
 {
 	json_t *m = json_pack(
 		"[{s:s, s:s, s:s}, "
@@ -96,13 +96,15 @@ static json_t *default_mounts(bool rootless)
 						   "/sys", "options", "rbind", "nosuid", "noexec",
 						   "nodev", "ro"));
 	} else {
+		/* --privileged: /sys and the cgroup tree writable, as Docker does */
+		const char *access = privileged ? "rw" : "ro";
 		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s, s, s, s]}", "destination",
 						   "/sys", "type", "sysfs", "source", "sysfs",
-						   "options", "nosuid", "noexec", "nodev", "ro"));
+						   "options", "nosuid", "noexec", "nodev", access));
 		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s, s, s, s, s]}",
 						   "destination", "/sys/fs/cgroup", "type", "cgroup",
 						   "source", "cgroup", "options", "nosuid", "noexec",
-						   "nodev", "relatime", "ro"));
+						   "nodev", "relatime", access));
 	}
 	return m;
 }
@@ -143,10 +145,10 @@ static json_t *default_linux(const struct husk_spec_defaults *d, uint64_t caps)
 
 json_t *husk_spec_default(const struct husk_spec_defaults *d)
 {
-	uint64_t caps = d->privileged ? husk_caps_all() : d->caps ? d->caps : husk_caps_default();
+	uint64_t caps = d->privileged ? husk_caps_all() : d->caps;
 
 	return json_pack("{s:s, s:{s:s, s:b}, s:o, s:s, s:o, s:o}", "ociVersion", "1.0.2", "root",
 			 "path", "rootfs", "readonly", 1, "process", default_process(d, caps),
-			 "hostname", "husk", "mounts", default_mounts(d->rootless), "linux",
+			 "hostname", "husk", "mounts", default_mounts(d->rootless, d->privileged), "linux",
 			 default_linux(d, caps));
 }
