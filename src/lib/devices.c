@@ -69,22 +69,42 @@ static int split_parent(int rootfd, const char *path, int *ret_dirfd, const char
 	return 0;
 }
 
-static int make_device(int rootfd, const struct husk_device *d, bool in_userns, husk_error **err)
+/* A directory fd (not O_PATH: mknodat needs a real one) for `path`. */
+static int open_dir_in_root(int rootfd, const char *path, int *ret, husk_error **err)
 {
-	cleanup_close int pathfd = -1, dirfd = -1;
+	cleanup_close int pathfd = -1;
+	char p[32];
+
+	if (husk_path_create_in_root(rootfd, path, false, &pathfd, err) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", pathfd);
+	*ret = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*ret < 0)
+		return husk_error_set(err, errno, "open `%s`", path);
+	return 0;
+}
+
+static int make_device(int rootfd, int devfd, const struct husk_device *d, bool in_userns,
+		       husk_error **err)
+{
+	cleanup_close int pathfd = -1, own_dirfd = -1;
 	mode_t mode = (d->has_mode ? d->mode : 0666) & 07777;
 	const char *name = NULL;
-	char p[32];
+	int dirfd = devfd;
 
 	if (in_userns)
 		return bind_host_device(rootfd, d, err);
-	if (split_parent(rootfd, d->path, &pathfd, &name, err) < 0)
-		return -1;
-	/* O_PATH fds cannot be used with mknodat: reopen the directory. */
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", pathfd);
-	dirfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return husk_error_set(err, errno, "open parent of `%s`", d->path);
+	if (strncmp(d->path, "/dev/", 5) == 0 && strchr(d->path + 5, '/') == NULL) {
+		name = d->path + 5;
+	} else {
+		char p[32];
+		if (split_parent(rootfd, d->path, &pathfd, &name, err) < 0)
+			return -1;
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", pathfd);
+		dirfd = own_dirfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd < 0)
+			return husk_error_set(err, errno, "open parent of `%s`", d->path);
+	}
 	unlinkat(dirfd, name, 0);
 	if (mknodat(dirfd, name, mode | device_type_bits(d->type),
 		    makedev((unsigned)d->major, (unsigned)d->minor)) < 0) {
@@ -109,17 +129,8 @@ static bool spec_has_device(const struct husk_spec *spec, const char *path)
 	return false;
 }
 
-static int make_links(int rootfd, husk_error **err)
+static int make_links(int dev, husk_error **err)
 {
-	cleanup_close int devpath = -1, dev = -1, pts = -1;
-	char p[32];
-
-	if (husk_path_create_in_root(rootfd, "/dev", false, &devpath, err) < 0)
-		return -1;
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", devpath);
-	dev = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dev < 0)
-		return husk_error_set(err, errno, "open /dev");
 	for (size_t i = 0; i < ARRAY_SIZE(default_links); i++)
 		if (symlinkat(default_links[i].target, dev, default_links[i].link) < 0 &&
 		    errno != EEXIST)
@@ -137,16 +148,20 @@ static int make_links(int rootfd, husk_error **err)
 
 int husk_devices_setup(int rootfd, const struct husk_spec *spec, bool in_userns, husk_error **err)
 {
-	mode_t old = umask(0);
+	cleanup_close int devfd = -1;
+	mode_t old;
 	int r = 0;
 
+	if (open_dir_in_root(rootfd, "/dev", &devfd, err) < 0)
+		return husk_error_wrap(err, "devices");
+	old = umask(0);
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(default_devices); i++)
 		if (!spec_has_device(spec, default_devices[i].path))
-			r = make_device(rootfd, &default_devices[i], in_userns, err);
+			r = make_device(rootfd, devfd, &default_devices[i], in_userns, err);
 	for (size_t i = 0; r == 0 && i < spec->n_devices; i++)
-		r = make_device(rootfd, &spec->devices[i], in_userns, err);
+		r = make_device(rootfd, devfd, &spec->devices[i], in_userns, err);
 	if (r == 0)
-		r = make_links(rootfd, err);
+		r = make_links(devfd, err);
 	umask(old);
 	return r < 0 ? husk_error_wrap(err, "devices") : 0;
 }

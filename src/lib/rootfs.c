@@ -279,6 +279,28 @@ static int mount_bind(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, h
 
 /* The container's cgroup directories at the destination (a tmpfs of binds on
  * v1; cgroup2 itself when there is a cgroup namespace on v2). */
+/* One v1 hierarchy at DEST/NAME: in a cgroup namespace the hierarchy itself
+ * (its root is the container's cgroup), else a bind of the container's dir. */
+static int mount_v1_hierarchy(struct husk_rootfs_ctx *ctx, const struct husk_mount *m,
+			      const struct husk_cgroup_dir *d, unsigned long flags, husk_error **err)
+{
+	cleanup_free char *dest = NULL;
+	cleanup_close int sub = -1;
+	char p[32];
+
+	flags |= MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (asprintf(&dest, "%s/%s", m->destination, d->name) < 0)
+		return husk_error_set(err, ENOMEM, "mount");
+	if (husk_path_create_in_root(ctx->rootfd, dest, false, &sub, err) < 0)
+		return -1;
+	if (ctx->cgroupns && !ctx->in_userns &&
+	    mount("cgroup", fd_path(sub, p), "cgroup", flags, d->name) == 0)
+		return 0;
+	if (mount(d->dir, fd_path(sub, p), NULL, MS_BIND | MS_REC, NULL) < 0)
+		return husk_error_set(err, errno, "bind cgroup `%s`", d->name);
+	return remount_bind(ctx->rootfd, dest, flags, 0, err);
+}
+
 static int mount_cgroup(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, int fd,
 			husk_error **err)
 {
@@ -298,19 +320,9 @@ static int mount_cgroup(struct husk_rootfs_ctx *ctx, const struct husk_mount *m,
 	if (mount("tmpfs", fd_path(fd, p), "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "mode=755") < 0)
 		return husk_error_set(err, errno, "mount tmpfs on `%s`", m->destination);
-	for (size_t i = 0; cg && i < cg->n; i++) {
-		cleanup_free char *dest = NULL;
-		cleanup_close int sub = -1;
-		if (asprintf(&dest, "%s/%s", m->destination, cg->dirs[i].name) < 0)
-			return husk_error_set(err, ENOMEM, "mount");
-		if (husk_path_create_in_root(ctx->rootfd, dest, false, &sub, err) < 0)
+	for (size_t i = 0; cg && i < cg->n; i++)
+		if (mount_v1_hierarchy(ctx, m, &cg->dirs[i], flags, err) < 0)
 			return -1;
-		if (mount(cg->dirs[i].dir, fd_path(sub, p), NULL, MS_BIND | MS_REC, NULL) < 0)
-			return husk_error_set(err, errno, "bind cgroup `%s`", cg->dirs[i].name);
-		if (remount_bind(ctx->rootfd, dest, flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0,
-				 err) < 0)
-			return -1;
-	}
 	if (flags & MS_RDONLY) {
 		cleanup_close int top = -1;
 		if (husk_path_open_in_root(ctx->rootfd, m->destination, &top, err) < 0)
