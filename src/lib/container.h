@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -71,6 +72,16 @@ int husk_container_pids(const struct husk_runtime *rt, const char *id, pid_t **r
 			husk_error **err);
 int husk_container_pause(const struct husk_runtime *rt, const char *id, husk_error **err);
 int husk_container_resume(const struct husk_runtime *rt, const char *id, husk_error **err);
+
+/* Applies a linux.resources object to a running container's cgroup. */
+int husk_container_update(const struct husk_runtime *rt, const char *id, json_t *resources,
+			  husk_error **err);
+/* One runc-style event: {"type": "stats", "id", "data": {...}}. */
+int husk_container_stats(const struct husk_runtime *rt, const char *id, json_t **ret,
+			 husk_error **err);
+/* The container's OOM kill count so far. */
+int husk_container_oom_count(const struct husk_runtime *rt, const char *id, uint64_t *ret,
+			     husk_error **err);
 
 /* CVE-2019-5736: the process that enters a container must not be the runtime
  * binary on disk, or a hostile image could overwrite it through

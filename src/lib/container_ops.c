@@ -340,3 +340,61 @@ int husk_container_resume(const struct husk_runtime *rt, const char *id, husk_er
 {
 	return set_frozen(rt, id, false, err);
 }
+
+/* Loads the cgroup of a container that still exists and is not stopped. */
+static int live_cgroup(const struct husk_runtime *rt, const char *id, bool exclusive,
+		       struct opened *c, struct husk_cgroup *cg, husk_error **err)
+{
+	if (open_container(rt, id, exclusive, c, err) < 0)
+		return -1;
+	if (c->status == HUSK_STATUS_STOPPED)
+		return husk_error_set(err, 0, "container `%s` is stopped", id);
+	if (load_cgroup(&c->st, cg, err) < 0)
+		return -1;
+	if (cg->version == 0)
+		return husk_error_set(err, 0, "container `%s` has no cgroup", id);
+	return 0;
+}
+
+int husk_container_update(const struct husk_runtime *rt, const char *id, json_t *resources,
+			  husk_error **err)
+{
+	cleanup_opened struct opened c;
+	struct husk_cgroup cg = {0};
+	int r = live_cgroup(rt, id, true, &c, &cg, err);
+
+	if (r == 0)
+		r = husk_cgroup_apply(&cg, resources, err);
+	husk_cgroup_clear(&cg);
+	return r;
+}
+
+int husk_container_stats(const struct husk_runtime *rt, const char *id, json_t **ret,
+			 husk_error **err)
+{
+	cleanup_opened struct opened c;
+	struct husk_cgroup cg = {0};
+	json_t *data = NULL;
+	int r = live_cgroup(rt, id, false, &c, &cg, err);
+
+	if (r == 0)
+		r = husk_cgroup_stats(&cg, &data, err);
+	husk_cgroup_clear(&cg);
+	if (r < 0)
+		return -1;
+	*ret = json_pack("{s:s, s:s, s:o}", "type", "stats", "id", id, "data", data);
+	return *ret ? 0 : husk_error_set(err, ENOMEM, "stats");
+}
+
+int husk_container_oom_count(const struct husk_runtime *rt, const char *id, uint64_t *ret,
+			     husk_error **err)
+{
+	cleanup_opened struct opened c;
+	struct husk_cgroup cg = {0};
+	int r = live_cgroup(rt, id, false, &c, &cg, err);
+
+	if (r == 0 && husk_cgroup_oom_count(&cg, ret) < 0)
+		r = husk_error_set(err, 0, "container `%s`: no OOM counter", id);
+	husk_cgroup_clear(&cg);
+	return r;
+}

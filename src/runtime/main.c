@@ -29,6 +29,8 @@ static const struct verb verbs[] = {
 	{"ps", cmd_ps, "ps [--format table|json] ID [PS-ARGS...]"},
 	{"pause", cmd_pause, "pause ID"},
 	{"resume", cmd_resume, "resume ID"},
+	{"update", cmd_update, "update [--resources FILE|-] [--memory N] [--pids-limit N] ... ID"},
+	{"events", cmd_events, "events [--stats] [--interval 5s] ID"},
 	{"exec", cmd_exec, "exec [--tty] [--detach] [--process F] [--pid-file F] ID [CMD ARGS...]"},
 };
 
