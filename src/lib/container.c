@@ -44,8 +44,8 @@ static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec,
 	if (!spec->has_process)
 		return husk_error_set(err, 0, "config.json: process: is required");
 	if (!spec->ns[HUSK_NS_MOUNT].enabled)
-		return husk_error_set(err, 0,
-				      "config.json: linux.namespaces: a mount namespace is required");
+		return husk_error_set(
+		    err, 0, "config.json: linux.namespaces: a mount namespace is required");
 	if (rt->rootless && !spec->ns[HUSK_NS_USER].enabled)
 		return husk_error_set(err, 0,
 				      "config.json: linux.namespaces: running without root needs a "
@@ -264,7 +264,8 @@ static int await_ready(struct parent *p, husk_error **err)
 				return -1;
 			break;
 		case SYNC_HOOKS:
-			if (run_parent_hooks(p, HUSK_HOOK_PRESTART, HUSK_STATUS_CREATING, err) < 0 ||
+			if (run_parent_hooks(p, HUSK_HOOK_PRESTART, HUSK_STATUS_CREATING, err) <
+				0 ||
 			    run_parent_hooks(p, HUSK_HOOK_CREATE_RUNTIME, HUSK_STATUS_CREATING,
 					     err) < 0 ||
 			    sync_send(p->l.sync_parent, SYNC_GO, p->pid, NULL) < 0)
@@ -327,8 +328,8 @@ static int launch(struct parent *p, husk_error **err)
 		return husk_error_set(err, errno, "socketpair");
 	l->sync_parent = sv[0];
 	l->sync_child = sv[1];
-	l->setgroups_denied = l->userns_new && husk_idmap_needs_setgroups_deny(l->spec,
-									      l->rt->rootless);
+	l->setgroups_denied =
+	    l->userns_new && husk_idmap_needs_setgroups_deny(l->spec, l->rt->rootless);
 	if (launch_clone(p, err) < 0)
 		return -1;
 	if (l->intermediate && await_intermediate(p, err) < 0)

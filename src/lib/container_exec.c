@@ -26,9 +26,14 @@ static const struct {
 	const char *name;
 	int flag;
 } ns_order[] = {
-	{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},	  {"uts", CLONE_NEWUTS},
-	{"net", CLONE_NEWNET},	 {"pid", CLONE_NEWPID},	  {"cgroup", CLONE_NEWCGROUP},
-	{"time", 0x80 /* CLONE_NEWTIME */},		  {"mnt", CLONE_NEWNS},
+    {"user", CLONE_NEWUSER},
+    {"ipc", CLONE_NEWIPC},
+    {"uts", CLONE_NEWUTS},
+    {"net", CLONE_NEWNET},
+    {"pid", CLONE_NEWPID},
+    {"cgroup", CLONE_NEWCGROUP},
+    {"time", 0x80 /* CLONE_NEWTIME */},
+    {"mnt", CLONE_NEWNS},
 };
 #define N_NS (sizeof(ns_order) / sizeof(ns_order[0]))
 
@@ -311,8 +316,8 @@ static int write_pid_file(const char *path, pid_t pid, husk_error **err)
 int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *process,
 			const struct husk_exec_opts *o, int *ret_status, husk_error **err)
 {
-	struct exec_ctx x = {.rt = rt, .o = o, .rootfd = -1, .sync_parent = -1,
-			     .sync_child = -1, .master = -1};
+	struct exec_ctx x = {
+	    .rt = rt, .o = o, .rootfd = -1, .sync_parent = -1, .sync_child = -1, .master = -1};
 	int sv[2], r = -1;
 
 	*ret_status = 0;

@@ -53,8 +53,8 @@ static __attribute__((noreturn)) void fail(struct init_ctx *c, husk_error *e)
  * decides what the others may do. */
 static int join_namespaces(const struct husk_spec *spec, husk_error **err)
 {
-	static const enum husk_ns_type order[] = {HUSK_NS_USER, HUSK_NS_IPC,   HUSK_NS_UTS,
-						  HUSK_NS_NET,	HUSK_NS_PID,   HUSK_NS_CGROUP,
+	static const enum husk_ns_type order[] = {HUSK_NS_USER, HUSK_NS_IPC,  HUSK_NS_UTS,
+						  HUSK_NS_NET,	HUSK_NS_PID,  HUSK_NS_CGROUP,
 						  HUSK_NS_TIME, HUSK_NS_MOUNT};
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -66,7 +66,8 @@ static int join_namespaces(const struct husk_spec *spec, husk_error **err)
 		if (fd < 0)
 			return husk_error_set(err, errno, "linux.namespaces: open `%s`", ns->path);
 		if (setns(fd, husk_ns_clone_flag(order[i])) < 0)
-			return husk_error_set(err, errno, "linux.namespaces: join %s namespace `%s`",
+			return husk_error_set(err, errno,
+					      "linux.namespaces: join %s namespace `%s`",
 					      husk_ns_name(order[i]), ns->path);
 	}
 	return 0;
@@ -95,10 +96,10 @@ static void intermediate(struct init_ctx *c)
 	struct launch *l = c->l;
 	husk_error *e = NULL;
 	struct sync_msg m;
-	int flags = l->clone_flags | (l->spec->ns[HUSK_NS_TIME].enabled &&
-						      !l->spec->ns[HUSK_NS_TIME].path
-					      ? CLONE_NEWTIME
-					      : 0);
+	int flags =
+	    l->clone_flags |
+	    (l->spec->ns[HUSK_NS_TIME].enabled && !l->spec->ns[HUSK_NS_TIME].path ? CLONE_NEWTIME
+										  : 0);
 	pid_t pid;
 
 	if (join_namespaces(l->spec, &e) < 0)
@@ -342,8 +343,8 @@ void container_init_main(struct launch *l)
 		husk_error_set(&e, errno, "unshare cgroup namespace");
 		fail(&c, e);
 	}
-	if (setup_uts(l->spec, &e) < 0 || setup_mounts(&c, &e) < 0 ||
-	    prepare_process(&c, &e) < 0 || drop_privileges(&c, &e) < 0)
+	if (setup_uts(l->spec, &e) < 0 || setup_mounts(&c, &e) < 0 || prepare_process(&c, &e) < 0 ||
+	    drop_privileges(&c, &e) < 0)
 		fail(&c, e);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	if (sync_send(l->sync_child, SYNC_READY, 0, NULL) < 0)

@@ -14,14 +14,14 @@
 
 /* Messages on the SOCK_SEQPACKET socketpair between runtime and container. */
 enum sync_type {
-	SYNC_GO = 1,	/* runtime -> container: continue (pid = host pid) */
-	SYNC_ERROR,	/* container -> runtime: setup failed (text) */
-	SYNC_IDMAP,	/* container -> runtime: write my id maps (pid) */
-	SYNC_PID,	/* intermediate -> runtime: the container init's pid */
-	SYNC_HOOKS,	/* container -> runtime: run prestart/createRuntime hooks */
-	SYNC_PTY,	/* container -> runtime: the terminal master (fd) */
-	SYNC_READY,	/* container -> runtime: waiting for start */
-	SYNC_SECCOMP,	/* container -> runtime: the seccomp notify fd (fd) */
+	SYNC_GO = 1,  /* runtime -> container: continue (pid = host pid) */
+	SYNC_ERROR,   /* container -> runtime: setup failed (text) */
+	SYNC_IDMAP,   /* container -> runtime: write my id maps (pid) */
+	SYNC_PID,     /* intermediate -> runtime: the container init's pid */
+	SYNC_HOOKS,   /* container -> runtime: run prestart/createRuntime hooks */
+	SYNC_PTY,     /* container -> runtime: the terminal master (fd) */
+	SYNC_READY,   /* container -> runtime: waiting for start */
+	SYNC_SECCOMP, /* container -> runtime: the seccomp notify fd (fd) */
 };
 
 struct sync_msg {
@@ -47,7 +47,7 @@ struct launch {
 	bool setgroups_denied;
 	int clone_flags;
 	int sync_parent, sync_child;
-	int fifo_fd; /* create: the listening exec socket */
+	int fifo_fd;	 /* create: the listening exec socket */
 	int state_dirfd; /* locked by the runtime: the container must not hold it */
 	struct husk_cgroup cg;
 	struct husk_seccomp *seccomp;
@@ -59,8 +59,8 @@ struct opened {
 	struct husk_state st;
 	enum husk_status status;
 };
-int open_container(const struct husk_runtime *rt, const char *id, bool exclusive,
-		   struct opened *c, husk_error **err);
+int open_container(const struct husk_runtime *rt, const char *id, bool exclusive, struct opened *c,
+		   husk_error **err);
 void opened_close(struct opened *c);
 #define cleanup_opened __attribute__((cleanup(opened_close)))
 int load_cgroup(const struct husk_state *st, struct husk_cgroup *cg, husk_error **err);

@@ -24,8 +24,8 @@ void opened_close(struct opened *c)
 		close(c->dirfd);
 	husk_state_clear(&c->st);
 }
-int open_container(const struct husk_runtime *rt, const char *id, bool exclusive,
-			  struct opened *c, husk_error **err)
+int open_container(const struct husk_runtime *rt, const char *id, bool exclusive, struct opened *c,
+		   husk_error **err)
 {
 	c->dirfd = -1;
 	memset(&c->st, 0, sizeof(c->st));
@@ -57,7 +57,8 @@ static int run_saved_hooks(struct opened *c, enum husk_hook_kind kind, enum husk
 		state = husk_state_to_json(&c->st, status);
 		text = state ? json_dumps(state, JSON_COMPACT) : NULL;
 		json_decref(state);
-		r = text ? husk_hooks_run(s, kind, text, err) : husk_error_set(err, ENOMEM, "hooks");
+		r = text ? husk_hooks_run(s, kind, text, err)
+			 : husk_error_set(err, ENOMEM, "hooks");
 	}
 	husk_spec_free(s);
 	return r;
@@ -275,7 +276,8 @@ int husk_container_list(const struct husk_runtime *rt, json_t **ret, husk_error 
 		}
 		o = husk_state_to_json(&c.st, c.status);
 		if (o) {
-			json_object_set_new(o, "created", json_string(c.st.created ? c.st.created : ""));
+			json_object_set_new(o, "created",
+					    json_string(c.st.created ? c.st.created : ""));
 			json_object_set_new(o, "owner", json_string(c.st.owner ? c.st.owner : ""));
 			json_array_append_new(arr, o);
 		}
@@ -306,8 +308,7 @@ int husk_container_pids(const struct husk_runtime *rt, const char *id, pid_t **r
 	return r;
 }
 
-static int set_frozen(const struct husk_runtime *rt, const char *id, bool frozen,
-		      husk_error **err)
+static int set_frozen(const struct husk_runtime *rt, const char *id, bool frozen, husk_error **err)
 {
 	cleanup_opened struct opened c;
 	struct husk_cgroup cg;

@@ -17,7 +17,7 @@ typedef struct husk_error {
 /* Fills *err (if it is not already set) with fmt and, for errnum != 0,
  * ": strerror(errnum)". Returns -1 (or -errnum when errnum > 0). */
 int husk_error_set(husk_error **err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 int husk_error_setv(husk_error **err, int errnum, const char *fmt, va_list ap);
 

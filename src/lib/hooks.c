@@ -131,6 +131,6 @@ int husk_hooks_run(const struct husk_spec *spec, enum husk_hook_kind kind, const
 	 * still run (runtime.md). */
 	bool keep_going = kind == HUSK_HOOK_POSTSTART || kind == HUSK_HOOK_POSTSTOP;
 
-	return husk_hooks_run_list(spec->hooks[kind], spec->n_hooks[kind], husk_hook_kind_name(kind),
-				   state_json, keep_going, err);
+	return husk_hooks_run_list(spec->hooks[kind], spec->n_hooks[kind],
+				   husk_hook_kind_name(kind), state_json, keep_going, err);
 }

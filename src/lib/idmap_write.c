@@ -23,7 +23,8 @@ static bool direct_write_allowed(const struct husk_idmap *maps, size_t n, uint32
 
 bool husk_idmap_needs_setgroups_deny(const struct husk_spec *spec, bool rootless)
 {
-	return geteuid() != 0 && maps_only_self(spec->gid_mappings, spec->n_gid_mappings, getegid());
+	return geteuid() != 0 &&
+	       maps_only_self(spec->gid_mappings, spec->n_gid_mappings, getegid());
 }
 
 static int write_map(pid_t pid, const char *file, const struct husk_idmap *maps, size_t n,
@@ -77,8 +78,8 @@ static int run_helper(const char *helper, pid_t pid, const struct husk_idmap *ma
 				      helper);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return husk_error_set(err, 0,
-				      "%s failed (check /etc/sub%cid for this user's ranges)", helper,
-				      helper[3] == 'u' ? 'u' : 'g');
+				      "%s failed (check /etc/sub%cid for this user's ranges)",
+				      helper, helper[3] == 'u' ? 'u' : 'g');
 	return 0;
 }
 
@@ -90,7 +91,8 @@ int husk_idmap_write(const struct husk_spec *spec, pid_t pid, bool rootless, hus
 	if (direct_write_allowed(spec->uid_mappings, spec->n_uid_mappings, uid)) {
 		if (write_map(pid, "uid_map", spec->uid_mappings, spec->n_uid_mappings, err) < 0)
 			return husk_error_wrap(err, "linux.uidMappings");
-	} else if (run_helper("newuidmap", pid, spec->uid_mappings, spec->n_uid_mappings, err) < 0) {
+	} else if (run_helper("newuidmap", pid, spec->uid_mappings, spec->n_uid_mappings, err) <
+		   0) {
 		return husk_error_wrap(err, "linux.uidMappings");
 	}
 	if (direct_write_allowed(spec->gid_mappings, spec->n_gid_mappings, gid)) {
@@ -100,7 +102,8 @@ int husk_idmap_write(const struct husk_spec *spec, pid_t pid, bool rootless, hus
 			return husk_error_wrap(err, "linux.gidMappings");
 		if (write_map(pid, "gid_map", spec->gid_mappings, spec->n_gid_mappings, err) < 0)
 			return husk_error_wrap(err, "linux.gidMappings");
-	} else if (run_helper("newgidmap", pid, spec->gid_mappings, spec->n_gid_mappings, err) < 0) {
+	} else if (run_helper("newgidmap", pid, spec->gid_mappings, spec->n_gid_mappings, err) <
+		   0) {
 		return husk_error_wrap(err, "linux.gidMappings");
 	}
 	return 0;

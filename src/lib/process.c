@@ -18,7 +18,7 @@
 #include "util.h"
 
 #ifndef PR_CAP_AMBIENT
-#define PR_CAP_AMBIENT       47
+#define PR_CAP_AMBIENT	     47
 #define PR_CAP_AMBIENT_RAISE 2
 #endif
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -43,7 +43,8 @@ static int check_executable(const char *arg0, const char *path, husk_error **err
 
 	if (stat(path, &st) < 0)
 		return husk_error_set(err, 0, "exec: \"%s\": stat %s: %s", arg0, path,
-				      errno == ENOENT ? "no such file or directory" : strerror(errno));
+				      errno == ENOENT ? "no such file or directory"
+						      : strerror(errno));
 	if (S_ISDIR(st.st_mode) || access(path, X_OK) < 0 || (st.st_mode & 0111) == 0)
 		return husk_error_set(err, 0, "exec: \"%s\": permission denied", arg0);
 	return 0;
@@ -94,13 +95,14 @@ int husk_process_apply_rlimits(const struct husk_process *p, husk_error **err)
 		if (errno == EPERM) {
 			struct rlimit cur;
 			getrlimit(p->rlimits[i].resource, &cur);
-			return husk_error_set(err, 0,
-					      "process.rlimits: cannot raise %s to %llu (hard limit "
-					      "%llu): raising a hard limit needs CAP_SYS_RESOURCE, "
-					      "which this runtime does not have",
-					      husk_rlimit_name(p->rlimits[i].resource),
-					      (unsigned long long)p->rlimits[i].hard,
-					      (unsigned long long)cur.rlim_max);
+			return husk_error_set(
+			    err, 0,
+			    "process.rlimits: cannot raise %s to %llu (hard limit "
+			    "%llu): raising a hard limit needs CAP_SYS_RESOURCE, "
+			    "which this runtime does not have",
+			    husk_rlimit_name(p->rlimits[i].resource),
+			    (unsigned long long)p->rlimits[i].hard,
+			    (unsigned long long)cur.rlim_max);
 		}
 		return husk_error_set(err, errno, "setrlimit %s",
 				      husk_rlimit_name(p->rlimits[i].resource));
@@ -230,7 +232,8 @@ int husk_process_exec(const struct husk_process *p, const char *path, husk_error
 
 	execve(path, p->args, p->env ? p->env : empty_env);
 	if (errno == ENOENT)
-		return husk_error_set(err, 0, "exec: \"%s\": no such file or directory", p->args[0]);
+		return husk_error_set(err, 0, "exec: \"%s\": no such file or directory",
+				      p->args[0]);
 	if (errno == EACCES)
 		return husk_error_set(err, 0, "exec: \"%s\": permission denied", p->args[0]);
 	return husk_error_set(err, errno, "exec: \"%s\"", p->args[0]);

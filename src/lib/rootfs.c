@@ -56,9 +56,8 @@ static int open_component(int dirfd, const char *name, bool create, bool last_is
 
 	if (fd < 0 && errno == ENOENT && create) {
 		if (last && last_is_file) {
-			int f = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
-							   O_CLOEXEC,
-				       0644);
+			int f = openat(dirfd, name,
+				       O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 			if (f < 0 && errno != EEXIST)
 				return -1;
 			if (f >= 0)
@@ -191,8 +190,7 @@ int husk_path_open_in_root(int rootfd, const char *path, int *ret_fd, husk_error
 	return walk_in_root(rootfd, path, false, false, ret_fd, err);
 }
 
-int husk_path_create_in_root(int rootfd, const char *path, bool file, int *ret_fd,
-			     husk_error **err)
+int husk_path_create_in_root(int rootfd, const char *path, bool file, int *ret_fd, husk_error **err)
 {
 	if (open_in_root_fast(rootfd, path, ret_fd) == 0)
 		return 0;
@@ -251,7 +249,7 @@ static char *bind_source(const struct husk_spec *spec, const char *src)
 	return s;
 }
 
-#define MS_BIND_FLAGS (MS_BIND | MS_REC)
+#define MS_BIND_FLAGS  (MS_BIND | MS_REC)
 #define MS_PROPAGATION (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
 
 static int mount_bind(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, husk_error **err)
@@ -282,7 +280,8 @@ static int mount_bind(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, h
 /* One v1 hierarchy at DEST/NAME: in a cgroup namespace the hierarchy itself
  * (its root is the container's cgroup), else a bind of the container's dir. */
 static int mount_v1_hierarchy(struct husk_rootfs_ctx *ctx, const struct husk_mount *m,
-			      const struct husk_cgroup_dir *d, unsigned long flags, husk_error **err)
+			      const struct husk_cgroup_dir *d, unsigned long flags,
+			      husk_error **err)
 {
 	cleanup_free char *dest = NULL;
 	cleanup_close int sub = -1;
@@ -317,8 +316,8 @@ static int mount_cgroup(struct husk_rootfs_ctx *ctx, const struct husk_mount *m,
 			return husk_error_set(err, errno, "bind cgroup on `%s`", m->destination);
 		return remount_bind(ctx->rootfd, m->destination, flags, 0, err);
 	}
-	if (mount("tmpfs", fd_path(fd, p), "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "mode=755") < 0)
+	if (mount("tmpfs", fd_path(fd, p), "tmpfs",
+		  (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
 		return husk_error_set(err, errno, "mount tmpfs on `%s`", m->destination);
 	for (size_t i = 0; cg && i < cg->n; i++)
 		if (mount_v1_hierarchy(ctx, m, &cg->dirs[i], flags, err) < 0)
@@ -328,7 +327,8 @@ static int mount_cgroup(struct husk_rootfs_ctx *ctx, const struct husk_mount *m,
 		if (husk_path_open_in_root(ctx->rootfd, m->destination, &top, err) < 0)
 			return -1;
 		if (mount(NULL, fd_path(top, p), NULL,
-			  MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+			  MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "mode=755") < 0)
 			return husk_error_set(err, errno, "remount `%s` read-only", m->destination);
 	}
 	return 0;
@@ -391,7 +391,8 @@ static int mount_one(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, hu
 		if (husk_path_open_in_root(ctx->rootfd, m->destination, &fd, err) < 0)
 			return -1;
 		if (mount(NULL, fd_path(fd, p), NULL, m->propagation, NULL) < 0)
-			return husk_error_set(err, errno, "set propagation of `%s`", m->destination);
+			return husk_error_set(err, errno, "set propagation of `%s`",
+					      m->destination);
 	}
 	return 0;
 }
@@ -511,8 +512,7 @@ int husk_rootfs_finalize(struct husk_rootfs_ctx *ctx, husk_error **err)
 	if (spec->root_readonly &&
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), NULL) < 0)
 		return husk_error_set(err, errno, "remount / read-only");
-	if (spec->rootfs_propagation &&
-	    mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
+	if (spec->rootfs_propagation && mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
 		return husk_error_set(err, errno, "set rootfs propagation");
 	return 0;
 }

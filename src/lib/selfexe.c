@@ -31,10 +31,10 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
-#define HUSK_OPEN_TREE_CLONE	1
-#define HUSK_MOUNT_ATTR_RDONLY	0x00000001
-#define HUSK_MOUNT_ATTR_NOSUID	0x00000002
-#define HUSK_MOUNT_ATTR_NODEV	0x00000004
+#define HUSK_OPEN_TREE_CLONE   1
+#define HUSK_MOUNT_ATTR_RDONLY 0x00000001
+#define HUSK_MOUNT_ATTR_NOSUID 0x00000002
+#define HUSK_MOUNT_ATTR_NODEV  0x00000004
 
 struct husk_mount_attr {
 	uint64_t attr_set, attr_clr, propagation, userns_fd;
@@ -59,8 +59,7 @@ static bool exe_is_unwritable(void)
 static void reexec_readonly_bind(char **argv)
 {
 	extern char **environ;
-	struct husk_mount_attr attr = {.attr_set = HUSK_MOUNT_ATTR_RDONLY |
-						   HUSK_MOUNT_ATTR_NOSUID |
+	struct husk_mount_attr attr = {.attr_set = HUSK_MOUNT_ATTR_RDONLY | HUSK_MOUNT_ATTR_NOSUID |
 						   HUSK_MOUNT_ATTR_NODEV};
 	cleanup_close int fd = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe",
 					    HUSK_OPEN_TREE_CLONE | O_CLOEXEC);

@@ -16,8 +16,8 @@
 /* Errors name the field: "process.args: must be a non-empty array of strings". */
 #define field_error(err, fmt, ...) husk_error_set(err, 0, fmt, ##__VA_ARGS__)
 
-static int get_string(json_t *obj, const char *key, const char *where, bool required,
-		      char **ret, husk_error **err)
+static int get_string(json_t *obj, const char *key, const char *where, bool required, char **ret,
+		      husk_error **err)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -57,8 +57,7 @@ static int get_bool(json_t *obj, const char *key, const char *where, bool *ret, 
 }
 
 /* An optional array of strings; NULL when absent. */
-static int get_strv(json_t *obj, const char *key, const char *where, char ***ret,
-		    husk_error **err)
+static int get_strv(json_t *obj, const char *key, const char *where, char ***ret, husk_error **err)
 {
 	json_t *v = json_object_get(obj, key), *e;
 	cleanup_strv char **r = NULL;
@@ -135,8 +134,7 @@ static int parse_capabilities(json_t *obj, const char *where, struct husk_proces
 }
 
 /* RLIM_INFINITY arrives as INT64_MIN (see infinity_to_sentinel). */
-static int get_rlim(json_t *v, const char *where, const char *key, uint64_t *ret,
-		    husk_error **err)
+static int get_rlim(json_t *v, const char *where, const char *key, uint64_t *ret, husk_error **err)
 {
 	if (json_is_integer(v) && json_integer_value(v) == INT64_MIN) {
 		*ret = UINT64_MAX;
@@ -167,20 +165,20 @@ static int parse_rlimits(json_t *obj, const char *where, struct husk_process *p,
 			return field_error(err, "%s.rlimits[%zu].type: is required", where, i);
 		res = husk_rlimit_from_name(json_string_value(t));
 		if (res < 0)
-			return field_error(err, "%s.rlimits[%zu].type: unknown rlimit `%s`", where, i,
-					   json_string_value(t));
+			return field_error(err, "%s.rlimits[%zu].type: unknown rlimit `%s`", where,
+					   i, json_string_value(t));
 		for (size_t j = 0; j < i; j++)
 			if (p->rlimits[j].resource == res)
-				return field_error(err, "%s.rlimits[%zu].type: duplicate `%s`", where,
-						   i, json_string_value(t));
+				return field_error(err, "%s.rlimits[%zu].type: duplicate `%s`",
+						   where, i, json_string_value(t));
 		snprintf(f, sizeof(f), "%s.rlimits[%zu].", where, i);
 		r->resource = res;
 		if (get_rlim(json_object_get(e, "soft"), f, "soft", &r->soft, err) < 0 ||
 		    get_rlim(json_object_get(e, "hard"), f, "hard", &r->hard, err) < 0)
 			return -1;
 		if (r->soft > r->hard)
-			return field_error(err, "%s.rlimits[%zu]: soft limit is above the hard limit",
-					   where, i);
+			return field_error(
+			    err, "%s.rlimits[%zu]: soft limit is above the hard limit", where, i);
 		p->n_rlimits++;
 	}
 	return 0;
@@ -271,7 +269,8 @@ int husk_process_parse(json_t *obj, const char *where, struct husk_process *p, h
 	snprintf(f, sizeof(f), "%s.", where);
 	if (get_bool(obj, "terminal", f, &p->terminal, err) < 0 ||
 	    get_bool(obj, "noNewPrivileges", f, &p->no_new_privileges, err) < 0 ||
-	    get_strv(obj, "args", f, &p->args, err) < 0 || get_strv(obj, "env", f, &p->env, err) < 0 ||
+	    get_strv(obj, "args", f, &p->args, err) < 0 ||
+	    get_strv(obj, "env", f, &p->env, err) < 0 ||
 	    get_string(obj, "cwd", f, true, &p->cwd, err) < 0 ||
 	    get_string(obj, "apparmorProfile", f, false, &p->apparmor_profile, err) < 0 ||
 	    get_string(obj, "selinuxLabel", f, false, &p->selinux_label, err) < 0)
@@ -288,8 +287,8 @@ int husk_process_parse(json_t *obj, const char *where, struct husk_process *p, h
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < -1000 ||
 		    json_integer_value(v) > 1000)
-			return field_error(err, "%s.oomScoreAdj: must be an integer in [-1000, 1000]",
-					   where);
+			return field_error(
+			    err, "%s.oomScoreAdj: must be an integer in [-1000, 1000]", where);
 		p->has_oom_score_adj = true;
 		p->oom_score_adj = (int)json_integer_value(v);
 	}
@@ -352,8 +351,7 @@ static int parse_mount(json_t *e, size_t i, struct husk_mount *m, husk_error **e
 	if (husk_mount_parse_options(m, m->options, err) < 0)
 		return husk_error_wrap(err, "mounts[%zu].options", i);
 	if (!m->bind && m->type == NULL)
-		return field_error(err, "mounts[%zu].type: is required unless options has bind",
-				   i);
+		return field_error(err, "mounts[%zu].type: is required unless options has bind", i);
 	if (m->bind && m->source == NULL)
 		return field_error(err, "mounts[%zu].source: is required for a bind mount", i);
 	return 0;
@@ -380,11 +378,10 @@ static int parse_mounts(struct husk_spec *s, husk_error **err)
 }
 
 static const char *const hook_keys[HUSK_HOOK_KIND_COUNT] = {
-	"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
 };
 
-static int parse_hook_list(json_t *v, enum husk_hook_kind k, struct husk_spec *s,
-			   husk_error **err)
+static int parse_hook_list(json_t *v, enum husk_hook_kind k, struct husk_spec *s, husk_error **err)
 {
 	json_t *e;
 	size_t i;
@@ -402,13 +399,15 @@ static int parse_hook_list(json_t *v, enum husk_hook_kind k, struct husk_spec *s
 		snprintf(f, sizeof(f), "hooks.%s[%zu].", hook_keys[k], i);
 		s->n_hooks[k]++;
 		if (!json_is_object(e))
-			return field_error(err, "hooks.%s[%zu]: must be an object", hook_keys[k], i);
+			return field_error(err, "hooks.%s[%zu]: must be an object", hook_keys[k],
+					   i);
 		if (get_string(e, "path", f, true, &h->path, err) < 0 ||
 		    get_strv(e, "args", f, &h->args, err) < 0 ||
 		    get_strv(e, "env", f, &h->env, err) < 0)
 			return -1;
 		if (h->path[0] != '/')
-			return field_error(err, "%spath: `%s` must be an absolute path", f, h->path);
+			return field_error(err, "%spath: `%s` must be an absolute path", f,
+					   h->path);
 		t = json_object_get(e, "timeout");
 		if (t != NULL && !json_is_null(t)) {
 			if (!json_is_integer(t) || json_integer_value(t) <= 0 ||
@@ -478,7 +477,8 @@ static int parse_namespaces(json_t *lx, struct husk_spec *s, husk_error **err)
 			return field_error(err, "linux.namespaces[%zu].type: is required", i);
 		type = husk_ns_from_name(json_string_value(t));
 		if (type < 0)
-			return field_error(err, "linux.namespaces[%zu].type: unknown namespace `%s`", i,
+			return field_error(err,
+					   "linux.namespaces[%zu].type: unknown namespace `%s`", i,
 					   json_string_value(t));
 		if (s->ns[type].enabled)
 			return field_error(err, "linux.namespaces[%zu].type: duplicate `%s`", i,
@@ -523,8 +523,8 @@ static int parse_idmaps(json_t *lx, const char *key, struct husk_idmap **ret, si
 			     err) < 0 ||
 		    get_uint(json_object_get(e, "hostID"), f, "hostID", UINT32_MAX, &h, err) < 0 ||
 		    get_uint(json_object_get(e, "size"), f, "size", UINT32_MAX, &sz, err) < 0)
-			return field_error(err, "%s[%zu]: needs containerID, hostID and size", where,
-					   i);
+			return field_error(err, "%s[%zu]: needs containerID, hostID and size",
+					   where, i);
 		(*ret)[i] = (struct husk_idmap){(uint32_t)c, (uint32_t)h, (uint32_t)sz};
 		*ret_n = i + 1;
 	}
@@ -606,10 +606,14 @@ static int parse_propagation(json_t *lx, struct husk_spec *s, husk_error **err)
 		const char *name;
 		unsigned long flags;
 	} table[] = {
-		{"shared", MS_SHARED},		     {"slave", MS_SLAVE},
-		{"private", MS_PRIVATE},	     {"unbindable", MS_UNBINDABLE},
-		{"rshared", MS_SHARED | MS_REC},     {"rslave", MS_SLAVE | MS_REC},
-		{"rprivate", MS_PRIVATE | MS_REC},   {"runbindable", MS_UNBINDABLE | MS_REC},
+	    {"shared", MS_SHARED},
+	    {"slave", MS_SLAVE},
+	    {"private", MS_PRIVATE},
+	    {"unbindable", MS_UNBINDABLE},
+	    {"rshared", MS_SHARED | MS_REC},
+	    {"rslave", MS_SLAVE | MS_REC},
+	    {"rprivate", MS_PRIVATE | MS_REC},
+	    {"runbindable", MS_UNBINDABLE | MS_REC},
 	};
 	cleanup_free char *p = NULL;
 
@@ -643,8 +647,9 @@ static int parse_time_offsets(json_t *lx, struct husk_spec *s, husk_error **err)
 		if (!json_is_object(o) || (secs && !json_is_integer(secs)) ||
 		    (ns && (!json_is_integer(ns) || json_integer_value(ns) < 0 ||
 			    json_integer_value(ns) >= 1000000000)))
-			return field_error(err, "linux.timeOffsets.%s: needs integer secs and "
-						"nanosecs in [0, 1e9)",
+			return field_error(err,
+					   "linux.timeOffsets.%s: needs integer secs and "
+					   "nanosecs in [0, 1e9)",
 					   clocks[c]);
 		s->time_offsets[c][0] = secs ? json_integer_value(secs) : 0;
 		s->time_offsets[c][1] = ns ? json_integer_value(ns) : 0;
@@ -686,8 +691,8 @@ static int parse_linux(struct husk_spec *s, husk_error **err)
 	    parse_idmaps(lx, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err) < 0 ||
 	    parse_devices(lx, s, err) < 0 ||
 	    get_string(lx, "cgroupsPath", "linux.", false, &s->cgroups_path, err) < 0 ||
-	    parse_kv(json_object_get(lx, "sysctl"), "linux.sysctl", &s->sysctl, &s->n_sysctl,
-		     err) < 0 ||
+	    parse_kv(json_object_get(lx, "sysctl"), "linux.sysctl", &s->sysctl, &s->n_sysctl, err) <
+		0 ||
 	    get_strv(lx, "maskedPaths", "linux.", &s->masked_paths, err) < 0 ||
 	    get_strv(lx, "readonlyPaths", "linux.", &s->readonly_paths, err) < 0 ||
 	    parse_propagation(lx, s, err) < 0 ||
@@ -724,11 +729,11 @@ static int validate_spec(struct husk_spec *s, husk_error **err)
 	if (s->has_time_offsets &&
 	    (!s->ns[HUSK_NS_TIME].enabled || s->ns[HUSK_NS_TIME].path != NULL))
 		return field_error(err, "linux.timeOffsets: needs a new time namespace");
-	if (s->cgroups_path && (strcmp(s->cgroups_path, "..") == 0 ||
-				strncmp(s->cgroups_path, "../", 3) == 0 ||
-				strstr(s->cgroups_path, "/../") ||
-				(strlen(s->cgroups_path) >= 3 &&
-				 strcmp(s->cgroups_path + strlen(s->cgroups_path) - 3, "/..") == 0)))
+	if (s->cgroups_path &&
+	    (strcmp(s->cgroups_path, "..") == 0 || strncmp(s->cgroups_path, "../", 3) == 0 ||
+	     strstr(s->cgroups_path, "/../") ||
+	     (strlen(s->cgroups_path) >= 3 &&
+	      strcmp(s->cgroups_path + strlen(s->cgroups_path) - 3, "/..") == 0)))
 		return field_error(err, "linux.cgroupsPath: `%s` must not contain `..`",
 				   s->cgroups_path);
 	for (size_t i = 0; i < s->n_sysctl; i++)

@@ -44,7 +44,7 @@ struct husk_mount {
 	char *type;
 	char **options;
 	/* from options */
-	unsigned long flags;       /* MS_* set */
+	unsigned long flags;	   /* MS_* set */
 	unsigned long clear_flags; /* MS_* named with their negation (rw, suid, ...) */
 	unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC) */
 	bool bind;
@@ -150,8 +150,8 @@ struct husk_spec {
 	char *mount_label;
 	bool has_time_offsets;
 	int64_t time_offsets[2][2]; /* [monotonic, boottime][secs, nanosecs] */
-	json_t *resources; /* linux.resources, borrowed from json */
-	json_t *seccomp;   /* linux.seccomp, borrowed from json */
+	json_t *resources;	    /* linux.resources, borrowed from json */
+	json_t *seccomp;	    /* linux.seccomp, borrowed from json */
 	bool has_personality;
 	unsigned long personality;
 };
@@ -181,9 +181,9 @@ void husk_process_clear(struct husk_process *p);
 const char *husk_ns_name(enum husk_ns_type t);
 int husk_ns_from_name(const char *name); /* -1 when unknown */
 int husk_ns_clone_flag(enum husk_ns_type t);
-int husk_cap_from_name(const char *name);   /* "CAP_SYS_ADMIN" -> 21; -1 when unknown */
-const char *husk_cap_name(int cap);         /* 21 -> "CAP_SYS_ADMIN"; NULL when out of range */
-int husk_cap_last(void);                    /* highest capability this build knows */
+int husk_cap_from_name(const char *name);    /* "CAP_SYS_ADMIN" -> 21; -1 when unknown */
+const char *husk_cap_name(int cap);	     /* 21 -> "CAP_SYS_ADMIN"; NULL when out of range */
+int husk_cap_last(void);		     /* highest capability this build knows */
 int husk_rlimit_from_name(const char *name); /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE; -1 */
 const char *husk_rlimit_name(int resource);
 

@@ -11,11 +11,11 @@
 
 uint64_t husk_caps_default(void)
 {
-	static const int caps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,
-				   CAP_FOWNER, CAP_MKNOD,	 CAP_NET_RAW,
-				   CAP_SETGID, CAP_SETUID,	 CAP_SETFCAP,
-				   CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
-				   CAP_KILL,   CAP_AUDIT_WRITE};
+	static const int caps[] = {
+	    CAP_CHOWN,	 CAP_DAC_OVERRIDE, CAP_FSETID,		 CAP_FOWNER,
+	    CAP_MKNOD,	 CAP_NET_RAW,	   CAP_SETGID,		 CAP_SETUID,
+	    CAP_SETFCAP, CAP_SETPCAP,	   CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+	    CAP_KILL,	 CAP_AUDIT_WRITE};
 	uint64_t set = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
@@ -29,15 +29,22 @@ uint64_t husk_caps_all(void)
 }
 
 const char *const husk_default_masked_paths[] = {
-	"/proc/acpi",	     "/proc/asound",
-	"/proc/kcore",	     "/proc/keys",	  "/proc/latency_stats",
-	"/proc/timer_list",  "/proc/timer_stats", "/proc/sched_debug",
-	"/proc/scsi",	     "/sys/firmware",	  "/sys/devices/virtual/powercap",
-	NULL,
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+    NULL,
 };
 
 const char *const husk_default_readonly_paths[] = {
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
 
 static json_t *caps_array(uint64_t set)
@@ -73,38 +80,38 @@ static json_t *default_process(const struct husk_spec_defaults *d, uint64_t caps
 
 static json_t *default_mounts(bool rootless, bool privileged)
 {
-	json_t *m = json_pack(
-		"[{s:s, s:s, s:s}, "
-		"{s:s, s:s, s:s, s:[s, s, s, s]}, "
-		"{s:s, s:s, s:s, s:[s, s, s, s, s, s]}, "
-		"{s:s, s:s, s:s, s:[s, s, s, s, s]}, "
-		"{s:s, s:s, s:s, s:[s, s, s]}]",
-		"destination", "/proc", "type", "proc", "source", "proc", "destination", "/dev",
-		"type", "tmpfs", "source", "tmpfs", "options", "nosuid", "strictatime", "mode=755",
-		"size=65536k", "destination", "/dev/pts", "type", "devpts", "source", "devpts",
-		"options", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
-		rootless ? "nodev" : "gid=5", "destination", "/dev/shm", "type", "tmpfs", "source",
-		"shm", "options", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k",
-		"destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue", "options",
-		"nosuid", "noexec", "nodev");
+	json_t *m =
+	    json_pack("[{s:s, s:s, s:s}, "
+		      "{s:s, s:s, s:s, s:[s, s, s, s]}, "
+		      "{s:s, s:s, s:s, s:[s, s, s, s, s, s]}, "
+		      "{s:s, s:s, s:s, s:[s, s, s, s, s]}, "
+		      "{s:s, s:s, s:s, s:[s, s, s]}]",
+		      "destination", "/proc", "type", "proc", "source", "proc", "destination",
+		      "/dev", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
+		      "strictatime", "mode=755", "size=65536k", "destination", "/dev/pts", "type",
+		      "devpts", "source", "devpts", "options", "nosuid", "noexec", "newinstance",
+		      "ptmxmode=0666", "mode=0620", rootless ? "nodev" : "gid=5", "destination",
+		      "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid", "noexec",
+		      "nodev", "mode=1777", "size=65536k", "destination", "/dev/mqueue", "type",
+		      "mqueue", "source", "mqueue", "options", "nosuid", "noexec", "nodev");
 
 	if (m == NULL)
 		return NULL;
 	if (rootless) {
-		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s, s, s, s, s]}",
-						   "destination", "/sys", "type", "none", "source",
-						   "/sys", "options", "rbind", "nosuid", "noexec",
-						   "nodev", "ro"));
+		json_array_append_new(m,
+				      json_pack("{s:s, s:s, s:s, s:[s, s, s, s, s]}", "destination",
+						"/sys", "type", "none", "source", "/sys", "options",
+						"rbind", "nosuid", "noexec", "nodev", "ro"));
 	} else {
 		/* --privileged: /sys and the cgroup tree writable, as Docker does */
 		const char *access = privileged ? "rw" : "ro";
 		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s, s, s, s]}", "destination",
 						   "/sys", "type", "sysfs", "source", "sysfs",
 						   "options", "nosuid", "noexec", "nodev", access));
-		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s, s, s, s, s]}",
-						   "destination", "/sys/fs/cgroup", "type", "cgroup",
-						   "source", "cgroup", "options", "nosuid", "noexec",
-						   "nodev", "relatime", access));
+		json_array_append_new(
+		    m, json_pack("{s:s, s:s, s:s, s:[s, s, s, s, s]}", "destination",
+				 "/sys/fs/cgroup", "type", "cgroup", "source", "cgroup", "options",
+				 "nosuid", "noexec", "nodev", "relatime", access));
 	}
 	return m;
 }
@@ -149,6 +156,6 @@ json_t *husk_spec_default(const struct husk_spec_defaults *d)
 
 	return json_pack("{s:s, s:{s:s, s:b}, s:o, s:s, s:o, s:o}", "ociVersion", "1.0.2", "root",
 			 "path", "rootfs", "readonly", 1, "process", default_process(d, caps),
-			 "hostname", "husk", "mounts", default_mounts(d->rootless, d->privileged), "linux",
-			 default_linux(d, caps));
+			 "hostname", "husk", "mounts", default_mounts(d->rootless, d->privileged),
+			 "linux", default_linux(d, caps));
 }

@@ -20,7 +20,7 @@ struct husk_spec_defaults {
 	bool rootless;
 	uid_t uid; /* the user that maps to root when rootless */
 	gid_t gid;
-	uint64_t caps; /* the capability set: husk_caps_default() is Docker's */
+	uint64_t caps;	 /* the capability set: husk_caps_default() is Docker's */
 	bool privileged; /* all caps, no seccomp, no masked/read-only paths */
 };
 

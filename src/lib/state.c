@@ -49,8 +49,8 @@ int husk_id_validate(const char *id, husk_error **err)
 		return husk_error_set(err, 0, "container id: longer than 1024 bytes");
 	for (size_t i = 0; i < n; i++) {
 		char c = id[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  (i > 0 && strchr("_.+-", c) != NULL);
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || (i > 0 && strchr("_.+-", c) != NULL);
 		if (!ok)
 			return husk_error_set(err, 0,
 					      "container id `%s`: invalid character `%c` (allowed: "
@@ -195,7 +195,8 @@ int husk_state_read(int dirfd, struct husk_state *st, husk_error **err)
 	st->created = dup_string(o, "created");
 	st->owner = dup_string(o, "owner");
 	st->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
-	st->pid_start_time = (unsigned long long)json_integer_value(json_object_get(o, "pidStartTime"));
+	st->pid_start_time =
+	    (unsigned long long)json_integer_value(json_object_get(o, "pidStartTime"));
 	st->rootless = json_is_true(json_object_get(o, "rootless"));
 	st->systemd_cgroup = json_is_true(json_object_get(o, "systemdCgroup"));
 	st->cgroup = json_incref(json_object_get(o, "cgroup"));
@@ -250,8 +251,8 @@ enum husk_status husk_state_status(int dirfd, const struct husk_state *st)
 		return HUSK_STATUS_CREATED;
 	if (st->cgroup) {
 		struct husk_cgroup cg = {0};
-		bool frozen = husk_cgroup_from_json(st->cgroup, &cg, NULL) == 0 &&
-			      husk_cgroup_is_frozen(&cg);
+		bool frozen =
+		    husk_cgroup_from_json(st->cgroup, &cg, NULL) == 0 && husk_cgroup_is_frozen(&cg);
 		husk_cgroup_clear(&cg);
 		if (frozen)
 			return HUSK_STATUS_PAUSED;

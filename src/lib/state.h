@@ -31,7 +31,7 @@ struct husk_state {
 	char *created; /* RFC 3339 */
 	char *owner;
 	json_t *annotations; /* object, owned */
-	json_t *config;      /* the parts later verbs need (hooks, cgroup), owned */
+	json_t *config;	     /* the parts later verbs need (hooks, cgroup), owned */
 	bool rootless;
 	bool systemd_cgroup;
 	json_t *cgroup; /* husk_cgroup_to_json(), owned */

@@ -142,9 +142,9 @@ static bool copy_once(int from, int to)
 int husk_terminal_proxy(int master, int stop_fd, husk_error **err)
 {
 	struct pollfd pfd[3] = {
-		{.fd = master, .events = POLLIN},
-		{.fd = 0, .events = POLLIN},
-		{.fd = stop_fd, .events = POLLIN},
+	    {.fd = master, .events = POLLIN},
+	    {.fd = 0, .events = POLLIN},
+	    {.fd = stop_fd, .events = POLLIN},
 	};
 
 	make_stdin_raw();

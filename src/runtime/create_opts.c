@@ -10,22 +10,30 @@
 #include "state.h"
 #include "util.h"
 
-enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_NO_SUBREAPER, OPT_KEEP };
+enum {
+	OPT_PID_FILE = 256,
+	OPT_CONSOLE,
+	OPT_NO_PIVOT,
+	OPT_NO_KEYRING,
+	OPT_PRESERVE,
+	OPT_NO_SUBREAPER,
+	OPT_KEEP
+};
 
 int parse_create_args(struct cli *cli, int argc, char **argv, bool run, struct create_args *a)
 {
 	static const struct option opts[] = {
-		{"bundle", required_argument, NULL, 'b'},
-		{"config", required_argument, NULL, 'c'},
-		{"pid-file", required_argument, NULL, OPT_PID_FILE},
-		{"console-socket", required_argument, NULL, OPT_CONSOLE},
-		{"no-pivot", no_argument, NULL, OPT_NO_PIVOT},
-		{"no-new-keyring", no_argument, NULL, OPT_NO_KEYRING},
-		{"preserve-fds", required_argument, NULL, OPT_PRESERVE},
-		{"detach", no_argument, NULL, 'd'},
-		{"no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER},
-		{"keep", no_argument, NULL, OPT_KEEP},
-		{0},
+	    {"bundle", required_argument, NULL, 'b'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"pid-file", required_argument, NULL, OPT_PID_FILE},
+	    {"console-socket", required_argument, NULL, OPT_CONSOLE},
+	    {"no-pivot", no_argument, NULL, OPT_NO_PIVOT},
+	    {"no-new-keyring", no_argument, NULL, OPT_NO_KEYRING},
+	    {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
+	    {"detach", no_argument, NULL, 'd'},
+	    {"no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER},
+	    {"keep", no_argument, NULL, OPT_KEEP},
+	    {0},
 	};
 	int64_t n;
 	int c;

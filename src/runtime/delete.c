@@ -8,8 +8,8 @@
 int cmd_delete(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"force", no_argument, NULL, 'f'},
-		{0},
+	    {"force", no_argument, NULL, 'f'},
+	    {0},
 	};
 	husk_error *err = NULL;
 	bool force = false;

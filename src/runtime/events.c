@@ -44,9 +44,9 @@ static int parse_interval(const char *s, long *ret_ms)
 int cmd_events(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"stats", no_argument, NULL, 's'},
-		{"interval", required_argument, NULL, 'i'},
-		{0},
+	    {"stats", no_argument, NULL, 's'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {0},
 	};
 	husk_error *err = NULL;
 	bool stats_once = false;
@@ -79,7 +79,8 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000};
 		if (husk_container_stats(&cli->rt, id, &ev, &err) < 0)
 			return stats_once ? cli_fail(cli, err) : (husk_error_free(&err), 0);
-		if (husk_container_oom_count(&cli->rt, id, &now_ooms, NULL) == 0 && now_ooms > ooms) {
+		if (husk_container_oom_count(&cli->rt, id, &now_ooms, NULL) == 0 &&
+		    now_ooms > ooms) {
 			json_t *oom = json_pack("{s:s, s:s}", "type", "oom", "id", id);
 			print_event(oom);
 			json_decref(oom);

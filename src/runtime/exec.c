@@ -11,7 +11,15 @@
 #include "state.h"
 #include "util.h"
 
-enum { OPT_CONSOLE = 256, OPT_PID_FILE, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_IGNORED, OPT_IGNORE_PAUSED };
+enum {
+	OPT_CONSOLE = 256,
+	OPT_PID_FILE,
+	OPT_CWD,
+	OPT_NNP,
+	OPT_PRESERVE,
+	OPT_IGNORED,
+	OPT_IGNORE_PAUSED
+};
 
 struct exec_args {
 	struct husk_exec_opts o;
@@ -110,37 +118,53 @@ static json_t *load_process_file(const char *path, husk_error **err)
 static int parse_exec_args(struct cli *cli, int argc, char **argv, struct exec_args *a)
 {
 	static const struct option opts[] = {
-		{"process", required_argument, NULL, 'p'},
-		{"tty", no_argument, NULL, 't'},
-		{"console-socket", required_argument, NULL, OPT_CONSOLE},
-		{"detach", no_argument, NULL, 'd'},
-		{"pid-file", required_argument, NULL, OPT_PID_FILE},
-		{"cwd", required_argument, NULL, OPT_CWD},
-		{"env", required_argument, NULL, 'e'},
-		{"user", required_argument, NULL, 'u'},
-		{"additional-gids", required_argument, NULL, 'g'},
-		{"cap", required_argument, NULL, 'c'},
-		{"no-new-privs", no_argument, NULL, OPT_NNP},
-		{"preserve-fds", required_argument, NULL, OPT_PRESERVE},
-		{"ignore-paused", no_argument, NULL, OPT_IGNORE_PAUSED},
-		{"process-label", required_argument, NULL, OPT_IGNORED},
-		{"apparmor", required_argument, NULL, OPT_IGNORED},
-		{"cgroup", required_argument, NULL, OPT_IGNORED},
-		{0},
+	    {"process", required_argument, NULL, 'p'},
+	    {"tty", no_argument, NULL, 't'},
+	    {"console-socket", required_argument, NULL, OPT_CONSOLE},
+	    {"detach", no_argument, NULL, 'd'},
+	    {"pid-file", required_argument, NULL, OPT_PID_FILE},
+	    {"cwd", required_argument, NULL, OPT_CWD},
+	    {"env", required_argument, NULL, 'e'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"additional-gids", required_argument, NULL, 'g'},
+	    {"cap", required_argument, NULL, 'c'},
+	    {"no-new-privs", no_argument, NULL, OPT_NNP},
+	    {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
+	    {"ignore-paused", no_argument, NULL, OPT_IGNORE_PAUSED},
+	    {"process-label", required_argument, NULL, OPT_IGNORED},
+	    {"apparmor", required_argument, NULL, OPT_IGNORED},
+	    {"cgroup", required_argument, NULL, OPT_IGNORED},
+	    {0},
 	};
 	int64_t n;
 	int c;
 
 	while ((c = getopt_long_only(argc, argv, "+p:tde:u:g:c:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': a->process_file = optarg; break;
-		case 't': a->tty = true; break;
-		case OPT_CONSOLE: a->o.console_socket = optarg; break;
-		case 'd': a->o.detach = true; break;
-		case OPT_PID_FILE: a->o.pid_file = optarg; break;
-		case OPT_CWD: a->cwd = optarg; break;
-		case 'e': json_array_append_new(a->env, json_string(optarg)); break;
-		case 'u': a->user = optarg; break;
+		case 'p':
+			a->process_file = optarg;
+			break;
+		case 't':
+			a->tty = true;
+			break;
+		case OPT_CONSOLE:
+			a->o.console_socket = optarg;
+			break;
+		case 'd':
+			a->o.detach = true;
+			break;
+		case OPT_PID_FILE:
+			a->o.pid_file = optarg;
+			break;
+		case OPT_CWD:
+			a->cwd = optarg;
+			break;
+		case 'e':
+			json_array_append_new(a->env, json_string(optarg));
+			break;
+		case 'u':
+			a->user = optarg;
+			break;
 		case 'g':
 			if (parse_int64(optarg, 0, UINT32_MAX - 1, &n) < 0) {
 				cli_error(cli, "--additional-gids: `%s` is not a gid", optarg);
@@ -148,8 +172,12 @@ static int parse_exec_args(struct cli *cli, int argc, char **argv, struct exec_a
 			}
 			json_array_append_new(a->gids, json_integer(n));
 			break;
-		case 'c': json_array_append_new(a->caps, json_string(optarg)); break;
-		case OPT_NNP: a->nnp = true; break;
+		case 'c':
+			json_array_append_new(a->caps, json_string(optarg));
+			break;
+		case OPT_NNP:
+			a->nnp = true;
+			break;
 		case OPT_PRESERVE:
 			if (parse_int64(optarg, 0, 1 << 20, &n) < 0) {
 				cli_error(cli, "--preserve-fds: `%s` is not a count", optarg);
@@ -157,9 +185,13 @@ static int parse_exec_args(struct cli *cli, int argc, char **argv, struct exec_a
 			}
 			a->o.preserve_fds = (int)n;
 			break;
-		case OPT_IGNORE_PAUSED: a->o.ignore_paused = true; break;
-		case OPT_IGNORED: break;
-		default: return -1;
+		case OPT_IGNORE_PAUSED:
+			a->o.ignore_paused = true;
+			break;
+		case OPT_IGNORED:
+			break;
+		default:
+			return -1;
 		}
 	}
 	if (optind >= argc) {
@@ -185,7 +217,8 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		r = 2;
 		goto out;
 	}
-	if (husk_self_ensure_sealed(cli->argv0, &err) < 0 || husk_id_validate(argv[first], &err) < 0)
+	if (husk_self_ensure_sealed(cli->argv0, &err) < 0 ||
+	    husk_id_validate(argv[first], &err) < 0)
 		goto fail;
 	process = a.process_file ? load_process_file(a.process_file, &err)
 				 : build_process(cli, &a, argc - first, argv + first, &err);

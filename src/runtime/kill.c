@@ -9,8 +9,8 @@
 int cmd_kill(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"all", no_argument, NULL, 'a'},
-		{0},
+	    {"all", no_argument, NULL, 'a'},
+	    {0},
 	};
 	husk_error *err = NULL;
 	bool all = false;

@@ -27,9 +27,9 @@ static void print_table(json_t *arr)
 int cmd_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"quiet", no_argument, NULL, 'q'},
-		{0},
+	    {"format", required_argument, NULL, 'f'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {0},
 	};
 	const char *format = "table";
 	husk_error *err = NULL;

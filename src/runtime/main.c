@@ -17,21 +17,21 @@
 static struct cli *the_cli;
 
 static const struct verb verbs[] = {
-	{"create", cmd_create, "create [--bundle DIR] [--pid-file F] [--console-socket S] ID"},
-	{"run", cmd_run, "run [--bundle DIR] [--detach] [--pid-file F] ID"},
-	{"start", cmd_start, "start ID"},
-	{"state", cmd_state, "state ID"},
-	{"list", cmd_list, "list [--format table|json] [--quiet]"},
-	{"kill", cmd_kill, "kill [--all] ID [SIGNAL]"},
-	{"delete", cmd_delete, "delete [--force] ID"},
-	{"spec", cmd_spec, "spec [--bundle DIR] [--rootless]"},
-	{"features", cmd_features, "features"},
-	{"ps", cmd_ps, "ps [--format table|json] ID [PS-ARGS...]"},
-	{"pause", cmd_pause, "pause ID"},
-	{"resume", cmd_resume, "resume ID"},
-	{"update", cmd_update, "update [--resources FILE|-] [--memory N] [--pids-limit N] ... ID"},
-	{"events", cmd_events, "events [--stats] [--interval 5s] ID"},
-	{"exec", cmd_exec, "exec [--tty] [--detach] [--process F] [--pid-file F] ID [CMD ARGS...]"},
+    {"create", cmd_create, "create [--bundle DIR] [--pid-file F] [--console-socket S] ID"},
+    {"run", cmd_run, "run [--bundle DIR] [--detach] [--pid-file F] ID"},
+    {"start", cmd_start, "start ID"},
+    {"state", cmd_state, "state ID"},
+    {"list", cmd_list, "list [--format table|json] [--quiet]"},
+    {"kill", cmd_kill, "kill [--all] ID [SIGNAL]"},
+    {"delete", cmd_delete, "delete [--force] ID"},
+    {"spec", cmd_spec, "spec [--bundle DIR] [--rootless]"},
+    {"features", cmd_features, "features"},
+    {"ps", cmd_ps, "ps [--format table|json] ID [PS-ARGS...]"},
+    {"pause", cmd_pause, "pause ID"},
+    {"resume", cmd_resume, "resume ID"},
+    {"update", cmd_update, "update [--resources FILE|-] [--memory N] [--pids-limit N] ... ID"},
+    {"events", cmd_events, "events [--stats] [--interval 5s] ID"},
+    {"exec", cmd_exec, "exec [--tty] [--detach] [--process F] [--pid-file F] ID [CMD ARGS...]"},
 };
 
 static void log_line(struct cli *cli, const char *level, const char *msg)
@@ -141,16 +141,16 @@ static int parse_rootless(struct cli *cli, const char *v)
 static int parse_global(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"root", required_argument, NULL, OPT_ROOT},
-		{"log", required_argument, NULL, OPT_LOG},
-		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-		{"debug", no_argument, NULL, OPT_DEBUG},
-		{"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
-		{"rootless", optional_argument, NULL, OPT_ROOTLESS},
-		{"criu", required_argument, NULL, OPT_CRIU},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'},
-		{0},
+	    {"root", required_argument, NULL, OPT_ROOT},
+	    {"log", required_argument, NULL, OPT_LOG},
+	    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	    {"debug", no_argument, NULL, OPT_DEBUG},
+	    {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
+	    {"rootless", optional_argument, NULL, OPT_ROOTLESS},
+	    {"criu", required_argument, NULL, OPT_CRIU},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'v'},
+	    {0},
 	};
 	int c;
 
@@ -177,7 +177,8 @@ static int parse_global(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_ROOTLESS:
 			if (parse_rootless(cli, optarg) < 0) {
-				cli_error(cli, "--rootless: `%s` is not true, false or auto", optarg);
+				cli_error(cli, "--rootless: `%s` is not true, false or auto",
+					  optarg);
 				return -1;
 			}
 			break;

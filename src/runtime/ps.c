@@ -49,7 +49,8 @@ static int print_table(const pid_t *pids, size_t n, int argc, char **argv)
 		char *save = NULL, *copy = strdup(line), *tok;
 		int col = 0;
 		bool keep = pid_col < 0;
-		for (tok = strtok_r(copy, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save), col++) {
+		for (tok = strtok_r(copy, " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save), col++) {
 			if (pid_col < 0 && strcmp(tok, "PID") == 0)
 				pid_col = col;
 			else if (col == pid_col)

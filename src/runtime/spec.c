@@ -31,8 +31,8 @@ static int change_caps(struct cli *cli, uint64_t *caps, const char *list, bool a
 			return -1;
 		c = husk_cap_from_name(full);
 		if (c < 0) {
-			cli_error(cli, "spec: --cap-%s: unknown capability `%s`", add ? "add" : "drop",
-				  n);
+			cli_error(cli, "spec: --cap-%s: unknown capability `%s`",
+				  add ? "add" : "drop", n);
 			return -1;
 		}
 		if (add)
@@ -58,7 +58,8 @@ static int apply_seccomp_option(struct cli *cli, json_t *spec, const char *opt)
 	}
 	profile = json_load_file(opt, JSON_REJECT_DUPLICATES, &jerr);
 	if (profile == NULL || !json_is_object(profile)) {
-		cli_error(cli, "spec: --seccomp `%s`: %s", opt, profile ? "not an object" : jerr.text);
+		cli_error(cli, "spec: --seccomp `%s`: %s", opt,
+			  profile ? "not an object" : jerr.text);
 		json_decref(profile);
 		return -1;
 	}
@@ -69,16 +70,16 @@ static int apply_seccomp_option(struct cli *cli, json_t *spec, const char *opt)
 int cmd_spec(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"bundle", required_argument, NULL, 'b'},
-		{"rootless", no_argument, NULL, 'r'},
-		{"cap-add", required_argument, NULL, OPT_CAP_ADD},
-		{"cap-drop", required_argument, NULL, OPT_CAP_DROP},
-		{"privileged", no_argument, NULL, OPT_PRIVILEGED},
-		{"seccomp", required_argument, NULL, OPT_SECCOMP},
-		{0},
+	    {"bundle", required_argument, NULL, 'b'},
+	    {"rootless", no_argument, NULL, 'r'},
+	    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+	    {"privileged", no_argument, NULL, OPT_PRIVILEGED},
+	    {"seccomp", required_argument, NULL, OPT_SECCOMP},
+	    {0},
 	};
-	struct husk_spec_defaults d = {.uid = geteuid(), .gid = getegid(),
-				       .caps = husk_caps_default()};
+	struct husk_spec_defaults d = {
+	    .uid = geteuid(), .gid = getegid(), .caps = husk_caps_default()};
 	cleanup_free char *text = NULL, *path = NULL;
 	const char *bundle = ".", *seccomp = NULL;
 	husk_error *err = NULL;
@@ -87,16 +88,25 @@ int cmd_spec(struct cli *cli, int argc, char **argv)
 
 	while ((opt = getopt_long_only(argc, argv, "+b:", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'b': bundle = optarg; break;
-		case 'r': d.rootless = true; break;
-		case OPT_PRIVILEGED: d.privileged = true; break;
-		case OPT_SECCOMP: seccomp = optarg; break;
+		case 'b':
+			bundle = optarg;
+			break;
+		case 'r':
+			d.rootless = true;
+			break;
+		case OPT_PRIVILEGED:
+			d.privileged = true;
+			break;
+		case OPT_SECCOMP:
+			seccomp = optarg;
+			break;
 		case OPT_CAP_ADD:
 		case OPT_CAP_DROP:
 			if (change_caps(cli, &d.caps, optarg, opt == OPT_CAP_ADD) < 0)
 				return 2;
 			break;
-		default: return 2;
+		default:
+			return 2;
 		}
 	}
 	if (optind != argc) {

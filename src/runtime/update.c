@@ -12,9 +12,18 @@
 #include "util.h"
 
 enum {
-	OPT_MEMORY = 256, OPT_MEMORY_RES, OPT_MEMORY_SWAP, OPT_CPU_QUOTA, OPT_CPU_PERIOD,
-	OPT_CPU_SHARES, OPT_CPUSET_CPUS, OPT_CPUSET_MEMS, OPT_PIDS, OPT_BLKIO_WEIGHT,
-	OPT_RT_PERIOD, OPT_RT_RUNTIME,
+	OPT_MEMORY = 256,
+	OPT_MEMORY_RES,
+	OPT_MEMORY_SWAP,
+	OPT_CPU_QUOTA,
+	OPT_CPU_PERIOD,
+	OPT_CPU_SHARES,
+	OPT_CPUSET_CPUS,
+	OPT_CPUSET_MEMS,
+	OPT_PIDS,
+	OPT_BLKIO_WEIGHT,
+	OPT_RT_PERIOD,
+	OPT_RT_RUNTIME,
 };
 
 static const struct {
@@ -22,12 +31,18 @@ static const struct {
 	const char *group, *key;
 	bool string;
 } flag_fields[] = {
-	{OPT_MEMORY, "memory", "limit", false},	       {OPT_MEMORY_RES, "memory", "reservation", false},
-	{OPT_MEMORY_SWAP, "memory", "swap", false},    {OPT_CPU_QUOTA, "cpu", "quota", false},
-	{OPT_CPU_PERIOD, "cpu", "period", false},      {OPT_CPU_SHARES, "cpu", "shares", false},
-	{OPT_CPUSET_CPUS, "cpu", "cpus", true},	       {OPT_CPUSET_MEMS, "cpu", "mems", true},
-	{OPT_PIDS, "pids", "limit", false},	       {OPT_BLKIO_WEIGHT, "blockIO", "weight", false},
-	{OPT_RT_PERIOD, "cpu", "realtimePeriod", false}, {OPT_RT_RUNTIME, "cpu", "realtimeRuntime", false},
+    {OPT_MEMORY, "memory", "limit", false},
+    {OPT_MEMORY_RES, "memory", "reservation", false},
+    {OPT_MEMORY_SWAP, "memory", "swap", false},
+    {OPT_CPU_QUOTA, "cpu", "quota", false},
+    {OPT_CPU_PERIOD, "cpu", "period", false},
+    {OPT_CPU_SHARES, "cpu", "shares", false},
+    {OPT_CPUSET_CPUS, "cpu", "cpus", true},
+    {OPT_CPUSET_MEMS, "cpu", "mems", true},
+    {OPT_PIDS, "pids", "limit", false},
+    {OPT_BLKIO_WEIGHT, "blockIO", "weight", false},
+    {OPT_RT_PERIOD, "cpu", "realtimePeriod", false},
+    {OPT_RT_RUNTIME, "cpu", "realtimeRuntime", false},
 };
 
 /* Sizes as runc takes them: plain bytes or with a k/m/g suffix; -1 = max. */
@@ -41,9 +56,21 @@ static int parse_size(const char *s, int64_t *ret)
 	if (errno || end == s)
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': v *= 1024; end++; break;
-	case 'm': case 'M': v *= 1024 * 1024; end++; break;
-	case 'g': case 'G': v *= 1024LL * 1024 * 1024; end++; break;
+	case 'k':
+	case 'K':
+		v *= 1024;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v *= 1024 * 1024;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v *= 1024LL * 1024 * 1024;
+		end++;
+		break;
 	}
 	if (*end == 'b' || *end == 'B')
 		end++;
@@ -80,8 +107,8 @@ static int set_flag(struct cli *cli, json_t *res, int opt, const char *val)
 static json_t *read_resources(struct cli *cli, const char *path)
 {
 	json_error_t jerr;
-	json_t *r = strcmp(path, "-") == 0 ? json_loadf(stdin, 0, &jerr)
-					   : json_load_file(path, 0, &jerr);
+	json_t *r =
+	    strcmp(path, "-") == 0 ? json_loadf(stdin, 0, &jerr) : json_load_file(path, 0, &jerr);
 
 	if (r == NULL || !json_is_object(r)) {
 		cli_error(cli, "update: --resources `%s`: %s", path,
@@ -95,20 +122,20 @@ static json_t *read_resources(struct cli *cli, const char *path)
 int cmd_update(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"resources", required_argument, NULL, 'r'},
-		{"memory", required_argument, NULL, OPT_MEMORY},
-		{"memory-reservation", required_argument, NULL, OPT_MEMORY_RES},
-		{"memory-swap", required_argument, NULL, OPT_MEMORY_SWAP},
-		{"cpu-quota", required_argument, NULL, OPT_CPU_QUOTA},
-		{"cpu-period", required_argument, NULL, OPT_CPU_PERIOD},
-		{"cpu-share", required_argument, NULL, OPT_CPU_SHARES},
-		{"cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS},
-		{"cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS},
-		{"pids-limit", required_argument, NULL, OPT_PIDS},
-		{"blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT},
-		{"cpu-rt-period", required_argument, NULL, OPT_RT_PERIOD},
-		{"cpu-rt-runtime", required_argument, NULL, OPT_RT_RUNTIME},
-		{0},
+	    {"resources", required_argument, NULL, 'r'},
+	    {"memory", required_argument, NULL, OPT_MEMORY},
+	    {"memory-reservation", required_argument, NULL, OPT_MEMORY_RES},
+	    {"memory-swap", required_argument, NULL, OPT_MEMORY_SWAP},
+	    {"cpu-quota", required_argument, NULL, OPT_CPU_QUOTA},
+	    {"cpu-period", required_argument, NULL, OPT_CPU_PERIOD},
+	    {"cpu-share", required_argument, NULL, OPT_CPU_SHARES},
+	    {"cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS},
+	    {"cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS},
+	    {"pids-limit", required_argument, NULL, OPT_PIDS},
+	    {"blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT},
+	    {"cpu-rt-period", required_argument, NULL, OPT_RT_PERIOD},
+	    {"cpu-rt-runtime", required_argument, NULL, OPT_RT_RUNTIME},
+	    {0},
 	};
 	json_t *res = json_object(), *file_res = NULL;
 	husk_error *err = NULL;
