@@ -406,13 +406,17 @@ static int remove_dir(const struct husk_cgroup_dir *d)
 
 int husk_cgroup_destroy(const struct husk_cgroup *cg, husk_error **err)
 {
+	bool killed = false;
 	int ret = 0;
 
 	for (size_t i = 0; i < cg->n; i++) {
 		int r;
 		if (cg->dirs[i].created == 0)
 			continue;
-		kill_remaining(cg->dirs[i].dir);
+		/* Every hierarchy holds the same processes: empty one, all are. */
+		if (!killed)
+			kill_remaining(cg->dirs[i].dir);
+		killed = true;
 		r = remove_dir(&cg->dirs[i]);
 		if (r < 0 && ret == 0)
 			ret = husk_error_set(err, -r, "remove cgroup `%s`", cg->dirs[i].dir);
