@@ -285,6 +285,32 @@ static int await_ready(struct parent *p, husk_error **err)
 	}
 }
 
+/* linux.resources, with the nodes of linux.devices allowed as runc does. */
+static int apply_resources(struct launch *l, husk_error **err)
+{
+	json_t *nodes = json_object_get(json_object_get(l->spec->json, "linux"), "devices");
+	json_t *res, *rules, *allow;
+	int r;
+
+	if (json_array_size(nodes) == 0)
+		return husk_cgroup_apply(&l->cg, l->spec->resources, err);
+	res = l->spec->resources ? json_deep_copy(l->spec->resources) : json_object();
+	allow = husk_cgroup_device_rules_for_nodes(nodes);
+	if (res == NULL || allow == NULL) {
+		json_decref(res);
+		json_decref(allow);
+		return husk_error_set(err, ENOMEM, "linux.resources.devices");
+	}
+	rules = json_object_get(res, "devices");
+	if (!json_is_array(rules))
+		json_object_set_new(res, "devices", rules = json_array());
+	json_array_extend(rules, allow);
+	json_decref(allow);
+	r = husk_cgroup_apply(&l->cg, res, err);
+	json_decref(res);
+	return r;
+}
+
 static int setup_cgroup(struct parent *p, husk_error **err)
 {
 	struct launch *l = &p->l;
@@ -294,7 +320,7 @@ static int setup_cgroup(struct parent *p, husk_error **err)
 	if (l->cg.version == 0 && l->rt->rootless && l->rt->warn)
 		l->rt->warn("no cgroup can be created by this user: the container runs without "
 			    "resource limits");
-	if (l->cg.version && husk_cgroup_apply(&l->cg, l->spec->resources, err) < 0)
+	if (l->cg.version && apply_resources(l, err) < 0)
 		return -1;
 	return 0;
 }
