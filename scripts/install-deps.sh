@@ -3,7 +3,8 @@
 # `--test` (also everything the test suite drives). Installs only what is missing.
 set -euo pipefail
 BUILD_PKGS=(meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev busybox-static jq uidmap)
-TEST_PKGS=(bats python3 iproute2 util-linux procps podman crun runc qemu-system-x86 cpio xz-utils zstd kmod)
+TEST_PKGS=(bats python3 iproute2 util-linux procps passwd podman conmon containerd crun runc
+	qemu-system-x86 cpio xz-utils zstd kmod time)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = --test ] && want+=("${TEST_PKGS[@]}")

@@ -424,6 +424,31 @@ int husk_cgroup_destroy(const struct husk_cgroup *cg, husk_error **err)
 	return ret;
 }
 
+/* Waits (bounded) until the freezer reports the state; v1 may linger in
+ * FREEZING while tasks are in uninterruptible sleep. */
+static bool freezer_reached(const struct husk_cgroup *cg, const char *dir, bool frozen)
+{
+	for (int i = 0; i < 200; i++) {
+		cleanup_free char *path = NULL, *val = NULL;
+		struct timespec ts = {0, 1000 * 1000};
+		bool done;
+
+		if (asprintf(&path, "%s/%s", dir,
+			     cg->version == 2 ? "cgroup.events" : "freezer.state") < 0)
+			return false;
+		if (read_file_at(AT_FDCWD, path, &val, NULL, NULL) < 0)
+			return false;
+		if (cg->version == 2)
+			done = strstr(val, frozen ? "frozen 1" : "frozen 0") != NULL;
+		else
+			done = strncmp(val, frozen ? "FROZEN" : "THAWED", 6) == 0;
+		if (done)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 int husk_cgroup_freeze(const struct husk_cgroup *cg, bool frozen, husk_error **err)
 {
 	const char *dir = husk_cgroup_dir_for(cg, "freezer");
@@ -441,7 +466,20 @@ int husk_cgroup_freeze(const struct husk_cgroup *cg, bool frozen, husk_error **e
 			return husk_error_set(err, ENOMEM, "freeze");
 		val = frozen ? "FROZEN" : "THAWED";
 	}
-	return write_file_at(AT_FDCWD, path, val, strlen(val), err);
+	/* Retry: a v1 freeze can stall on a task in uninterruptible sleep;
+	 * thawing and freezing again lets it through, as runc does. */
+	for (int attempt = 0; attempt < 10; attempt++) {
+		if (write_file_at(AT_FDCWD, path, val, strlen(val), err) < 0)
+			return -1;
+		if (freezer_reached(cg, dir, frozen))
+			return 0;
+		if (frozen && cg->version == 1)
+			write_file_at(AT_FDCWD, path, "THAWED", 6, NULL);
+	}
+	if (frozen)
+		write_file_at(AT_FDCWD, path, cg->version == 2 ? "0" : "THAWED",
+			      cg->version == 2 ? 1 : 6, NULL);
+	return husk_error_set(err, 0, "the cgroup did not %s in time", frozen ? "freeze" : "thaw");
 }
 
 bool husk_cgroup_is_frozen(const struct husk_cgroup *cg)

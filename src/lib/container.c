@@ -46,7 +46,7 @@ static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec,
 	if (!spec->ns[HUSK_NS_MOUNT].enabled)
 		return husk_error_set(
 		    err, 0, "config.json: linux.namespaces: a mount namespace is required");
-	if (rt->rootless && !spec->ns[HUSK_NS_USER].enabled)
+	if (rt->rootless && !spec->ns[HUSK_NS_USER].enabled && !in_user_namespace())
 		return husk_error_set(err, 0,
 				      "config.json: linux.namespaces: running without root needs a "
 				      "user namespace (husk-runtime spec --rootless makes one)");

@@ -204,6 +204,9 @@ static __attribute__((noreturn)) void intermediate(struct exec_ctx *x)
 
 	close(x->sync_parent);
 	x->sync_parent = -1;
+	/* CVE-2016-9962: the container's processes must not ptrace us or open
+	 * our fds through /proc before execve (which restores dumpability). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (join(x, &e) < 0)
 		child_fail(x, e);
 	pid = fork();

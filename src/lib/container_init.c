@@ -198,7 +198,8 @@ static int setup_mounts(struct init_ctx *c, husk_error **err)
 					     .cgroup = &l->cg,
 					     .in_userns = l->spec->ns[HUSK_NS_USER].enabled,
 					     .cgroupns = l->spec->ns[HUSK_NS_CGROUP].enabled,
-					     .rootfd = -1};
+					     .rootfd = -1,
+					     .devnull = -1};
 	if (husk_rootfs_prepare(&c->rootfs, err) < 0 || setup_terminal(c, err) < 0)
 		return -1;
 	if (l->spec->n_hooks[HUSK_HOOK_PRESTART] || l->spec->n_hooks[HUSK_HOOK_CREATE_RUNTIME]) {
@@ -333,6 +334,9 @@ void container_init_main(struct launch *l)
 	if (sync_expect(l->sync_child, SYNC_GO, &m, &e) < 0)
 		fail(&c, e);
 	c.host_pid = m.pid;
+	/* CVE-2016-9962: until execve, no process of the container may ptrace
+	 * us or open our fds through /proc (the maps are written by now). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* Before anything forks, and while our kuid is still the runtime's. */
 	if (l->cg.version == 1 && husk_cgroup_enter_self(&l->cg, &e) < 0)
 		fail(&c, e);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <linux/openat2.h>
 
 #include "devices.h"
@@ -405,6 +406,45 @@ static bool dev_is_bind_mounted(const struct husk_spec *spec)
 	return false;
 }
 
+/* CVE-2025-31133: masks bind the host's /dev/null, opened and checked
+ * before pivot_root, never a /dev/null the container could swap for a
+ * symlink. */
+static int open_host_devnull(int *ret, husk_error **err)
+{
+	struct stat st;
+	int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return husk_error_set(err, errno, "open /dev/null");
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+		close(fd);
+		return husk_error_set(err, 0, "/dev/null of the host is not the null device");
+	}
+	*ret = fd;
+	return 0;
+}
+
+static int mask_path(int rootfd, int devnull, const char *path, husk_error **err)
+{
+	char n[32];
+
+	cleanup_close int fd = -1;
+	struct stat st;
+	char p[32];
+
+	if (husk_path_open_in_root(rootfd, path, &fd, NULL) < 0)
+		return 0; /* nothing to mask */
+	if (fstat(fd, &st) < 0)
+		return husk_error_set(err, errno, "stat masked path `%s`", path);
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", fd_path(fd, p), "tmpfs", MS_RDONLY, "size=0,mode=0555") < 0)
+			return husk_error_set(err, errno, "mask `%s`", path);
+	} else if (mount(fd_path(devnull, n), fd_path(fd, p), NULL, MS_BIND, NULL) < 0) {
+		return husk_error_set(err, errno, "mask `%s`", path);
+	}
+	return 0;
+}
+
 /* process.cwd is created now, before the rootfs may become read-only. */
 static int create_cwd(struct husk_rootfs_ctx *ctx, husk_error **err)
 {
@@ -430,6 +470,8 @@ int husk_rootfs_prepare(struct husk_rootfs_ctx *ctx, husk_error **err)
 				      prop == MS_PRIVATE ? "private" : "slave");
 	if (mount(spec->root_path, spec->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return husk_error_set(err, errno, "bind mount rootfs `%s`", spec->root_path);
+	if (spec->masked_paths && open_host_devnull(&ctx->devnull, err) < 0)
+		return -1;
 	ctx->rootfd = open(spec->root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ctx->rootfd < 0)
 		return husk_error_set(err, errno, "open rootfs `%s`", spec->root_path);
@@ -439,6 +481,10 @@ int husk_rootfs_prepare(struct husk_rootfs_ctx *ctx, husk_error **err)
 	if (!dev_is_bind_mounted(spec) &&
 	    husk_devices_setup(ctx->rootfd, spec, ctx->in_userns, err) < 0)
 		return -1;
+	/* Masks now, while the host's /dev/null is in our mount namespace. */
+	for (size_t i = 0; spec->masked_paths && spec->masked_paths[i]; i++)
+		if (mask_path(ctx->rootfd, ctx->devnull, spec->masked_paths[i], err) < 0)
+			return -1;
 	return create_cwd(ctx, err);
 }
 
@@ -468,25 +514,6 @@ int husk_rootfs_pivot(struct husk_rootfs_ctx *ctx, bool no_pivot, husk_error **e
 	return 0;
 }
 
-static int mask_path(int rootfd, const char *path, husk_error **err)
-{
-	cleanup_close int fd = -1;
-	struct stat st;
-	char p[32];
-
-	if (husk_path_open_in_root(rootfd, path, &fd, NULL) < 0)
-		return 0; /* nothing to mask */
-	if (fstat(fd, &st) < 0)
-		return husk_error_set(err, errno, "stat masked path `%s`", path);
-	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", fd_path(fd, p), "tmpfs", MS_RDONLY, "size=0,mode=0555") < 0)
-			return husk_error_set(err, errno, "mask `%s`", path);
-	} else if (mount("/dev/null", fd_path(fd, p), NULL, MS_BIND, NULL) < 0) {
-		return husk_error_set(err, errno, "mask `%s`", path);
-	}
-	return 0;
-}
-
 static int readonly_path(int rootfd, const char *path, husk_error **err)
 {
 	cleanup_close int fd = -1;
@@ -503,9 +530,6 @@ int husk_rootfs_finalize(struct husk_rootfs_ctx *ctx, husk_error **err)
 {
 	const struct husk_spec *spec = ctx->spec;
 
-	for (size_t i = 0; spec->masked_paths && spec->masked_paths[i]; i++)
-		if (mask_path(ctx->rootfd, spec->masked_paths[i], err) < 0)
-			return -1;
 	for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++)
 		if (readonly_path(ctx->rootfd, spec->readonly_paths[i], err) < 0)
 			return -1;

@@ -25,12 +25,14 @@ struct husk_rootfs_ctx {
 	bool in_userns; /* mknod is not allowed: bind device nodes from the host */
 	bool cgroupns;
 	int rootfd; /* filled by husk_rootfs_prepare: the rootfs bind mount */
+	int devnull; /* the host's /dev/null, opened before pivot_root (masks) */
 };
 
 /* Everything before pivot_root: propagation, rootfs bind, mounts[], /dev. */
 int husk_rootfs_prepare(struct husk_rootfs_ctx *ctx, husk_error **err);
 int husk_rootfs_pivot(struct husk_rootfs_ctx *ctx, bool no_pivot, husk_error **err);
-/* After pivot_root: masked and read-only paths, read-only root, propagation. */
+/* After pivot_root: read-only paths, read-only root, propagation (masks are
+ * done by prepare, from the host's /dev/null). */
 int husk_rootfs_finalize(struct husk_rootfs_ctx *ctx, husk_error **err);
 /* Bind the terminal's slave over /dev/console (before pivot_root). */
 int husk_rootfs_bind_console(int rootfd, int slave_fd, husk_error **err);

@@ -4,6 +4,7 @@
 #include "spec_default.h"
 
 #include <linux/capability.h>
+#include <sys/prctl.h>
 
 #include "seccomp_filter.h"
 #include "spec.h"
@@ -25,7 +26,14 @@ uint64_t husk_caps_default(void)
 
 uint64_t husk_caps_all(void)
 {
-	return (1ULL << (husk_cap_last() + 1)) - 1;
+	uint64_t set = 0;
+
+	/* Only what our bounding set still holds: a runtime started without
+	 * (say) CAP_SYS_RESOURCE cannot grant it. */
+	for (int c = 0; c <= husk_cap_last(); c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+			set |= 1ULL << c;
+	return set;
 }
 
 const char *const husk_default_masked_paths[] = {

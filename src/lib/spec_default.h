@@ -10,7 +10,7 @@
  * DAC_OVERRIDE, FSETID, FOWNER, MKNOD, NET_RAW, SETGID, SETUID, SETFCAP,
  * SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, KILL, AUDIT_WRITE. */
 uint64_t husk_caps_default(void);
-/* Every capability this build knows (--privileged). */
+/* Every capability this build knows that our bounding set holds (--privileged). */
 uint64_t husk_caps_all(void);
 
 extern const char *const husk_default_masked_paths[];

@@ -25,16 +25,16 @@ int husk_state_root_default(char **ret, husk_error **err)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
-	if (geteuid() == 0 || xdg == NULL || *xdg == '\0')
-		*ret = strdup(geteuid() == 0 ? "/run/husk" : "/tmp/husk-run");
-	else if (asprintf(ret, "%s/husk", xdg) < 0)
+	bool real_root = geteuid() == 0 && !in_user_namespace();
+
+	*ret = NULL;
+	if (real_root)
+		*ret = strdup("/run/husk");
+	else if (xdg != NULL && *xdg != '\0') {
+		if (asprintf(ret, "%s/husk", xdg) < 0)
+			*ret = NULL;
+	} else if (asprintf(ret, "/tmp/husk-%u", (unsigned)geteuid()) < 0) {
 		*ret = NULL;
-	if (geteuid() != 0 && (xdg == NULL || *xdg == '\0') && *ret) {
-		char *s = NULL;
-		if (asprintf(&s, "/tmp/husk-%u", (unsigned)geteuid()) >= 0) {
-			free(*ret);
-			*ret = s;
-		}
 	}
 	return *ret ? 0 : husk_error_set(err, ENOMEM, "state root");
 }

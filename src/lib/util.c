@@ -328,6 +328,17 @@ int unix_connect_at(int dirfd, const char *name, int *ret_fd)
 	return 0;
 }
 
+bool in_user_namespace(void)
+{
+	cleanup_free char *map = NULL;
+	unsigned long a = 0, b = 0, n = 0;
+
+	if (read_file_at(AT_FDCWD, "/proc/self/uid_map", &map, NULL, NULL) < 0)
+		return false;
+	return sscanf(map, "%lu %lu %lu", &a, &b, &n) != 3 || a != 0 || b != 0 ||
+	       n != 4294967295UL || strchr(map, '\n') != map + strlen(map) - 1;
+}
+
 int proc_start_time(pid_t pid, unsigned long long *ret)
 {
 	char path[64], buf[1024];

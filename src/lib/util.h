@@ -78,6 +78,10 @@ int recv_fd(int sock, int *ret_fd, void *data, size_t len);
 int unix_listen_at(int dirfd, const char *name, int *ret_fd);
 int unix_connect_at(int dirfd, const char *name, int *ret_fd);
 
+/* Whether we run in a user namespace other than the initial one (rootless
+ * podman runs its runtime as root inside one). */
+bool in_user_namespace(void);
+
 /* The start time of a process in clock ticks since boot (field 22 of
  * /proc/PID/stat), used to tell a container's init from a recycled pid. */
 int proc_start_time(pid_t pid, unsigned long long *ret);

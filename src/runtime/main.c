@@ -132,7 +132,7 @@ static int parse_rootless(struct cli *cli, const char *v)
 	else if (strcmp(v, "false") == 0)
 		cli->rt.rootless = false;
 	else if (strcmp(v, "auto") == 0)
-		cli->rt.rootless = geteuid() != 0;
+		cli->rt.rootless = geteuid() != 0 || in_user_namespace();
 	else
 		return -1;
 	return 0;
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 
 	the_cli = &cli;
 	cli.argv0 = argv;
-	cli.rt.rootless = geteuid() != 0;
+	cli.rt.rootless = geteuid() != 0 || in_user_namespace();
 	cli.rt.warn = cli_warn;
 	first = parse_global(&cli, argc, argv);
 	if (first < 0)
