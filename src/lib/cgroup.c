@@ -66,9 +66,9 @@ json_t *husk_cgroup_to_json(const struct husk_cgroup *cg)
 	json_t *dirs = json_array();
 
 	for (size_t i = 0; dirs && i < cg->n; i++)
-		json_array_append_new(dirs, json_pack("{s:s, s:s, s:i}", "name", cg->dirs[i].name,
-						      "dir", cg->dirs[i].dir, "created",
-						      cg->dirs[i].created));
+		json_array_append_new(dirs,
+				      json_pack("{s:s, s:s, s:i}", "name", cg->dirs[i].name, "dir",
+						cg->dirs[i].dir, "created", cg->dirs[i].created));
 	return json_pack("{s:i, s:o}", "version", cg->version, "dirs", dirs);
 }
 
@@ -88,7 +88,8 @@ int husk_cgroup_from_json(json_t *o, struct husk_cgroup *cg, husk_error **err)
 			husk_cgroup_clear(cg);
 			return husk_error_set(err, 0, "state.json: corrupt cgroup entry");
 		}
-		cg->dirs[cg->n - 1].created = (int)json_integer_value(json_object_get(e, "created"));
+		cg->dirs[cg->n - 1].created =
+		    (int)json_integer_value(json_object_get(e, "created"));
 	}
 	return 0;
 }
@@ -146,7 +147,8 @@ static char *resolve_dir(const char *mountpoint, const char *own, const char *cg
 	if (cgroups_path && cgroups_path[0] == '/')
 		r = asprintf(&dir, "%s%s", mountpoint, cgroups_path);
 	else if (cgroups_path && cgroups_path[0])
-		r = asprintf(&dir, "%s%s/%s", mountpoint, strcmp(own, "/") ? own : "", cgroups_path);
+		r = asprintf(&dir, "%s%s/%s", mountpoint, strcmp(own, "/") ? own : "",
+			     cgroups_path);
 	else
 		r = asprintf(&dir, "%s%s/husk-%s", mountpoint, strcmp(own, "/") ? own : "", id);
 	return r < 0 ? NULL : dir;

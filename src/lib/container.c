@@ -285,6 +285,22 @@ static int await_ready(struct parent *p, husk_error **err)
 	}
 }
 
+/* Recorded before anything can go wrong: delete --force finds it even if
+ * this runtime is killed before state.json exists. */
+static int save_cgroup(struct parent *p, husk_error **err)
+{
+	json_t *o = husk_cgroup_to_json(&p->l.cg);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int r;
+
+	json_decref(o);
+	if (text == NULL)
+		return husk_error_set(err, ENOMEM, "cgroup");
+	r = write_file_atomic_at(p->dirfd, "cgroup.json", text, strlen(text), 0600, err);
+	free(text);
+	return r;
+}
+
 /* linux.resources, with the nodes of linux.devices allowed as runc does. */
 static int apply_resources(struct launch *l, husk_error **err)
 {
@@ -316,6 +332,8 @@ static int setup_cgroup(struct parent *p, husk_error **err)
 	struct launch *l = &p->l;
 
 	if (husk_cgroup_create(l->spec->cgroups_path, l->o->id, l->rt->rootless, &l->cg, err) < 0)
+		return -1;
+	if (l->cg.version && save_cgroup(p, err) < 0)
 		return -1;
 	if (l->cg.version == 0 && l->rt->rootless && l->rt->warn)
 		l->rt->warn("no cgroup can be created by this user: the container runs without "

@@ -50,6 +50,7 @@ struct exec_ctx {
 	bool setgroups_denied;
 	pid_t intermediate, pid;
 	int master;
+	int console; /* connected --console-socket, checked before anything runs */
 };
 
 static void exec_ctx_clear(struct exec_ctx *x)
@@ -65,6 +66,8 @@ static void exec_ctx_clear(struct exec_ctx *x)
 		close(x->sync_child);
 	if (x->master >= 0)
 		close(x->master);
+	if (x->console >= 0)
+		close(x->console);
 	husk_process_clear(&x->proc);
 	husk_seccomp_free(x->seccomp);
 	husk_cgroup_clear(&x->cg);
@@ -237,11 +240,13 @@ static int handle_messages(struct exec_ctx *x, husk_error **err)
 		case SYNC_ERROR:
 			return husk_error_set(err, 0, "%s", m.text);
 		case SYNC_PTY:
-			if (x->o->console_socket) {
-				int r = husk_terminal_send_to_socket(x->o->console_socket, fd, err);
+			if (x->console >= 0) {
+				static const char name[] = "/dev/ptmx";
+				int r = send_fd(x->console, fd, name, sizeof(name) - 1);
 				close(fd);
 				if (r < 0)
-					return -1;
+					return husk_error_set(err, errno,
+							      "--console-socket: send terminal");
 			} else if (!x->o->detach) {
 				x->master = fd;
 			} else {
@@ -278,6 +283,13 @@ static int prepare(struct exec_ctx *x, const char *id, json_t *process, husk_err
 	if (x->c.status == HUSK_STATUS_PAUSED && !x->o->ignore_paused)
 		return husk_error_set(err, 0, "container `%s` is paused: resume it first", id);
 	if (husk_process_parse(process, "process", &x->proc, err) < 0)
+		return -1;
+	if (x->proc.terminal && x->o->detach && !x->o->console_socket)
+		return husk_error_set(err, 0, "exec: --tty with --detach needs --console-socket");
+	if (!x->proc.terminal && x->o->console_socket)
+		return husk_error_set(err, 0, "exec: --console-socket needs --tty");
+	if (x->o->console_socket &&
+	    husk_terminal_connect(x->o->console_socket, &x->console, err) < 0)
 		return -1;
 	seccomp = json_object_get(x->c.st.config, "seccomp");
 	if (json_is_object(seccomp) && husk_seccomp_prepare(seccomp, &x->seccomp, err) < 0)
@@ -319,8 +331,13 @@ static int write_pid_file(const char *path, pid_t pid, husk_error **err)
 int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *process,
 			const struct husk_exec_opts *o, int *ret_status, husk_error **err)
 {
-	struct exec_ctx x = {
-	    .rt = rt, .o = o, .rootfd = -1, .sync_parent = -1, .sync_child = -1, .master = -1};
+	struct exec_ctx x = {.rt = rt,
+			     .o = o,
+			     .rootfd = -1,
+			     .sync_parent = -1,
+			     .sync_child = -1,
+			     .master = -1,
+			     .console = -1};
 	int sv[2], r = -1;
 
 	*ret_status = 0;

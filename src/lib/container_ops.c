@@ -227,6 +227,24 @@ static int stop_for_delete(struct opened *c, bool force, husk_error **err)
 	return 0;
 }
 
+/* create writes cgroup.json as soon as the cgroup exists, so that what a
+ * runtime killed mid-create made can still be found and removed. */
+static void remove_half_created(int dirfd)
+{
+	cleanup_free char *text = NULL;
+	struct husk_cgroup cg;
+	json_t *o;
+
+	if (dirfd < 0 || read_file_at(dirfd, "cgroup.json", &text, NULL, NULL) < 0)
+		return;
+	o = json_loads(text, 0, NULL);
+	if (o && husk_cgroup_from_json(o, &cg, NULL) == 0) {
+		husk_cgroup_destroy(&cg, NULL);
+		husk_cgroup_clear(&cg);
+	}
+	json_decref(o);
+}
+
 int husk_container_delete(const struct husk_runtime *rt, const char *id, bool force,
 			  husk_error **err)
 {
@@ -239,6 +257,7 @@ int husk_container_delete(const struct husk_runtime *rt, const char *id, bool fo
 		/* A state dir left by a runtime killed mid-create: remove it. */
 		if (force && err && *err && strstr((*err)->msg, "state.json")) {
 			husk_error_free(err);
+			remove_half_created(c.dirfd);
 			husk_state_dir_remove(rt->root, id);
 			return 0;
 		}
