@@ -68,6 +68,23 @@ else
 	echo "integration: $(grep -c '^ok' "$LOG/bats") ok, $(grep -c '^not ok' "$LOG/bats") not ok"
 fi
 
+# summarize STEP LOGFILE RC: adds a sub-run's closing "N passed, N failed"
+# line to the totals; a failing run without one counts as one failure.
+summarize() {
+	local line p f s
+	line=$(grep -E '^(fuzz: )?[0-9]+ passed, [0-9]+ failed' "$2" | tail -1)
+	if [ -n "$line" ]; then
+		read -r p _ f _ s _ <<<"$(echo "${line#fuzz: }" | tr -d ,)"
+		PASS=$((PASS + p)) FAIL=$((FAIL + f)) SKIP=$((SKIP + ${s:-0}))
+		echo "$1: $line"
+	fi
+	if [ "$3" != 0 ] && { [ -z "$line" ] || [ "${f:-0}" = 0 ]; }; then
+		tail -30 "$2"
+		echo "not ok - $1 exited $3"
+		FAIL=$((FAIL + 1))
+	fi
+}
+
 if [ $VM = 1 ] && [ ! -x tests/vm/run-lane.sh ]; then
 	echo "SKIP: cgroup v2 lane: tests/vm/run-lane.sh is missing"
 	SKIP=$((SKIP + 1))
@@ -79,23 +96,26 @@ elif [ $VM = 1 ]; then
 	for f in ${HUSK_VM_FILES:-smoke cgroups exec}; do
 		[ -f "tests/integration/$f.bats" ] && vm_files+=("tests/integration/$f.bats")
 	done
-	if tests/vm/run-lane.sh -- tests/run.sh --integration-only "${vm_files[@]}" >"$LOG/vm" 2>&1; then
-		vm_rc=0
-	else
-		vm_rc=$?
-	fi
+	rc=0
+	tests/vm/run-lane.sh -- tests/run.sh --integration-only "${vm_files[@]}" >"$LOG/vm" 2>&1 || rc=$?
 	grep -E '^(not ok|SKIP:|integration:|== )' "$LOG/vm"
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOG/vm" | tail -1)
-	if [ -n "$line" ]; then
-		read -r p _ f _ s _ <<<"$(echo "$line" | tr -d ,)"
-		PASS=$((PASS + p)) FAIL=$((FAIL + f)) SKIP=$((SKIP + ${s:-0}))
-		echo "vm lane: $line"
-	fi
-	if [ $vm_rc != 0 ] && { [ -z "$line" ] || [ "${f:-0}" = 0 ]; }; then
-		tail -30 "$LOG/vm"
-		echo "not ok - cgroup v2 lane exited $vm_rc"
-		FAIL=$((FAIL + 1))
-	fi
+	summarize "vm lane" "$LOG/vm" $rc
+fi
+
+if [ $ONLY_INTEGRATION = 0 ] && [ "${HUSK_FUZZ_SECONDS:-20}" != 0 ]; then
+	echo "== fuzzing (${HUSK_FUZZ_SECONDS:-20} s per target; known open findings excluded)"
+	rc=0
+	tests/fuzz/run.sh --no-known "${HUSK_FUZZ_SECONDS:-20}" >"$LOG/fuzz" 2>&1 || rc=$?
+	grep -E '^(fuzz-|SKIP)' "$LOG/fuzz"
+	summarize fuzz "$LOG/fuzz" $rc
+fi
+
+if [ $ONLY_INTEGRATION = 0 ] && [ "${HUSK_SANITIZE:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
+	echo "== the suite under ASan+UBSan"
+	rc=0
+	tests/sanitize.sh >"$LOG/sanitize" 2>&1 || rc=$?
+	grep -E '^(not ok|SKIP)' "$LOG/sanitize"
+	summarize sanitize "$LOG/sanitize" $rc
 fi
 
 echo "$PASS passed, $FAIL failed, $SKIP skipped"
