@@ -152,18 +152,6 @@ static int write_state(struct parent *p, husk_error **err)
 	return r;
 }
 
-static int write_pid_file(const char *path, pid_t pid, husk_error **err)
-{
-	char buf[16];
-	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-
-	if (path == NULL)
-		return 0;
-	if (write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err) < 0)
-		return husk_error_wrap(err, "--pid-file");
-	return 0;
-}
-
 static int launch_clone(struct parent *p, husk_error **err)
 {
 	struct launch *l = &p->l;
@@ -483,25 +471,6 @@ static void install_forwarding(pid_t pid)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-/* Reaps until the init exits; a subreaper may collect other orphans too. */
-static int wait_init(pid_t pid)
-{
-	int status = 0;
-
-	for (;;) {
-		pid_t r = waitpid(-1, &status, 0);
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR)
-			return 255;
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 255;
-}
-
 /* Start in the foreground: release the init, then wait for its exec (the
  * sync socket closes on exec) or its error. */
 static int run_start(struct parent *p, husk_error **err)
@@ -559,7 +528,7 @@ int husk_container_run(const struct husk_runtime *rt, struct husk_spec *spec,
 	p.dirfd = -1;
 	if (p.master >= 0)
 		husk_terminal_proxy(p.master, -1, NULL);
-	*ret_status = wait_init(p.pid);
+	*ret_status = wait_reaped(p.pid);
 	forward_pid = 0;
 	run_finish(&p);
 	parent_cleanup(&p, false);

@@ -302,32 +302,6 @@ static int prepare(struct exec_ctx *x, const char *id, json_t *process, husk_err
 	return 0;
 }
 
-static int wait_exit(pid_t pid)
-{
-	int status = 0;
-
-	for (;;) {
-		pid_t r = waitpid(-1, &status, 0);
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR)
-			return 255;
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
-}
-
-static int write_pid_file(const char *path, pid_t pid, husk_error **err)
-{
-	char buf[16];
-	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-
-	if (path && write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err) < 0)
-		return husk_error_wrap(err, "--pid-file");
-	return 0;
-}
-
 int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *process,
 			const struct husk_exec_opts *o, int *ret_status, husk_error **err)
 {
@@ -375,7 +349,7 @@ int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *p
 		goto out;
 	if (x.master >= 0)
 		husk_terminal_proxy(x.master, -1, NULL);
-	*ret_status = wait_exit(x.pid);
+	*ret_status = wait_reaped(x.pid);
 	x.pid = 0;
 out:
 	if (r < 0 && x.intermediate > 0)

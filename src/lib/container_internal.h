@@ -65,5 +65,11 @@ void opened_close(struct opened *c);
 #define cleanup_opened __attribute__((cleanup(opened_close)))
 int load_cgroup(const struct husk_state *st, struct husk_cgroup *cg, husk_error **err);
 
+/* Reaps children (we may be a subreaper) until pid exits; its status as a
+ * shell would give it (128 + signal when killed). */
+int wait_reaped(pid_t pid);
+/* --pid-file, written atomically (NULL: nothing to do). */
+int write_pid_file(const char *path, pid_t pid, husk_error **err);
+
 /* The container side; never returns. */
 __attribute__((noreturn)) void container_init_main(struct launch *l);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The runtime <-> container message channel. */
+/* The runtime <-> container message channel, and the waits around it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "container_internal.h"
 #include "util.h"
@@ -53,5 +55,31 @@ int sync_expect(int fd, int type, struct sync_msg *m, husk_error **err)
 		return husk_error_set(err, 0, "%s", m->text);
 	if (m->type != type)
 		return husk_error_set(err, 0, "sync: expected message %d, got %d", type, m->type);
+	return 0;
+}
+
+int wait_reaped(pid_t pid)
+{
+	int status = 0;
+
+	for (;;) {
+		pid_t r = waitpid(-1, &status, 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return 255;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
+}
+
+int write_pid_file(const char *path, pid_t pid, husk_error **err)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+
+	if (path && write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err) < 0)
+		return husk_error_wrap(err, "--pid-file");
 	return 0;
 }
