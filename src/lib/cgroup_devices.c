@@ -586,7 +586,8 @@ json_t *husk_cgroup_device_rules_with_defaults(json_t *rules, husk_error **err)
 			json_decref(defaults);
 			if (json_array_size(all) > MAX_RULES) {
 				json_decref(all);
-				husk_error_set(err, 0, DEV ": more than %d rules with the default ones",
+				husk_error_set(err, 0,
+					       DEV ": more than %d rules with the default ones",
 					       MAX_RULES);
 				return NULL;
 			}

@@ -24,7 +24,7 @@ struct husk_rootfs_ctx {
 	const struct husk_cgroup *cgroup;
 	bool in_userns; /* mknod is not allowed: bind device nodes from the host */
 	bool cgroupns;
-	int rootfd; /* filled by husk_rootfs_prepare: the rootfs bind mount */
+	int rootfd;  /* filled by husk_rootfs_prepare: the rootfs bind mount */
 	int devnull; /* the host's /dev/null, opened before pivot_root (masks) */
 };
 

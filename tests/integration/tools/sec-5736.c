@@ -29,7 +29,10 @@
 
 #define MAX_GRABS 64
 
-static const char *ename(int e) { return strerrorname_np(e) ? strerrorname_np(e) : "E?"; }
+static const char *ename(int e)
+{
+	return strerrorname_np(e) ? strerrorname_np(e) : "E?";
+}
 
 static int probe(const char *pid)
 {

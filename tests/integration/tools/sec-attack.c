@@ -59,8 +59,7 @@ static int report(long r)
 		printf("%s: OK%s\n", label, detail);
 		return 0;
 	}
-	printf("%s: %s (%s)\n", label, strerrorname_np(e) ? strerrorname_np(e) : "E?",
-	       strerror(e));
+	printf("%s: %s (%s)\n", label, strerrorname_np(e) ? strerrorname_np(e) : "E?", strerror(e));
 	return 1;
 }
 
@@ -97,9 +96,18 @@ static long in_child(long (*fn)(long), long arg)
 	return -1;
 }
 
-static long do_unshare(long flags) { return unshare((int)flags); }
-static long do_unshare_x32(long flags) { return syscall(X32_BIT | SYS_unshare, flags); }
-static long do_unshare_int80(long flags) { return int80(I386_UNSHARE, flags, 0, 0); }
+static long do_unshare(long flags)
+{
+	return unshare((int)flags);
+}
+static long do_unshare_x32(long flags)
+{
+	return syscall(X32_BIT | SYS_unshare, flags);
+}
+static long do_unshare_int80(long flags)
+{
+	return int80(I386_UNSHARE, flags, 0, 0);
+}
 
 static long do_clone3_userns(long unused)
 {
@@ -211,7 +219,8 @@ static long do_connect_abstract(const char *name)
 	if (fd < 0 || n + 1 > sizeof(a.sun_path))
 		return -1;
 	memcpy(a.sun_path + 1, name, n);
-	return connect(fd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
+	return connect(fd, (struct sockaddr *)&a,
+		       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
 }
 
 static long do_ptrace(pid_t pid)
@@ -245,7 +254,8 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage();
 	verb = argv[1];
-	snprintf(label, sizeof(label), "%s%s%s", verb, argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
+	snprintf(label, sizeof(label), "%s%s%s", verb, argc > 2 ? " " : "",
+		 argc > 2 ? argv[2] : "");
 	if (!strcmp(verb, "ids")) {
 		snprintf(detail, sizeof(detail), " uid=%d euid=%d", (int)getuid(), (int)geteuid());
 		return report(0);
@@ -273,12 +283,14 @@ int main(int argc, char **argv)
 	if (!strcmp(verb, "clone3-user"))
 		return report(do_clone3_userns(0));
 	if (!strcmp(verb, "keyctl"))
-		return report(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
+		return report(
+		    syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
 	if (!strcmp(verb, "keyctl-int80"))
-		return report(int80(I386_KEYCTL, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
+		return report(
+		    int80(I386_KEYCTL, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
 	if (!strcmp(verb, "add_key"))
-		return report(syscall(SYS_add_key, "user", "husk-sec", "x", 1,
-				      KEY_SPEC_PROCESS_KEYRING));
+		return report(
+		    syscall(SYS_add_key, "user", "husk-sec", "x", 1, KEY_SPEC_PROCESS_KEYRING));
 	if (!strcmp(verb, "request_key"))
 		return report(syscall(SYS_request_key, "user", "husk-sec-none", NULL, 0));
 	if (!strcmp(verb, "ptrace")) {
