@@ -22,6 +22,7 @@ setup_file() {
 setup() {
 	skip_unless_root
 	setup_bundle
+	update_config '.process.env += ["HUSK_SEC_INSIDE=1"]'
 	cp "$BATS_FILE_TMPDIR"/sec-{attack,5736,fdhunt} "$BUNDLE/rootfs/bin/"
 	# victims on the host side of symlink attacks: unique to the test
 	HOST=$BATS_TEST_TMPDIR/host
@@ -79,7 +80,7 @@ respec() {
 	(cd "$BUNDLE" && "$HUSK_RUNTIME" spec "$@") || return 1
 	[[ " $* " != *" --privileged "* ]] || have=$(caller_caps | jq -R . | jq -sc .)
 	update_config ".process.terminal = false | .process.args = $args
-		| .linux.cgroupsPath = \"/$CGROUP_NAME\"
+		| .linux.cgroupsPath = \"/$CGROUP_NAME\" | .process.env += [\"HUSK_SEC_INSIDE=1\"]
 		| if $have == null then . else
 			.process.capabilities |= map_values(map(select(. as \$c | $have | index(\$c))))
 		  end"

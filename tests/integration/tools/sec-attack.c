@@ -253,6 +253,13 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2)
 		return usage();
+	/* These attacks succeed where nothing confines them: never on the host
+	 * (security.bats sets this in the container's environment only); the
+	 * harmless connect-abstract is also its host-side control. */
+	if (getenv("HUSK_SEC_INSIDE") == NULL && strcmp(argv[1], "connect-abstract") != 0) {
+		fprintf(stderr, "sec-attack: refusing to run outside a test container\n");
+		return 2;
+	}
 	verb = argv[1];
 	snprintf(label, sizeof(label), "%s%s%s", verb, argc > 2 ? " " : "",
 		 argc > 2 ? argv[2] : "");
