@@ -97,7 +97,8 @@ elif [ $VM = 1 ]; then
 		[ -f "tests/integration/$f.bats" ] && vm_files+=("tests/integration/$f.bats")
 	done
 	rc=0
-	tests/vm/run-lane.sh -- tests/run.sh --integration-only "${vm_files[@]}" >"$LOG/vm" 2>&1 || rc=$?
+	HUSK_VM_TIMEOUT=${HUSK_VM_TIMEOUT:-1800} tests/vm/run-lane.sh -- tests/run.sh --integration-only \
+		"${vm_files[@]}" >"$LOG/vm" 2>&1 || rc=$?
 	grep -E '^(not ok|SKIP:|integration:|== )' "$LOG/vm"
 	summarize "vm lane" "$LOG/vm" $rc
 fi
