@@ -8,8 +8,9 @@
 #   --keep    keep the work directory (new corpus entries, logs) and print it
 #   --merge   add the inputs that found new coverage to tests/fuzz/corpus/
 #             (libFuzzer -merge=1 keeps only those; review before committing)
-#   --no-known  leave the corpus's crash-* inputs (open findings) out, to fuzz
-#             past them; by default they run first and fail the target
+#   --no-known  leave the open findings out, to fuzz past them: the corpus's
+#             crash-* inputs, and inputs of the same shape (HUSK_FUZZ_NO_KNOWN);
+#             by default they run first and fail the target
 #
 # The corpus is copied to a temporary work directory first, so the repo's
 # corpus grows only with --merge. Prints one line per target, then
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
 	--keep) KEEP=1 ;;
 	--merge) MERGE=1 ;;
 	--no-known) NO_KNOWN=1 ;;
-	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	[0-9]*) SECONDS_PER=$1 ;;
 	*) TARGETS+=("${1#fuzz-}") ;;
 	esac
@@ -80,6 +81,8 @@ WORK=$(mktemp -d /tmp/husk-fuzz.XXXXXX)
 # Kept with --keep, and after a finding (the inputs are in it).
 trap '[ $KEEP = 1 ] || rm -rf "$WORK"' EXIT
 
+# The targets leave out the inputs of open findings too (fuzz-seccomp).
+[ $NO_KNOWN = 0 ] || export HUSK_FUZZ_NO_KNOWN=1
 # A UBSan report must end the run, or libFuzzer would never record it.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
