@@ -72,6 +72,18 @@ static int wait_hook(pid_t pid, int timeout, int *ret_status)
 	return 0;
 }
 
+/* A hook may exit without reading its stdin: SIGPIPE is ignored for the
+ * write only, so the library leaves its caller's disposition alone. */
+static void write_state(int fd, const char *state)
+{
+	struct sigaction ignore = {.sa_handler = SIG_IGN}, old;
+
+	sigemptyset(&ignore.sa_mask);
+	sigaction(SIGPIPE, &ignore, &old);
+	write_all(fd, state, strlen(state));
+	sigaction(SIGPIPE, &old, NULL);
+}
+
 static int run_hook(const struct husk_hook *h, const char *kind, size_t i, const char *state,
 		    husk_error **err)
 {
@@ -89,9 +101,7 @@ static int run_hook(const struct husk_hook *h, const char *kind, size_t i, const
 	if (pid == 0)
 		hook_child(h, pipefd[0]);
 	close(pipefd[0]);
-	/* A hook may exit without reading its stdin. */
-	signal(SIGPIPE, SIG_IGN);
-	write_all(pipefd[1], state, strlen(state));
+	write_state(pipefd[1], state);
 	close(pipefd[1]);
 	r = wait_hook(pid, h->timeout, &status);
 	if (r == -ETIMEDOUT)
