@@ -185,8 +185,14 @@ usage_ns() {
 		[ "$refused" -ge 1 ]
 	fi
 	# the host forks as usual
-	for i in 1 2 3 4 5; do /bin/true & done
-	wait
+	# (waits for these pids only: a bare `wait` would also wait for bats'
+	# timeout watchdog)
+	local forks=()
+	for i in 1 2 3 4 5; do
+		/bin/true &
+		forks+=($!)
+	done
+	wait "${forks[@]}"
 	husk delete -f p1
 	[ -z "$(cg_all_dirs "$CGROUP_NAME")" ]
 }

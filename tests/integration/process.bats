@@ -290,15 +290,17 @@ status_field() { echo "$output" | awk -v k="$1:" '$1 == k {print $2}'; }
 }
 
 @test "fds: nothing of the runtime leaks into a created-then-started container" {
-	set_args sh -c 'ls -l /proc/$$/fd > /tmp/fds; ls /proc/$$/fd | xargs > /tmp/fdlist; sleep 60'
-	update_config '.root.readonly = false'
+	# The init's own fds, read from the host: a shell inside would show the
+	# fds it saves while redirecting (busybox ash keeps them at 10 and up).
+	set_args sleep 60
 	husk_t create -b "$BUNDLE" leak </dev/null >/dev/null 2>&1 3</etc/hostname
 	husk_t start leak
-	local i
-	for ((i = 0; i < 100; i++)); do [ -s "$BUNDLE/rootfs/tmp/fdlist" ] && break; sleep 0.05; done
-	cat "$BUNDLE/rootfs/tmp/fds"
-	[ "$(cat "$BUNDLE/rootfs/tmp/fdlist")" = "0 1 2" ]
+	local pid fds
+	pid=$(husk_t state leak | jq -r .pid)
+	fds=$(ls /proc/"$pid"/fd | sort -n | xargs)
+	ls -l /proc/"$pid"/fd
 	husk_t delete -f leak
+	[ "$fds" = "0 1 2" ]
 }
 
 @test "process.terminal false: stdio are the caller's pipes, not a tty" {

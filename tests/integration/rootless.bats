@@ -8,7 +8,7 @@ load helpers
 setup() {
 	skip_unless_root
 	command -v useradd >/dev/null || skip "useradd not installed"
-	command -v runuser >/dev/null || skip "runuser not installed"
+	command -v setpriv >/dev/null || skip "setpriv not installed"
 	RL_USER=hkrl$$t$BATS_TEST_NUMBER
 	RL_DIR=$(mktemp -d /tmp/husk-rootless.XXXXXX)
 	useradd -M -U -d /nonexistent -s /bin/sh "$RL_USER"
@@ -33,7 +33,7 @@ teardown() {
 	local id pid
 	if [ -d "$RL_DIR/xdg/husk" ]; then
 		for id in $(ls "$RL_DIR/xdg/husk"); do
-			timeout 20 runuser -u "$RL_USER" -- env XDG_RUNTIME_DIR="$RL_DIR/xdg" \
+			timeout 20 setpriv --reuid="$RL_UID" --regid="$RL_GID" --clear-groups -- env XDG_RUNTIME_DIR="$RL_DIR/xdg" \
 				"$HUSK_RUNTIME" delete -f "$id" >/dev/null 2>&1
 		done
 	fi
@@ -45,6 +45,9 @@ teardown() {
 		pgrep -u "$RL_USER" >/dev/null || break
 		sleep 0.1
 	done
+	if [ -n "${DELEG:-}" ] && [ -d "$DELEG" ]; then
+		find "$DELEG" -depth -type d -exec rmdir {} \; 2>/dev/null
+	fi
 	userdel "$RL_USER" 2>/dev/null
 	getent group "$RL_USER" >/dev/null && groupdel "$RL_USER" 2>/dev/null
 	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
@@ -52,9 +55,13 @@ teardown() {
 	return 0
 }
 
+# as_user_raw CMD...: CMD with the test user's ids (setpriv: no PAM, which a
+# minimal guest lacks).
+as_user_raw() { setpriv --reuid="$RL_UID" --regid="$RL_GID" --clear-groups -- "$@"; }
+
 # as_user CMD...: run CMD as the test user with a clean environment.
 as_user() {
-	runuser -u "$RL_USER" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL_DIR" \
+	as_user_raw env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL_DIR" \
 		XDG_RUNTIME_DIR="$RL_DIR/xdg" "$@"
 }
 
@@ -172,4 +179,73 @@ ctr_output() { echo "$output" | grep -v '^husk-runtime: warning:' || true; }
 	run rl_husk run -b "$BUNDLE" rl7
 	[ "$status" -eq 0 ]
 	[ "$(ctr_output)" = lo ]
+}
+
+@test "rootless: without a cgroup of its own the container runs without limits, saying so once" {
+	rl_update_config '.linux.resources.pids = {"limit": 50}'
+	rl_set_args echo ran
+	run rl_husk run -b "$BUNDLE" rl8
+	[ "$status" -eq 0 ]
+	[ "$(ctr_output)" = ran ]
+	[ "$(echo "$output" | grep -c '^husk-runtime: warning:')" -eq 1 ]
+	[[ "$output" == *"without resource limits"* ]]
+}
+
+# delegate_cgroup: a cgroup v2 subtree owned by the test user, as systemd
+# delegates one (the directory, cgroup.procs, cgroup.subtree_control and
+# cgroup.threads chowned), with a "login" leaf where the user's processes run.
+delegate_cgroup() {
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || skip "no cgroup v2 hierarchy at /sys/fs/cgroup"
+	local c
+	for c in memory pids; do
+		grep -qw $c /sys/fs/cgroup/cgroup.controllers || skip "cgroup v2 without the $c controller"
+		grep -qw $c /sys/fs/cgroup/cgroup.subtree_control ||
+			echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || skip "cannot enable $c"
+	done
+	DELEG_NAME=husk-deleg-$$-$BATS_TEST_NUMBER
+	DELEG=/sys/fs/cgroup/$DELEG_NAME
+	mkdir "$DELEG" "$DELEG/login"
+	for c in "$DELEG" "$DELEG/login"; do
+		chown "$RL_USER:$RL_USER" "$c" "$c/cgroup.procs" "$c/cgroup.subtree_control" "$c/cgroup.threads"
+	done
+}
+
+# in_delegation CMD...: CMD as the test user, started inside $DELEG/login.
+in_delegation() {
+	sh -c 'echo $$ >"$0/login/cgroup.procs" && exec "$@"' "$DELEG" \
+		setpriv --reuid="$RL_UID" --regid="$RL_GID" --clear-groups -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL_DIR" \
+		XDG_RUNTIME_DIR="$RL_DIR/xdg" timeout 30 "$@"
+}
+
+@test "rootless: a delegated cgroup v2 subtree gets the container's cgroup and enforces its limits" {
+	delegate_cgroup
+	rl_update_config ".linux.cgroupsPath = \"/$DELEG_NAME/ctr\"
+		| .linux.resources = {\"memory\": {\"limit\": 33554432}, \"pids\": {\"limit\": 20}}"
+	rl_set_args sleep 60
+	in_delegation "$HUSK_RUNTIME" run -d -b "$BUNDLE" rl9 </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1
+	cat "$BATS_TEST_TMPDIR/out"
+	run grep -c '^husk-runtime: warning:' "$BATS_TEST_TMPDIR/out"
+	[ "$output" = 0 ]
+	[ -d "$DELEG/ctr" ]
+	[ "$(cat "$DELEG/ctr/memory.max")" = 33554432 ]
+	[ "$(cat "$DELEG/ctr/pids.max")" = 20 ]
+	pid=$(rl_husk state rl9 | grep -v '^husk-runtime:' | jq -r .pid)
+	grep -qx "$pid" "$DELEG/ctr/cgroup.procs"
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" = "$RL_UID" ]
+	in_delegation "$HUSK_RUNTIME" delete -f rl9
+	[ ! -e "$DELEG/ctr" ]
+	[ ! -e "$RL_DIR/xdg/husk/rl9" ]
+}
+
+@test "rootless: in a delegated subtree a process past the memory limit is OOM-killed and the cgroup removed" {
+	delegate_cgroup
+	rl_update_config ".linux.cgroupsPath = \"/$DELEG_NAME/ctr\"
+		| .linux.resources = {\"memory\": {\"limit\": 33554432, \"swap\": 33554432}}"
+	rl_set_args sh -c 'x=a; while :; do x="$x$x"; done'
+	run in_delegation "$HUSK_RUNTIME" run -b "$BUNDLE" rl10
+	echo "$output"
+	[ "$status" -eq 137 ]
+	[ "$(grep '^oom_kill ' "$DELEG/memory.events" | cut -d' ' -f2)" -ge 1 ]
+	[ ! -e "$DELEG/ctr" ]
+	[ ! -e "$RL_DIR/xdg/husk/rl10" ]
 }

@@ -59,7 +59,8 @@ DISK_MB=${HUSK_VM_DISK_MB:-64}
 # options differ (stat -f, losetup --show, setpriv --reuid, mountpoint...);
 # shadow's useradd & co. for the rootless tests.
 DEFAULT_BINS="dash pkg:coreutils pkg:util-linux pkg:mount grep sed find xargs
-	tar diff script ps pgrep pkill ip getent useradd userdel groupadd groupdel"
+	tar diff script ps pgrep pkill ip getent useradd userdel groupadd groupdel
+	newuidmap newgidmap"
 EXTRA_BINS="${HUSK_VM_DEFAULT_BINS-$DEFAULT_BINS} ${HUSK_VM_EXTRA_BINS:-}"
 MODULES=${HUSK_VM_MODULES-virtio_pci virtio_blk loop overlay veth bridge dummy}
 PASS_ENV=${HUSK_VM_PASS_ENV-CI}
