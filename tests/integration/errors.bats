@@ -8,44 +8,16 @@ bats_require_minimum_version 1.5.0
 
 # --- local helpers ----------------------------------------------------------
 
-# Every runtime call is bounded: a hung runtime fails the test (status 124).
+# Every runtime call is bounded (husk() in helpers.bash): a hung runtime
+# fails the test (status 124) instead of hanging the whole run.
 HUSK_TIMEOUT=${HUSK_TIMEOUT:-5}
-husk() { timeout -k 1 "$HUSK_TIMEOUT" "$HUSK_RUNTIME" --root "$HUSK_ROOT" "$@"; }
-
-# hcmd CMD ARGS... ID: create/run with the container's stdio on a file (if a
-# bug let create succeed, a pipe would be held open by the waiting init) and
-# bats' fd 3 closed; prints what the runtime printed.
-hcmd() {
-	local rc=0 f=$BATS_TEST_TMPDIR/cmd.out
-	husk "$@" </dev/null >"$f" 2>&1 3>&- || rc=$?
-	cat "$f"
-	return $rc
-}
-
-assert_nothing_left() {
-	if [ -n "$(ls -A "$HUSK_ROOT")" ]; then
-		echo "state left behind: $(ls -A "$HUSK_ROOT")"
-		return 1
-	fi
-	if [ -n "$(cgroup_dirs)" ]; then
-		echo "cgroup dirs left behind: $(cgroup_dirs)"
-		return 1
-	fi
-	if grep -F "$BUNDLE" /proc/self/mountinfo; then
-		echo "mounts of the bundle left on the host"
-		return 1
-	fi
-}
 
 # one_line_error WORD...: the last `run` failed (not by our timeout) and
 # printed exactly one line containing every WORD.
 one_line_error() {
 	local w
 	echo "status $status: $output"
-	if [ "$status" -eq 0 ] || [ "$status" -eq 124 ]; then
-		echo "expected a failure, got status $status"
-		return 1
-	fi
+	assert_failed || return 1
 	if [ "${#lines[@]}" -ne 1 ]; then
 		echo "expected one line, got ${#lines[@]}"
 		return 1
@@ -65,7 +37,7 @@ expect_error() {
 	for cmd in create run; do
 		run hcmd "$cmd" -b "$BUNDLE" bad
 		one_line_error "$@"
-		assert_nothing_left
+		assert_gone
 	done
 }
 
@@ -74,27 +46,6 @@ expect_bad_config() {
 	update_config "$1"
 	shift
 	expect_error "$@"
-}
-
-# kill_strays ROOT...: after cleanup, no runtime process may be left on our
-# state roots (a container init waiting for start still has the create
-# command line). Kills any (ours: the roots are this test's) and fails.
-kill_strays() {
-	local f p r strays=""
-	for r; do
-		[ -n "$r" ] || continue
-		for f in $(grep -laF -- "$r" /proc/[0-9]*/cmdline 2>/dev/null); do
-			p=${f#/proc/}
-			p=${p%/cmdline}
-			[[ "$(tr '\0' '\n' <"$f" 2>/dev/null | head -1)" == *husk-runtime* ]] || continue
-			strays+=" $p"
-			kill -9 "$p" 2>/dev/null
-		done
-	done
-	if [ -n "$strays" ]; then
-		echo "stray runtime processes left behind (killed):$strays"
-		return 1
-	fi
 }
 
 setup() {
@@ -265,7 +216,7 @@ teardown() {
 	run hcmd run -d -b "$BUNDLE" esc
 	if [ "$status" -ne 0 ]; then
 		one_line_error linux.cgroupsPath
-		assert_nothing_left
+		assert_gone
 		return
 	fi
 	pid=$(husk state esc | jq -r .pid)
@@ -335,7 +286,7 @@ teardown() {
 @test "errors: unknown option of a command" {
 	run husk create --bogus-flag -b "$BUNDLE" x
 	one_line_error --bogus-flag
-	assert_nothing_left
+	assert_gone
 }
 
 @test "errors: commands given no container id" {
@@ -343,7 +294,7 @@ teardown() {
 		run husk $cmd
 		one_line_error
 	done
-	assert_nothing_left
+	assert_gone
 }
 
 @test "errors: operations on a container that does not exist" {

@@ -36,7 +36,47 @@ shared_rootfs() {
 	echo "$ROOTFS_CACHE"
 }
 
-husk() { "$HUSK_RUNTIME" --root "$HUSK_ROOT" "$@"; }
+# husk ARGS...: the runtime on this test's state root. A file that sets
+# HUSK_TIMEOUT (seconds) has every call bounded: a hung runtime then fails the
+# test with status 124 instead of hanging the run. Without it there is no
+# limit (slow tests, podman, containerd, OOM, ... need more than a few seconds).
+husk() {
+	if [ -n "${HUSK_TIMEOUT:-}" ]; then
+		timeout -k 1 "$HUSK_TIMEOUT" "$HUSK_RUNTIME" --root "$HUSK_ROOT" "$@"
+	else
+		"$HUSK_RUNTIME" --root "$HUSK_ROOT" "$@"
+	fi
+}
+
+# husk_timed_out RC: RC is the status of a husk call cut off by $HUSK_TIMEOUT.
+husk_timed_out() { [ -n "${HUSK_TIMEOUT:-}" ] && [ "$1" -eq 124 ]; }
+
+# husk_to_file FILE ARGS...: husk ARGS with stdin from /dev/null, stdout and
+# stderr on FILE and bats' fd 3 closed (a container started so inherits them:
+# a pipe would keep `run` waiting until it exits); prints what it printed.
+husk_to_file() {
+	local rc=0 f=$1
+	shift
+	husk "$@" </dev/null >"$f" 2>&1 3>&- || rc=$?
+	cat "$f"
+	return $rc
+}
+
+# hcmd ARGS...: husk ARGS that way, on $BATS_TEST_TMPDIR/cmd.out.
+hcmd() { husk_to_file "$BATS_TEST_TMPDIR/cmd.out" "$@"; }
+
+# hcreate ARGS... ID, hrun_detached ARGS... ID: create, run --detach that way,
+# on a file per container ($BATS_TEST_TMPDIR/create-ID.out, run-ID.out): its
+# processes may still write there when a later command runs.
+hcreate() { husk_to_file "$(ctr_out_file create "${!#}")" create "$@"; }
+hrun_detached() { husk_to_file "$(ctr_out_file run "${!#}")" run --detach "$@"; }
+
+# ctr_out_file CMD ID: $BATS_TEST_TMPDIR/CMD-ID.out, with ID cut to 64
+# characters and anything but [A-Za-z0-9_.-] made "_".
+ctr_out_file() {
+	local id=${2:0:64}
+	echo "$BATS_TEST_TMPDIR/$1-${id//[^A-Za-z0-9_.-]/_}.out"
+}
 
 # setup_bundle [--rootless]: $BUNDLE/config.json from `husk-runtime spec`, with
 # a private copy of the rootfs (tests may write into it), terminal off, and a
@@ -76,14 +116,115 @@ run_ctr() {
 	run husk run -b "$BUNDLE" "$id"
 }
 
-# wait_status ID STATUS [TRIES]
+# wait_status ID STATUS [TRIES]: until `husk state ID` says STATUS (every
+# 0.05 s, 100 tries by default). Fails with a message when it never does, and
+# at once when `state` itself times out.
 wait_status() {
-	local i
+	local i s="" rc=0
 	for ((i = 0; i < ${3:-100}; i++)); do
-		[ "$(husk state "$1" 2>/dev/null | jq -r .status)" = "$2" ] && return 0
+		rc=0
+		s=$(husk state "$1" 2>/dev/null) || rc=$?
+		if husk_timed_out "$rc"; then
+			echo "husk state $1: timed out after ${HUSK_TIMEOUT}s"
+			return 1
+		fi
+		[ "$rc" -eq 0 ] && [ "$(jq -r .status <<<"$s")" = "$2" ] && return 0
+		sleep 0.05
+	done
+	[ "$rc" -eq 0 ] || s="status $rc: $(husk state "$1" 2>&1)"
+	echo "container $1 never became $2; last state: $s"
+	return 1
+}
+
+# state_of ID FIELD: one field of `husk state ID`; fails when state fails.
+state_of() {
+	local s rc=0
+	s=$(husk state "$1") || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		husk_timed_out "$rc" && echo "husk state $1: timed out after ${HUSK_TIMEOUT}s"
+		echo "husk state $1 failed (status $rc)"
+		return 1
+	fi
+	jq -r ".$2" <<<"$s"
+}
+
+# setup_out: the container can write into $OUT, mounted at /out.
+setup_out() {
+	OUT=$BATS_TEST_TMPDIR/out
+	mkdir -p "$OUT"
+	update_config '.mounts += [{"destination": "/out", "type": "none", "source": "'"$OUT"'", "options": ["rbind", "rw"]}]'
+}
+
+# wait_until TRIES CMD...: run CMD every 0.05 s until it succeeds; fails
+# after TRIES tries.
+wait_until() {
+	local i n=$1
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
 		sleep 0.05
 	done
 	return 1
+}
+
+# wait_file PATH [TRIES]: until PATH exists.
+wait_file() {
+	wait_until "${2:-100}" test -e "$1" && return 0
+	echo "$1 never appeared"
+	return 1
+}
+
+# wait_nonempty FILE [TRIES]: until FILE has something in it.
+wait_nonempty() {
+	wait_until "${2:-100}" test -s "$1" && return 0
+	echo "$1 stayed empty (or never appeared)"
+	return 1
+}
+
+# pid_alive PID: PID exists and is not a zombie.
+pid_alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+# pid_gone PID: PID is gone now (no waiting). Not `! pid_alive`: bash's
+# errexit ignores a negated command, so it could never fail a test; the same
+# goes for the first command of an && list.
+pid_gone() {
+	if pid_alive "$1"; then
+		echo "process $1 is still alive"
+		return 1
+	fi
+}
+
+# assert_failed: the last `run` failed, and not by a timeout (status 124).
+assert_failed() {
+	if [ "$status" -eq 0 ] || [ "$status" -eq 124 ]; then
+		echo "expected a failure, got status $status"
+		return 1
+	fi
+}
+
+# state_entries: what the state root holds besides the cache of compiled
+# seccomp filters (.seccomp-cache), which outlives containers by design.
+state_entries() { ls -A "$HUSK_ROOT" 2>/dev/null | grep -vx '.seccomp-cache' || true; }
+
+# assert_gone [ID]: container ID's state dir is gone (no ID: the state root is
+# empty), and no cgroup and no mount of the bundle is left on the host.
+assert_gone() {
+	if [ $# -gt 0 ] && [ -e "$HUSK_ROOT/$1" ]; then
+		echo "state dir $HUSK_ROOT/$1 left behind"
+		return 1
+	fi
+	if [ $# -eq 0 ] && [ -n "$(state_entries)" ]; then
+		echo "state left behind: $(state_entries)"
+		return 1
+	fi
+	if [ -n "$(cgroup_dirs)" ]; then
+		echo "cgroup dirs left behind: $(cgroup_dirs)"
+		return 1
+	fi
+	if grep -F "$BUNDLE" /proc/self/mountinfo; then
+		echo "mounts of the bundle left on the host"
+		return 1
+	fi
 }
 
 cleanup_containers() {
@@ -104,6 +245,44 @@ cleanup_containers() {
 # cgroup_dirs: every cgroup directory named $CGROUP_NAME on this machine.
 cgroup_dirs() {
 	find /sys/fs/cgroup -maxdepth 3 -type d -name "$CGROUP_NAME" 2>/dev/null
+}
+
+# unstick_containers [ROOT]: a container init that still holds its locked
+# state directory (the bug fixed in 04b2b50) makes every later command, delete
+# -f included, hang; kill such inits in ROOT (default $HUSK_ROOT; ours: pid
+# and start time from state.json) so that cleanup can go on.
+unstick_containers() {
+	local root=${1:-$HUSK_ROOT} d pid start now
+	for d in "$root"/*/; do
+		[ -f "$d/state.json" ] || continue
+		flock -n -x "$d" true 2>/dev/null && continue
+		pid=$(jq -r .pid "$d/state.json")
+		start=$(jq -r .pidStartTime "$d/state.json")
+		now=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f20)
+		[ -n "$now" ] && [ "$now" = "$start" ] && kill -9 "$pid"
+		flock -w 5 -x "$d" true 2>/dev/null || true
+	done
+}
+
+# kill_strays ROOT...: after cleanup, no runtime process may be left on our
+# state roots (a container init waiting for start still has the create
+# command line). Kills any (ours: the roots are this test's) and fails.
+kill_strays() {
+	local f p r strays=""
+	for r; do
+		[ -n "$r" ] || continue
+		for f in $(grep -laF -- "$r" /proc/[0-9]*/cmdline 2>/dev/null); do
+			p=${f#/proc/}
+			p=${p%/cmdline}
+			[[ "$(tr '\0' '\n' <"$f" 2>/dev/null | head -1)" == *husk-runtime* ]] || continue
+			strays+=" $p"
+			kill -9 "$p" 2>/dev/null
+		done
+	done
+	if [ -n "$strays" ]; then
+		echo "stray runtime processes left behind (killed):$strays"
+		return 1
+	fi
 }
 
 teardown() { cleanup_containers; }

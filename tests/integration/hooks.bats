@@ -12,130 +12,12 @@ bats_require_minimum_version 1.5.0
 
 # --- local helpers ----------------------------------------------------------
 
-# Every runtime call is bounded: a hung runtime fails the test (status 124).
+# Every runtime call is bounded (husk() in helpers.bash): a hung runtime
+# fails the test (status 124) instead of hanging the whole run.
 HUSK_TIMEOUT=${HUSK_TIMEOUT:-5}
-husk() { timeout -k 1 "$HUSK_TIMEOUT" "$HUSK_RUNTIME" --root "$HUSK_ROOT" "$@"; }
-
-wait_status() {
-	local i s="" rc
-	for ((i = 0; i < ${3:-100}; i++)); do
-		rc=0
-		s=$(husk state "$1" 2>&1) || rc=$?
-		if [ "$rc" -eq 124 ]; then
-			echo "husk state $1: timed out after ${HUSK_TIMEOUT}s"
-			return 1
-		fi
-		[ "$rc" -eq 0 ] && [ "$(jq -r .status <<<"$s")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "container $1 never became $2; last state: $s"
-	return 1
-}
-
-state_of() {
-	local s rc=0
-	s=$(husk state "$1") || rc=$?
-	if [ "$rc" -ne 0 ]; then
-		[ "$rc" -eq 124 ] && echo "husk state $1: timed out after ${HUSK_TIMEOUT}s"
-		echo "husk state $1 failed (status $rc)"
-		return 1
-	fi
-	jq -r ".$2" <<<"$s"
-}
-
-# hcreate ARGS... ID: create with the container's stdio on a file (a pipe
-# would be held open by the waiting init) and bats' fd 3 closed; prints what
-# create printed.
-hcreate() {
-	local rc=0 f=$BATS_TEST_TMPDIR/create-${!#}.out
-	husk create "$@" </dev/null >"$f" 2>&1 3>&- || rc=$?
-	cat "$f"
-	return $rc
-}
-
-wait_file() {
-	local i
-	for ((i = 0; i < ${2:-100}; i++)); do
-		[ -e "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "$1 never appeared"
-	return 1
-}
-
-pid_alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-
-# (not `! pid_alive`: bash's errexit ignores a negated command, so it could
-# never fail a test; the same goes for the first command of an && list)
-pid_gone() {
-	if pid_alive "$1"; then
-		echo "process $1 is still alive"
-		return 1
-	fi
-}
-
-# assert_failed: the last `run` failed, and not by our timeout.
-assert_failed() {
-	if [ "$status" -eq 0 ] || [ "$status" -eq 124 ]; then
-		echo "expected a failure, got status $status"
-		return 1
-	fi
-}
-
-assert_gone() {
-	if [ -e "$HUSK_ROOT/$1" ]; then
-		echo "state dir $HUSK_ROOT/$1 left behind"
-		return 1
-	fi
-	if [ -n "$(cgroup_dirs)" ]; then
-		echo "cgroup dirs left behind: $(cgroup_dirs)"
-		return 1
-	fi
-	if grep -F "$BUNDLE" /proc/self/mountinfo; then
-		echo "mounts of the bundle left on the host"
-		return 1
-	fi
-}
-
-# A container init that still holds its locked state directory (the bug fixed
-# in 04b2b50) makes every later command, delete -f included, hang; kill such
-# inits (ours: pid and start time from state.json) so teardown can clean up.
-unstick_containers() {
-	local d pid start now
-	for d in "$HUSK_ROOT"/*/; do
-		[ -f "$d/state.json" ] || continue
-		flock -n -x "$d" true 2>/dev/null && continue
-		pid=$(jq -r .pid "$d/state.json")
-		start=$(jq -r .pidStartTime "$d/state.json")
-		now=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f20)
-		[ -n "$now" ] && [ "$now" = "$start" ] && kill -9 "$pid"
-		flock -w 5 -x "$d" true 2>/dev/null || true
-	done
-}
 
 # The program: waits for $HD/stop (or exits at once with `quick`).
 START_HOOK=/husk-test-start-hook # exists only in the container's rootfs
-
-# kill_strays ROOT...: after cleanup, no runtime process may be left on our
-# state roots (a container init waiting for start still has the create
-# command line). Kills any (ours: the roots are this test's) and fails.
-kill_strays() {
-	local f p r strays=""
-	for r; do
-		[ -n "$r" ] || continue
-		for f in $(grep -laF -- "$r" /proc/[0-9]*/cmdline 2>/dev/null); do
-			p=${f#/proc/}
-			p=${p%/cmdline}
-			[[ "$(tr '\0' '\n' <"$f" 2>/dev/null | head -1)" == *husk-runtime* ]] || continue
-			strays+=" $p"
-			kill -9 "$p" 2>/dev/null
-		done
-	done
-	if [ -n "$strays" ]; then
-		echo "stray runtime processes left behind (killed):$strays"
-		return 1
-	fi
-}
 
 setup() {
 	skip_unless_root
@@ -346,7 +228,7 @@ check_state() {
 		[[ "$output" == *"does not exist"* ]]
 	done
 	[ ! -e "$HD/program-ran" ]
-	[ -z "$(ls -A "$HUSK_ROOT")" ]
+	[ -z "$(state_entries)" ]
 }
 
 @test "hooks: after a failing createRuntime hook the poststop hooks still run" {

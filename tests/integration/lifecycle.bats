@@ -6,155 +6,9 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-# --- local helpers ----------------------------------------------------------
-
-# Every runtime call is bounded: a hung runtime fails the test (status 124)
-# instead of hanging the whole run.
+# Every runtime call is bounded (husk() in helpers.bash): a hung runtime
+# fails the test (status 124) instead of hanging the whole run.
 HUSK_TIMEOUT=${HUSK_TIMEOUT:-5}
-husk() { timeout -k 1 "$HUSK_TIMEOUT" "$HUSK_RUNTIME" --root "$HUSK_ROOT" "$@"; }
-
-# wait_status ID STATUS [TRIES]: as in helpers.bash, but a `state` that hangs
-# or a container that never gets there fails at once with a message.
-wait_status() {
-	local i s="" rc
-	for ((i = 0; i < ${3:-100}; i++)); do
-		rc=0
-		s=$(husk state "$1" 2>&1) || rc=$?
-		if [ "$rc" -eq 124 ]; then
-			echo "husk state $1: timed out after ${HUSK_TIMEOUT}s"
-			return 1
-		fi
-		[ "$rc" -eq 0 ] && [ "$(jq -r .status <<<"$s")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "container $1 never became $2; last state: $s"
-	return 1
-}
-
-# state_of ID FIELD: one field of `husk state ID`; fails when state fails.
-state_of() {
-	local s rc=0
-	s=$(husk state "$1") || rc=$?
-	if [ "$rc" -ne 0 ]; then
-		[ "$rc" -eq 124 ] && echo "husk state $1: timed out after ${HUSK_TIMEOUT}s"
-		echo "husk state $1 failed (status $rc)"
-		return 1
-	fi
-	jq -r ".$2" <<<"$s"
-}
-
-# The container writes what it does into $OUT, mounted at /out.
-setup_out() {
-	OUT=$BATS_TEST_TMPDIR/out
-	mkdir -p "$OUT"
-	update_config '.mounts += [{"destination": "/out", "type": "none", "source": "'"$OUT"'", "options": ["rbind", "rw"]}]'
-}
-
-# wait_file PATH [TRIES]: until PATH exists.
-wait_file() {
-	local i
-	for ((i = 0; i < ${2:-100}; i++)); do
-		[ -e "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "$1 never appeared"
-	return 1
-}
-
-# hcreate ARGS... ID: create with stdin from /dev/null and stdout/stderr to
-# $BATS_TEST_TMPDIR/create-ID.out (the waiting init inherits them: a pipe would
-# keep `run` waiting until the container exits) and bats' fd 3 closed. What
-# create itself printed is shown, so failures are visible.
-hcreate() {
-	local rc=0 id=${!#} f
-	id=${id:0:64}
-	f=$BATS_TEST_TMPDIR/create-${id//[^A-Za-z0-9_.-]/_}.out
-	husk create "$@" </dev/null >"$f" 2>&1 3>&- || rc=$?
-	cat "$f"
-	return $rc
-}
-
-# hrun_detached ARGS... ID: run --detach, stdio likewise on a file.
-hrun_detached() {
-	local rc=0 id=${!#} f
-	id=${id:0:64}
-	f=$BATS_TEST_TMPDIR/run-${id//[^A-Za-z0-9_.-]/_}.out
-	husk run --detach "$@" </dev/null >"$f" 2>&1 3>&- || rc=$?
-	cat "$f"
-	return $rc
-}
-
-pid_alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-
-# (not `! pid_alive`: bash's errexit ignores a negated command, so it could
-# never fail a test; the same goes for the first command of an && list)
-pid_gone() {
-	if pid_alive "$1"; then
-		echo "process $1 is still alive"
-		return 1
-	fi
-}
-
-# assert_failed: the last `run` failed, and not by our timeout.
-assert_failed() {
-	if [ "$status" -eq 0 ] || [ "$status" -eq 124 ]; then
-		echo "expected a failure, got status $status"
-		return 1
-	fi
-}
-
-# assert_gone ID: no state dir, no cgroup, no mount of the bundle on the host.
-assert_gone() {
-	if [ -e "$HUSK_ROOT/$1" ]; then
-		echo "state dir $HUSK_ROOT/$1 left behind"
-		return 1
-	fi
-	if [ -n "$(cgroup_dirs)" ]; then
-		echo "cgroup dirs left behind: $(cgroup_dirs)"
-		return 1
-	fi
-	if grep -F "$BUNDLE" /proc/self/mountinfo; then
-		echo "mounts of the bundle left on the host"
-		return 1
-	fi
-}
-
-# A container init that still holds its locked state directory (the bug fixed
-# in 04b2b50) makes every later command, delete -f included, hang; kill such
-# inits (ours: pid and start time from state.json) so teardown can clean up.
-unstick_containers() {
-	local root=$1 d pid start now
-	for d in "$root"/*/; do
-		[ -f "$d/state.json" ] || continue
-		flock -n -x "$d" true 2>/dev/null && continue
-		pid=$(jq -r .pid "$d/state.json")
-		start=$(jq -r .pidStartTime "$d/state.json")
-		now=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f20)
-		[ -n "$now" ] && [ "$now" = "$start" ] && kill -9 "$pid"
-		flock -w 5 -x "$d" true 2>/dev/null || true
-	done
-}
-
-# kill_strays ROOT...: after cleanup, no runtime process may be left on our
-# state roots (a container init waiting for start still has the create
-# command line). Kills any (ours: the roots are this test's) and fails.
-kill_strays() {
-	local f p r strays=""
-	for r; do
-		[ -n "$r" ] || continue
-		for f in $(grep -laF -- "$r" /proc/[0-9]*/cmdline 2>/dev/null); do
-			p=${f#/proc/}
-			p=${p%/cmdline}
-			[[ "$(tr '\0' '\n' <"$f" 2>/dev/null | head -1)" == *husk-runtime* ]] || continue
-			strays+=" $p"
-			kill -9 "$p" 2>/dev/null
-		done
-	done
-	if [ -n "$strays" ]; then
-		echo "stray runtime processes left behind (killed):$strays"
-		return 1
-	fi
-}
 
 setup() {
 	skip_unless_root
@@ -467,7 +321,7 @@ expect_log() {
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	assert_gone d1
-	[ -z "$(ls -A "$HUSK_ROOT")" ]
+	[ -z "$(state_entries)" ]
 	run husk list -q
 	[ -z "$output" ]
 }
@@ -494,7 +348,7 @@ expect_log() {
 	run husk delete --force nope
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ -z "$(ls -A "$HUSK_ROOT")" ]
+	[ -z "$(state_entries)" ]
 }
 
 # --- run --------------------------------------------------------------------
@@ -508,7 +362,7 @@ expect_log() {
 	[ "$status" -eq 3 ]
 	[ "${lines[0]}" = out ]
 	[ "${lines[1]}" = err ]
-	[ -z "$(ls -A "$HUSK_ROOT")" ]
+	[ -z "$(state_entries)" ]
 	[ -z "$(cgroup_dirs)" ]
 }
 
@@ -604,7 +458,7 @@ expect_log() {
 	fails=0
 	for ((i = 0; i < n; i++)); do wait -n || fails=$((fails + 1)); done
 	[ "$fails" -eq 0 ]
-	[ -z "$(ls -A "$HUSK_ROOT")" ]
+	[ -z "$(state_entries)" ]
 	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$CGROUP_NAME-*")" ]
 	if grep -F "$BUNDLE" /proc/self/mountinfo; then
 		echo "mounts of the bundle left on the host"
@@ -657,7 +511,7 @@ expect_log() {
 		[ "${#lines[@]}" -eq 1 ]
 		[[ "$output" == *"container id"* ]]
 	done
-	[ -z "$(ls -A "$HUSK_ROOT")" ]
+	[ -z "$(state_entries)" ]
 	[ ! -e "$BATS_TEST_TMPDIR/x" ]
 	[ -z "$(cgroup_dirs)" ]
 }
@@ -690,7 +544,7 @@ expect_log() {
 	set_args sleep 100
 	HUSK_ROOT=$other hrun_detached -b "$BUNDLE" rooted
 	[ -f "$other/rooted/state.json" ]
-	[ -z "$(ls -A "$HUSK_ROOT")" ]
+	[ -z "$(state_entries)" ]
 	[ ! -e /run/husk/rooted ]
 	run timeout 10 "$HUSK_RUNTIME" --root "$other" list -q
 	[ "$output" = rooted ]

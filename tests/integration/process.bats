@@ -148,7 +148,7 @@ status_field() { echo "$output" | awk -v k="$1:" '$1 == k {print $2}'; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *RLIMIT_NOFILE* ]]
 	[[ "$output" == *CAP_SYS_RESOURCE* ]]
-	[ -z "$(ls "$HUSK_ROOT")" ]
+	[ -z "$(state_entries)" ]
 }
 
 @test "capabilities: the default set from husk-runtime spec, in each of the five sets" {
@@ -236,7 +236,7 @@ status_field() { echo "$output" | awk -v k="$1:" '$1 == k {print $2}'; }
 	run_ctr oomlow cat /proc/self/oom_score_adj
 	[ "$status" -ne 0 ]
 	[[ "$output" == *oomScoreAdj* ]]
-	[ -z "$(ls "$HUSK_ROOT")" ]
+	[ -z "$(state_entries)" ]
 }
 
 @test "annotations: kept in state" {

@@ -8,56 +8,10 @@ bats_require_minimum_version 1.5.0
 
 # --- local helpers ----------------------------------------------------------
 
+# Every runtime call is bounded (husk() in helpers.bash): a hung runtime
+# fails the test (status 124) instead of hanging the whole run.
 HUSK_TIMEOUT=${HUSK_TIMEOUT:-5}
-husk() { timeout -k 1 "$HUSK_TIMEOUT" "$HUSK_RUNTIME" --root "$HUSK_ROOT" "$@"; }
 RECEIVER=$BATS_TEST_DIRNAME/tools/console_recv.py
-
-wait_status() {
-	local i s="" rc
-	for ((i = 0; i < ${3:-100}; i++)); do
-		rc=0
-		s=$(husk state "$1" 2>&1) || rc=$?
-		if [ "$rc" -eq 124 ]; then
-			echo "husk state $1: timed out after ${HUSK_TIMEOUT}s"
-			return 1
-		fi
-		[ "$rc" -eq 0 ] && [ "$(jq -r .status <<<"$s")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "container $1 never became $2; last state: $s"
-	return 1
-}
-
-# hcmd ARGS... ID: a runtime command with stdio on a file and bats' fd 3
-# closed; prints what it printed.
-hcmd() {
-	local rc=0 f=$BATS_TEST_TMPDIR/cmd.out
-	husk "$@" </dev/null >"$f" 2>&1 3>&- || rc=$?
-	cat "$f"
-	return $rc
-}
-
-assert_gone() {
-	if [ -n "$(ls -A "$HUSK_ROOT")" ]; then
-		echo "state left behind: $(ls -A "$HUSK_ROOT")"
-		return 1
-	fi
-	if [ -n "$(cgroup_dirs)" ]; then
-		echo "cgroup dirs left behind: $(cgroup_dirs)"
-		return 1
-	fi
-	if grep -F "$BUNDLE" /proc/self/mountinfo; then
-		echo "mounts of the bundle left on the host"
-		return 1
-	fi
-}
-
-assert_failed() {
-	if [ "$status" -eq 0 ] || [ "$status" -eq 124 ]; then
-		echo "expected a failure, got status $status"
-		return 1
-	fi
-}
 
 # start_receiver [ARGS...]: console_recv.py on $SOCK in the background
 # ($RECV), its terminal output in $TTY_OUT, its diagnostics in $TTY_ERR.
@@ -101,27 +55,6 @@ has_line() {
 
 # The program: where its stdio goes, the window size, one line of input.
 PROBE='tty; stty size; [ -t 0 ] && echo stdin-tty; [ -t 1 ] && echo stdout-tty; [ -t 2 ] && echo stderr-tty; read x; echo "got:$x"; exit 3'
-
-# kill_strays ROOT...: after cleanup, no runtime process may be left on our
-# state roots (a container init waiting for start still has the create
-# command line). Kills any (ours: the roots are this test's) and fails.
-kill_strays() {
-	local f p r strays=""
-	for r; do
-		[ -n "$r" ] || continue
-		for f in $(grep -laF -- "$r" /proc/[0-9]*/cmdline 2>/dev/null); do
-			p=${f#/proc/}
-			p=${p%/cmdline}
-			[[ "$(tr '\0' '\n' <"$f" 2>/dev/null | head -1)" == *husk-runtime* ]] || continue
-			strays+=" $p"
-			kill -9 "$p" 2>/dev/null
-		done
-	done
-	if [ -n "$strays" ]; then
-		echo "stray runtime processes left behind (killed):$strays"
-		return 1
-	fi
-}
 
 setup() {
 	skip_unless_root

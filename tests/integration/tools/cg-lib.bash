@@ -1,85 +1,15 @@
-# Helpers shared by exec.bats and cgroups.bats (loaded after helpers.bash).
+# Helpers shared by exec.bats and cgroups.bats (loaded after helpers.bash,
+# which has the runtime-call, waiting and cleanup helpers).
 #
-# Every runtime call is bounded; containers are found from the host through
-# /proc/<init pid>/cgroup joined with the hierarchy's mount point (never by a
-# guessed path), so the same tests run on cgroup v1 and on a pure v2 host.
+# Every runtime call is bounded (HUSK_TIMEOUT, see husk() in helpers.bash);
+# containers are found from the host through /proc/<init pid>/cgroup joined
+# with the hierarchy's mount point (never by a guessed path), so the same
+# tests run on cgroup v1 and on a pure v2 host.
 
 HUSK_TIMEOUT=${HUSK_TIMEOUT:-5}
-husk() { timeout -k 1 "$HUSK_TIMEOUT" "$HUSK_RUNTIME" --root "$HUSK_ROOT" "$@"; }
 
-# --- runtime calls ----------------------------------------------------------
-
-# hcmd ARGS...: a runtime command with stdin from /dev/null, stdout/stderr on
-# a file (a detached process inherits them: a pipe would keep `run` waiting
-# until it exits) and bats' fd 3 closed; prints what it printed.
-hcmd() {
-	local rc=0 f=$BATS_TEST_TMPDIR/cmd.out
-	husk "$@" </dev/null >"$f" 2>&1 3>&- || rc=$?
-	cat "$f"
-	return $rc
-}
-
-# hrun_detached ARGS... ID: `run --detach`, failing with what it printed.
-hrun_detached() { hcmd run --detach "$@"; }
-
-wait_status() {
-	local i s="" rc
-	for ((i = 0; i < ${3:-100}; i++)); do
-		rc=0
-		s=$(husk state "$1" 2>&1) || rc=$?
-		if [ "$rc" -eq 124 ]; then
-			echo "husk state $1: timed out after ${HUSK_TIMEOUT}s"
-			return 1
-		fi
-		[ "$rc" -eq 0 ] && [ "$(jq -r .status <<<"$s")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "container $1 never became $2; last state: $s"
-	return 1
-}
-
-# state_of ID FIELD: one field of `husk state ID`; fails when state fails.
-state_of() {
-	local s rc=0
-	s=$(husk state "$1") || rc=$?
-	if [ "$rc" -ne 0 ]; then
-		echo "husk state $1 failed (status $rc)"
-		return 1
-	fi
-	jq -r ".$2" <<<"$s"
-}
-
-# The container writes into $OUT, mounted at /out.
-setup_out() {
-	OUT=$BATS_TEST_TMPDIR/out
-	mkdir -p "$OUT"
-	update_config '.mounts += [{"destination": "/out", "type": "none", "source": "'"$OUT"'", "options": ["rbind", "rw"]}]'
-}
-
-# wait_file PATH [TRIES]: until PATH exists.
-wait_file() {
-	local i
-	for ((i = 0; i < ${2:-100}; i++)); do
-		[ -e "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "$1 never appeared"
-	return 1
-}
-
-# wait_nonempty FILE [TRIES]: until FILE has something in it.
-wait_nonempty() {
-	local i
-	for ((i = 0; i < ${2:-100}; i++)); do
-		[ -s "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "$1 stayed empty (or never appeared)"
-	return 1
-}
-
-pid_alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-
+# pid_gone PID: PID is gone, or goes within 5 s (unlike helpers.bash's, which
+# checks once: here a killed process may still be on its way out).
 pid_gone() {
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -88,34 +18,6 @@ pid_gone() {
 	done
 	echo "process $1 is still alive"
 	return 1
-}
-
-# assert_failed: the last `run` failed, and not by our timeout.
-assert_failed() {
-	if [ "$status" -eq 0 ] || [ "$status" -eq 124 ]; then
-		echo "expected a failure, got status $status"
-		return 1
-	fi
-}
-
-# kill_strays ROOT...: no runtime process may be left on our state roots.
-# Kills any (ours: the roots are this test's) and fails.
-kill_strays() {
-	local f p r strays=""
-	for r; do
-		[ -n "$r" ] || continue
-		for f in $(grep -laF -- "$r" /proc/[0-9]*/cmdline 2>/dev/null); do
-			p=${f#/proc/}
-			p=${p%/cmdline}
-			[[ "$(tr '\0' '\n' <"$f" 2>/dev/null | head -1)" == *husk-runtime* ]] || continue
-			strays+=" $p"
-			kill -9 "$p" 2>/dev/null
-		done
-	done
-	if [ -n "$strays" ]; then
-		echo "stray runtime processes left behind (killed):$strays"
-		return 1
-	fi
 }
 
 # --- cgroup layout ------------------------------------------------------------
