@@ -346,7 +346,8 @@ static int launch(struct parent *p, husk_error **err)
 	struct launch *l = &p->l;
 	int sv[2];
 
-	if (l->spec->seccomp && husk_seccomp_prepare(l->spec->seccomp, &l->seccomp, err) < 0)
+	if (l->spec->seccomp &&
+	    husk_seccomp_prepare(l->spec->seccomp, l->rt->seccomp_cache, &l->seccomp, err) < 0)
 		return husk_error_wrap(err, "config.json");
 	if (husk_state_dir_create(l->rt->root, l->o->id, &p->dirfd, err) < 0)
 		return -1;

@@ -17,7 +17,9 @@
 
 struct husk_runtime {
 	const char *root; /* state directory root */
-	bool rootless;	  /* not root: user namespace, no cgroup unless delegated */
+	/* Where compiled seccomp filters are kept (seccomp_cache.h); NULL: nowhere. */
+	const char *seccomp_cache;
+	bool rootless; /* not root: user namespace, no cgroup unless delegated */
 	bool systemd_cgroup;
 	/* Called with one-line warnings (e.g. "running without cgroup limits"). */
 	void (*warn)(const char *msg);

@@ -292,7 +292,8 @@ static int prepare(struct exec_ctx *x, const char *id, json_t *process, husk_err
 	    husk_terminal_connect(x->o->console_socket, &x->console, err) < 0)
 		return -1;
 	seccomp = json_object_get(x->c.st.config, "seccomp");
-	if (json_is_object(seccomp) && husk_seccomp_prepare(seccomp, &x->seccomp, err) < 0)
+	if (json_is_object(seccomp) &&
+	    husk_seccomp_prepare(seccomp, x->rt->seccomp_cache, &x->seccomp, err) < 0)
 		return -1;
 	if (load_cgroup(&x->c.st, &x->cg, err) < 0 || open_namespaces(x, err) < 0)
 		return -1;

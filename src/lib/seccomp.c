@@ -6,6 +6,7 @@
 #include <seccomp.h>
 
 #include "seccomp_filter.h"
+#include "seccomp_cache.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -40,6 +41,7 @@ struct husk_seccomp {
 	unsigned short n_insns;
 	unsigned int flags; /* SECCOMP_FILTER_FLAG_*, only those this kernel knows */
 	bool notify;
+	bool from_cache;
 	char *listener_path;
 	char *listener_metadata;
 };
@@ -528,11 +530,49 @@ static unsigned int supported_flags(unsigned int requested, bool notify)
 	return flags;
 }
 
-int husk_seccomp_prepare(json_t *cfg, struct husk_seccomp **ret, husk_error **err)
+/* A filter compiled before from the same key: the profile was valid then,
+ * with this libseccomp, program and kernel, so it is now. */
+static bool take_cached(struct husk_seccomp *s, const char *cache_dir, const char *key)
+{
+	struct husk_bpf bpf = {0};
+
+	if (cache_dir == NULL || key == NULL ||
+	    husk_seccomp_cache_lookup(cache_dir, key, &bpf) != 1)
+		return false;
+	s->insns = bpf.insns;
+	s->n_insns = bpf.n_insns;
+	s->notify = bpf.notify;
+	s->from_cache = true;
+	return true;
+}
+
+static int compile(json_t *cfg, uint32_t default_action, struct husk_seccomp *s, husk_error **err)
+{
+	cleanup_scmp scmp_filter_ctx ctx = NULL;
+	struct compile c = {.default_action = default_action};
+	int r;
+
+	if ((r = new_filter(c.default_action, &ctx, err)) < 0 ||
+	    (r = add_architectures(ctx, cfg, err)) < 0)
+		return r;
+	c.ctx = ctx;
+	c.notify = c.default_action == SCMP_ACT_NOTIFY;
+	r = add_syscalls(&c, cfg, err);
+	if (r < 0)
+		return r;
+	r = export_program(ctx, s, err);
+	if (r < 0)
+		return r;
+	s->notify = c.notify;
+	return 0;
+}
+
+int husk_seccomp_prepare(json_t *cfg, const char *cache_dir, struct husk_seccomp **ret,
+			 husk_error **err)
 {
 	cleanup_seccomp struct husk_seccomp *s = NULL;
-	cleanup_scmp scmp_filter_ctx ctx = NULL;
-	struct compile c = {0};
+	cleanup_free char *key = NULL;
+	uint32_t default_action;
 	unsigned int flags;
 	int r;
 
@@ -541,29 +581,32 @@ int husk_seccomp_prepare(json_t *cfg, struct husk_seccomp **ret, husk_error **er
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return husk_error_set(err, ENOMEM, "linux.seccomp");
-	if ((r = parse_action(cfg, "", "defaultAction", "defaultErrnoRet", &c.default_action,
-			      err)) < 0 ||
-	    (r = parse_flags(cfg, &flags, err)) < 0 || (r = parse_listener(cfg, s, err)) < 0 ||
-	    (r = new_filter(c.default_action, &ctx, err)) < 0 ||
-	    (r = add_architectures(ctx, cfg, err)) < 0)
+	if ((r = parse_action(cfg, "", "defaultAction", "defaultErrnoRet", &default_action, err)) <
+		0 ||
+	    (r = parse_flags(cfg, &flags, err)) < 0 || (r = parse_listener(cfg, s, err)) < 0)
 		return r;
-	c.ctx = ctx;
-	c.notify = c.default_action == SCMP_ACT_NOTIFY;
-	r = add_syscalls(&c, cfg, err);
-	if (r < 0)
+	if (cache_dir)
+		key = husk_seccomp_cache_key(cfg);
+	if (!take_cached(s, cache_dir, key) && (r = compile(cfg, default_action, s, err)) < 0)
 		return r;
 	/* Fail now rather than leave the container blocked on a listener
 	 * nobody can reach. */
-	if (c.notify && s->listener_path == NULL)
+	if (s->notify && s->listener_path == NULL)
 		return field_error(err, "listenerPath: is required when an action is "
 					"SCMP_ACT_NOTIFY");
-	r = export_program(ctx, s, err);
-	if (r < 0)
-		return r;
-	s->notify = c.notify;
+	if (key && !s->from_cache)
+		husk_seccomp_cache_store(cache_dir, key,
+					 &(struct husk_bpf){.insns = s->insns,
+							    .n_insns = s->n_insns,
+							    .notify = s->notify});
 	s->flags = supported_flags(flags, s->notify);
 	*ret = steal_pointer(&s);
 	return 0;
+}
+
+bool husk_seccomp_from_cache(const struct husk_seccomp *s)
+{
+	return s->from_cache;
 }
 
 int husk_seccomp_load(struct husk_seccomp *s, int *ret_notify_fd, husk_error **err)

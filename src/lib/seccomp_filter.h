@@ -23,7 +23,11 @@ struct husk_seccomp; /* opaque: a validated, compiled filter ready to load */
  * profile may name syscalls newer than this build. Several comparisons of the
  * same argument in one entry are alternatives (runc and crun split them into
  * separate rules); comparisons of different arguments must all hold. */
-int husk_seccomp_prepare(json_t *linux_seccomp, struct husk_seccomp **ret, husk_error **err);
+int husk_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct husk_seccomp **ret,
+			 husk_error **err);
+/* With a cache_dir (see seccomp_cache.h), a profile compiled before is taken
+ * from there instead: whether this one was. */
+bool husk_seccomp_from_cache(const struct husk_seccomp *s);
 
 /* In the container process, as late as possible before execve: installs the
  * filter with seccomp(2), with the requested flags this kernel supports. The

@@ -200,7 +200,7 @@ static int parse_global(struct cli *cli, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static struct cli cli;
-	cleanup_free char *root = NULL;
+	cleanup_free char *root = NULL, *seccomp_cache = NULL;
 	husk_error *err = NULL;
 	int first;
 
@@ -220,6 +220,12 @@ int main(int argc, char **argv)
 			return cli_fail(&cli, err);
 		cli.rt.root = root;
 	}
+	/* Beside the containers' directories; ids cannot start with a dot. */
+	if (asprintf(&seccomp_cache, "%s/.seccomp-cache", cli.rt.root) < 0) {
+		cli_error(&cli, "out of memory");
+		return 1;
+	}
+	cli.rt.seccomp_cache = seccomp_cache;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
 		if (strcmp(argv[first], verbs[i].name) != 0)
 			continue;

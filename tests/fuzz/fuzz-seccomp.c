@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(obj);
 		return 0;
 	}
-	r = husk_seccomp_prepare(obj, &s, &err);
+	r = husk_seccomp_prepare(obj, NULL, &s, &err);
 	if (r < 0) {
 		FUZZ_ASSERT(err != NULL && err->msg != NULL && s == NULL);
 	} else {

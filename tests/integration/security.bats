@@ -255,6 +255,30 @@ DOCKER_CAPS=00000000a80425fb
 	[ "$(verdict clone3-user)" = OK ]
 }
 
+@test "seccomp: the compiled default profile is cached; the cached filter refuses the same" {
+	local cache=$HUSK_ROOT/.seccomp-cache entry mtime
+	rm -rf "$cache"
+	in_ctr sc1 'sec-attack unshare-user; sec-attack keyctl'
+	[ "$(said unshare-user)" = "refused (EPERM)" ]
+	[ "$(said keyctl)" = "refused (EPERM)" ]
+	[ "$(stat -c %a "$cache")" = 700 ]
+	entry=$(ls "$cache"/*.bpf)
+	[ "$(echo "$entry" | wc -l)" = 1 ]
+	[ "$(stat -c %a "$entry")" = 600 ]
+	mtime=$(stat -c %Y.%y "$entry")
+	in_ctr sc2 'sec-attack unshare-user; sec-attack keyctl'
+	[ "$(said unshare-user)" = "refused (EPERM)" ]
+	[ "$(said keyctl)" = "refused (EPERM)" ]
+	# taken from the cache, not compiled and written again
+	[ "$(stat -c %Y.%y "$entry")" = "$mtime" ]
+	[ "$(ls "$cache" | wc -l)" = 1 ]
+	# another profile is another entry, with its own effect
+	respec --cap-add CAP_SYS_ADMIN
+	in_ctr sc3 'sec-attack unshare-user'
+	[ "$(verdict unshare-user)" = OK ]
+	[ "$(ls "$cache" | wc -l)" = 2 ]
+}
+
 @test "setns: the host's namespaces are not reachable; setns into the container's own is refused" {
 	local ns host_ino script
 	script='for n in mnt pid net ipc uts cgroup; do echo "ns $n $(stat -L -c %i /proc/1/ns/$n)"; done

@@ -41,8 +41,9 @@ static int prepare_file(const char *path, struct husk_seccomp **ret, husk_error 
 		return husk_error_set(err, 0, "%s:%d: %s", path, jerr.line, jerr.text);
 	linux_section = json_object_get(j, "linux");
 	if (linux_section != NULL)
-		return husk_seccomp_prepare(json_object_get(linux_section, "seccomp"), ret, err);
-	return husk_seccomp_prepare(j, ret, err);
+		return husk_seccomp_prepare(json_object_get(linux_section, "seccomp"), NULL, ret,
+					    err);
+	return husk_seccomp_prepare(j, NULL, ret, err);
 }
 
 static int cmd_default(int argc, char **argv)

@@ -20,11 +20,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "seccomp_cache.h"
 #include "seccomp_filter.h"
 #include "util.h"
 
@@ -73,7 +75,7 @@ static struct husk_seccomp *prepare(const char *text, husk_error **err)
 	cleanup_json json_t *j = parse(text);
 	struct husk_seccomp *s = NULL;
 
-	return husk_seccomp_prepare(j, &s, err) < 0 ? NULL : s;
+	return husk_seccomp_prepare(j, NULL, &s, err) < 0 ? NULL : s;
 }
 
 /* ---- validation ------------------------------------------------------- */
@@ -750,8 +752,8 @@ static struct husk_seccomp *prepare_default(uint64_t caps, const char *name)
 	cleanup_error husk_error *err = NULL;
 	struct husk_seccomp *s = NULL;
 
-	report(profile != NULL && husk_seccomp_prepare(profile, &s, &err) == 0, NULL, "%s: valid",
-	       name);
+	report(profile != NULL && husk_seccomp_prepare(profile, NULL, &s, &err) == 0, NULL,
+	       "%s: valid", name);
 	if (err != NULL)
 		printf("# %s\n", err->msg);
 	return s;
@@ -804,6 +806,134 @@ static void test_default_profile(void)
 	husk_seccomp_free(s);
 }
 
+/* ---- the cache of compiled filters (seccomp_cache.c) -------------------- */
+
+#define DENY_GETPRIORITY_42                                                                        \
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "                      \
+	"[\"getpriority\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 42}]}"
+
+static struct husk_seccomp *prepare_cached(const char *dir, const char *text, bool *from_cache)
+{
+	cleanup_json json_t *j = parse(text);
+	cleanup_error husk_error *err = NULL;
+	struct husk_seccomp *s = NULL;
+
+	if (husk_seccomp_prepare(j, dir, &s, &err) < 0) {
+		printf("# %s\n", err->msg);
+		return NULL;
+	}
+	*from_cache = husk_seccomp_from_cache(s);
+	return s;
+}
+
+/* The one entry in DIR: its path, or "" when there is not exactly one. */
+static void only_entry(const char *dir, char *path, size_t size)
+{
+	cleanup_free char *cmd = NULL;
+	FILE *f;
+
+	path[0] = '\0';
+	if (asprintf(&cmd, "ls %s/*.bpf 2>/dev/null", dir) < 0 || (f = popen(cmd, "r")) == NULL)
+		return;
+	if (fgets(path, (int)size, f) == NULL || fgetc(f) != EOF)
+		path[0] = '\0';
+	pclose(f);
+	path[strcspn(path, "\n")] = '\0';
+}
+
+static void test_cache(void)
+{
+	char tmpl[] = "/tmp/husk-seccomp-cache.XXXXXX", dir[64], entry[128], cmd[256];
+	struct husk_seccomp *s;
+	struct stat st;
+	bool hit = true;
+
+	if (mkdtemp(tmpl) == NULL) {
+		report(false, NULL, "cache: make a temporary directory");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/cache", tmpl);
+
+	s = prepare_cached(dir, DENY_GETPRIORITY_42, &hit);
+	report(s != NULL && !hit, NULL, "cache: the first prepare compiles");
+	expect_outcome("cache: the compiled filter works", s, call_getpriority, 42);
+	husk_seccomp_free(s);
+	only_entry(dir, entry, sizeof(entry));
+	report(entry[0] && stat(entry, &st) == 0 && (st.st_mode & 0777) == 0600 &&
+		   stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700,
+	       NULL, "cache: one entry, 0600, in a 0700 directory");
+
+	s = prepare_cached(dir, DENY_GETPRIORITY_42, &hit);
+	report(s != NULL && hit, NULL, "cache: the same profile again comes from the cache");
+	expect_outcome("cache: the cached filter works the same", s, call_getpriority, 42);
+	expect_outcome("cache: the cached filter allows the rest", s, call_personality_query, 0);
+	husk_seccomp_free(s);
+
+	s = prepare_cached(dir,
+			   "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
+			   "[\"getpriority\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 43}]}",
+			   &hit);
+	report(s != NULL && !hit, NULL, "cache: a different profile is compiled, not taken");
+	expect_outcome("cache: ... and has its own effect", s, call_getpriority, 43);
+	husk_seccomp_free(s);
+
+	/* An entry whose key differs by one byte (as a hash collision would)
+	 * is not used. */
+	only_entry(dir, entry, sizeof(entry));
+	snprintf(cmd, sizeof(cmd), "rm -f %s/*.bpf", dir);
+	if (system(cmd) != 0)
+		report(false, NULL, "cache: empty the directory");
+	s = prepare_cached(dir, DENY_GETPRIORITY_42, &hit);
+	husk_seccomp_free(s);
+	only_entry(dir, entry, sizeof(entry));
+	snprintf(cmd, sizeof(cmd), "sed -i 's/errnoRet\\\":42/errnoRet\\\":41/' %s", entry);
+	report(entry[0] && system(cmd) == 0, NULL, "cache: alter the key in the entry");
+	s = prepare_cached(dir, DENY_GETPRIORITY_42, &hit);
+	report(s != NULL && !hit, NULL, "cache: an entry for another key is ignored");
+	expect_outcome("cache: ... and the profile is compiled", s, call_getpriority, 42);
+	husk_seccomp_free(s);
+
+	/* Writable by others: not trusted. */
+	s = prepare_cached(dir, DENY_GETPRIORITY_42, &hit);
+	husk_seccomp_free(s);
+	report(hit, NULL, "cache: the rewritten entry is used again");
+	only_entry(dir, entry, sizeof(entry));
+	chmod(entry, 0666);
+	s = prepare_cached(dir, DENY_GETPRIORITY_42, &hit);
+	report(s != NULL && !hit, NULL, "cache: an entry others can write is ignored");
+	husk_seccomp_free(s);
+	chmod(entry, 0600);
+	chmod(dir, 0777);
+	s = prepare_cached(dir, DENY_GETPRIORITY_42, &hit);
+	report(s != NULL && !hit, NULL, "cache: a directory others can write is ignored");
+	husk_seccomp_free(s);
+
+	/* Truncated: ignored. */
+	chmod(dir, 0700);
+	if (truncate(entry, 20) < 0)
+		report(false, NULL, "cache: truncate the entry");
+	s = prepare_cached(dir, DENY_GETPRIORITY_42, &hit);
+	report(s != NULL && !hit, NULL, "cache: a truncated entry is ignored");
+	husk_seccomp_free(s);
+
+	/* Invalid profiles are never cached. */
+	snprintf(cmd, sizeof(cmd), "rm -f %s/*.bpf", dir);
+	if (system(cmd) != 0)
+		report(false, NULL, "cache: empty the directory");
+	s = prepare_cached(dir,
+			   "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
+			   "[\"getpriority\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}",
+			   &hit);
+	only_entry(dir, entry, sizeof(entry));
+	report(s == NULL && entry[0] == '\0', NULL,
+	       "cache: a profile that fails validation leaves no entry");
+	husk_seccomp_free(s);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpl);
+	if (system(cmd) != 0)
+		report(false, NULL, "cache: remove the temporary directory");
+}
+
 int main(void)
 {
 	/* A child stuck on a notification must not hang the test run. */
@@ -815,6 +945,7 @@ int main(void)
 	test_notify();
 	test_listener_unreachable();
 	test_default_profile();
+	test_cache();
 	printf("1..%d\n", n_tests);
 	return n_failed == 0 ? 0 : 1;
 }
