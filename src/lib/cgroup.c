@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -35,6 +37,30 @@ int husk_cgroup_layout(void)
 	if (fs.f_type == TMPFS_MAGIC)
 		return HUSK_CGROUP_V1;
 	return HUSK_CGROUP_NONE;
+}
+
+/* A v1 host that also mounts cgroup2 at /sys/fs/cgroup/unified (systemd's
+ * "hybrid" layout): the container gets a cgroup there too, for the v2 core
+ * files (cgroup.kill, cgroup.freeze, cgroup.events) and whatever controllers
+ * that hierarchy carries. */
+static bool hybrid_unified(void)
+{
+	struct statfs fs;
+
+	return statfs(CGROUP_ROOT "/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+static bool is_v2_dir(const struct husk_cgroup *cg, const struct husk_cgroup_dir *d)
+{
+	return cg->version == 2 || strcmp(d->name, "unified") == 0;
+}
+
+const char *husk_cgroup_v2_dir(const struct husk_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (is_v2_dir(cg, &cg->dirs[i]))
+			return cg->dirs[i].dir;
+	return NULL;
 }
 
 void husk_cgroup_clear(struct husk_cgroup *cg)
@@ -213,7 +239,8 @@ static int create_in_hierarchy(struct husk_cgroup *cg, const char *names, const 
 			       const char *proc_cgroup, const char *cgroups_path, const char *id,
 			       husk_error **err)
 {
-	cleanup_free char *own = own_cgroup(proc_cgroup, cg->version == 2 ? "" : names);
+	bool v2 = cg->version == 2 || strcmp(names, "unified") == 0;
+	cleanup_free char *own = own_cgroup(proc_cgroup, v2 ? "" : names);
 	char *dir = resolve_dir(mountpoint, own ? own : "/", cgroups_path, id);
 	int created = 0;
 
@@ -281,6 +308,9 @@ int husk_cgroup_create(const char *cgroups_path, const char *id, bool rootless,
 					err);
 	else
 		r = create_v1(cg, proc_cgroup, cgroups_path, id, err);
+	if (r == 0 && cg->version == 1 && hybrid_unified())
+		r = create_in_hierarchy(cg, "unified", CGROUP_ROOT "/unified", proc_cgroup,
+					cgroups_path, id, err);
 	if (r < 0) {
 		husk_cgroup_destroy(cg, NULL);
 		husk_cgroup_clear(cg);
@@ -309,17 +339,72 @@ int husk_cgroup_enter(const struct husk_cgroup *cg, pid_t pid, husk_error **err)
 	return 0;
 }
 
-int husk_cgroup_enter_self(const struct husk_cgroup *cg, husk_error **err)
+int husk_cgroup_enter_self(const struct husk_cgroup *cg, bool skip_v2, husk_error **err)
 {
 	if (cg->version != 1)
 		return -ENOTSUP;
 	for (size_t i = 0; i < cg->n; i++) {
-		cleanup_free char *tasks = NULL;
-		if (asprintf(&tasks, "%s/tasks", cg->dirs[i].dir) < 0)
+		bool v2 = is_v2_dir(cg, &cg->dirs[i]);
+		cleanup_free char *file = NULL;
+		if (v2 && skip_v2)
+			continue;
+		/* v2 has no "tasks": cgroup.procs, "0" being the caller there too. */
+		if (asprintf(&file, "%s/%s", cg->dirs[i].dir, v2 ? "cgroup.procs" : "tasks") < 0)
 			return husk_error_set(err, ENOMEM, "cgroup");
-		if (write_file_at(AT_FDCWD, tasks, "0", 1, err) < 0)
+		if (write_file_at(AT_FDCWD, file, "0", 1, err) < 0)
 			return husk_error_wrap(err, "join cgroup");
 	}
+	return 0;
+}
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* struct clone_args of linux/sched.h up to its 5.7 size (CLONE_ARGS_SIZE_VER2),
+ * spelled out: that header clashes with glibc's sched.h. */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+	    set_tid_size, cgroup;
+};
+
+/* clone3 with CLONE_INTO_CGROUP: -1 when that cannot be done here (no v2
+ * directory, an old kernel, a seccomp filter hiding clone3, no right to the
+ * cgroup). */
+static pid_t clone_into_v2(const struct husk_cgroup *cg, int flags)
+{
+	const char *dir = husk_cgroup_v2_dir(cg);
+	cleanup_close int cgfd = -1;
+	struct clone3_args args = {.flags = (uint64_t)(unsigned)flags | CLONE_INTO_CGROUP,
+				   .exit_signal = SIGCHLD};
+
+	if (dir == NULL || (cgfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	args.cgroup = (uint64_t)cgfd;
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+pid_t husk_cgroup_clone(const struct husk_cgroup *cg, int flags, bool *born_in)
+{
+	pid_t pid = clone_into_v2(cg, flags);
+
+	*born_in = pid >= 0;
+	if (pid < 0)
+		pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	return pid;
+}
+
+int husk_cgroup_kill(const struct husk_cgroup *cg)
+{
+	const char *dir = husk_cgroup_v2_dir(cg);
+	cleanup_free char *path = NULL;
+
+	if (dir == NULL)
+		return -ENOTSUP;
+	if (asprintf(&path, "%s/cgroup.kill", dir) < 0)
+		return -ENOMEM;
+	if (write_file_at(AT_FDCWD, path, "1", 1, NULL) < 0)
+		return errno == ENOENT ? -ENOTSUP : -errno;
 	return 0;
 }
 
@@ -415,9 +500,12 @@ int husk_cgroup_destroy(const struct husk_cgroup *cg, husk_error **err)
 		int r;
 		if (cg->dirs[i].created == 0)
 			continue;
-		/* Every hierarchy holds the same processes: empty one, all are. */
-		if (!killed)
+		/* Every hierarchy holds the same processes: empty one, all are.
+		 * cgroup.kill also gets a process forking at that moment. */
+		if (!killed) {
+			(void)husk_cgroup_kill(cg);
 			kill_remaining(cg->dirs[i].dir);
+		}
 		killed = true;
 		r = remove_dir(&cg->dirs[i]);
 		if (r < 0 && ret == 0)
@@ -426,21 +514,31 @@ int husk_cgroup_destroy(const struct husk_cgroup *cg, husk_error **err)
 	return ret;
 }
 
+/* The freezer: v1's where there is one (a hybrid host freezes as runc does
+ * there, and as tools reading freezer.state expect), else cgroup.freeze of
+ * the v2 directory (pure v2, or hybrid without a v1 freezer). */
+static const char *freezer_dir(const struct husk_cgroup *cg, bool *v2)
+{
+	const char *dir = cg->version == 1 ? husk_cgroup_dir_for(cg, "freezer") : NULL;
+
+	*v2 = dir == NULL;
+	return dir ? dir : husk_cgroup_v2_dir(cg);
+}
+
 /* Waits (bounded) until the freezer reports the state; v1 may linger in
  * FREEZING while tasks are in uninterruptible sleep. */
-static bool freezer_reached(const struct husk_cgroup *cg, const char *dir, bool frozen)
+static bool freezer_reached(const char *dir, bool v2, bool frozen)
 {
 	for (int i = 0; i < 200; i++) {
 		cleanup_free char *path = NULL, *val = NULL;
 		struct timespec ts = {0, 1000 * 1000};
 		bool done;
 
-		if (asprintf(&path, "%s/%s", dir,
-			     cg->version == 2 ? "cgroup.events" : "freezer.state") < 0)
+		if (asprintf(&path, "%s/%s", dir, v2 ? "cgroup.events" : "freezer.state") < 0)
 			return false;
 		if (read_file_at(AT_FDCWD, path, &val, NULL, NULL) < 0)
 			return false;
-		if (cg->version == 2)
+		if (v2)
 			done = strstr(val, frozen ? "frozen 1" : "frozen 0") != NULL;
 		else
 			done = strncmp(val, frozen ? "FROZEN" : "THAWED", 6) == 0;
@@ -453,13 +551,14 @@ static bool freezer_reached(const struct husk_cgroup *cg, const char *dir, bool 
 
 int husk_cgroup_freeze(const struct husk_cgroup *cg, bool frozen, husk_error **err)
 {
-	const char *dir = husk_cgroup_dir_for(cg, "freezer");
+	bool v2;
+	const char *dir = freezer_dir(cg, &v2);
 	cleanup_free char *path = NULL;
 	const char *val;
 
 	if (dir == NULL)
 		return husk_error_set(err, 0, "the container has no freezer cgroup");
-	if (cg->version == 2) {
+	if (v2) {
 		if (asprintf(&path, "%s/cgroup.freeze", dir) < 0)
 			return husk_error_set(err, ENOMEM, "freeze");
 		val = frozen ? "1" : "0";
@@ -473,27 +572,27 @@ int husk_cgroup_freeze(const struct husk_cgroup *cg, bool frozen, husk_error **e
 	for (int attempt = 0; attempt < 10; attempt++) {
 		if (write_file_at(AT_FDCWD, path, val, strlen(val), err) < 0)
 			return -1;
-		if (freezer_reached(cg, dir, frozen))
+		if (freezer_reached(dir, v2, frozen))
 			return 0;
-		if (frozen && cg->version == 1)
+		if (frozen && !v2)
 			write_file_at(AT_FDCWD, path, "THAWED", 6, NULL);
 	}
 	if (frozen)
-		write_file_at(AT_FDCWD, path, cg->version == 2 ? "0" : "THAWED",
-			      cg->version == 2 ? 1 : 6, NULL);
+		write_file_at(AT_FDCWD, path, v2 ? "0" : "THAWED", v2 ? 1 : 6, NULL);
 	return husk_error_set(err, 0, "the cgroup did not %s in time", frozen ? "freeze" : "thaw");
 }
 
 bool husk_cgroup_is_frozen(const struct husk_cgroup *cg)
 {
-	const char *dir = husk_cgroup_dir_for(cg, "freezer");
+	bool v2;
+	const char *dir = freezer_dir(cg, &v2);
 	cleanup_free char *path = NULL, *val = NULL;
 
 	if (dir == NULL)
 		return false;
-	if (asprintf(&path, "%s/%s", dir, cg->version == 2 ? "cgroup.freeze" : "freezer.state") < 0)
+	if (asprintf(&path, "%s/%s", dir, v2 ? "cgroup.freeze" : "freezer.state") < 0)
 		return false;
 	if (read_file_at(AT_FDCWD, path, &val, NULL, NULL) < 0)
 		return false;
-	return cg->version == 2 ? val[0] == '1' : strncmp(val, "FROZEN", 6) == 0;
+	return v2 ? val[0] == '1' : strncmp(val, "FROZEN", 6) == 0;
 }

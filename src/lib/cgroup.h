@@ -51,8 +51,24 @@ int husk_cgroup_enter(const struct husk_cgroup *cg, pid_t pid, husk_error **err)
 /* Moves the calling (single-threaded) process in, from inside: on v1,
  * writing "0" to each hierarchy's "tasks" moves only the caller, which spares
  * the global threadgroup lock (and its RCU grace period, several ms) that a
- * write of another pid to cgroup.procs takes. Returns -ENOTSUP on v2. */
-int husk_cgroup_enter_self(const struct husk_cgroup *cg, husk_error **err);
+ * write of another pid to cgroup.procs takes. A hybrid host's unified
+ * directory has no "tasks": cgroup.procs there, unless skip_v2 (the caller
+ * was cloned into it). Returns -ENOTSUP on v2. */
+int husk_cgroup_enter_self(const struct husk_cgroup *cg, bool skip_v2, husk_error **err);
+/* The container's directory in a cgroup2 hierarchy: the only one on v2, the
+ * one under /sys/fs/cgroup/unified on a hybrid host; NULL otherwise. A
+ * process cloned with CLONE_INTO_CGROUP into it starts there. */
+const char *husk_cgroup_v2_dir(const struct husk_cgroup *cg);
+/* fork(), or clone(2) with namespace FLAGS, with the child starting in the
+ * container's v2 cgroup where it can (clone3 with CLONE_INTO_CGROUP, 5.7):
+ * then nobody has to move it there. A move takes the global threadgroup lock
+ * for writing, whose RCU grace period costs several ms, often more than the
+ * rest of a container's start. *born_in says which it was (in both parent
+ * and child). Returns as fork() does. */
+pid_t husk_cgroup_clone(const struct husk_cgroup *cg, int flags, bool *born_in);
+/* Kills every process in the container at once through cgroup.kill (5.14).
+ * 0, or -ENOTSUP without a v2 directory or that file, or -errno. */
+int husk_cgroup_kill(const struct husk_cgroup *cg);
 /*
  * Applies linux.resources (may be NULL), before the container process joins
  * or on a running container (update). On v2 first enables the controllers the

@@ -155,8 +155,7 @@ static int write_state(struct parent *p, husk_error **err)
 static int launch_clone(struct parent *p, husk_error **err)
 {
 	struct launch *l = &p->l;
-	int flags = l->intermediate ? 0 : l->clone_flags;
-	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	pid_t pid = husk_cgroup_clone(&l->cg, l->intermediate ? 0 : l->clone_flags, &l->cg_born_in);
 
 	if (pid < 0)
 		return husk_error_set(err, errno, "clone container process");
@@ -371,7 +370,7 @@ static int launch(struct parent *p, husk_error **err)
 	    husk_idmap_write(l->spec, p->pid, l->rt->rootless, err) < 0)
 		return -1;
 	/* On v1 the init joins its cgroup itself (container_init.c). */
-	if (l->cg.version == 2 && husk_cgroup_enter(&l->cg, p->pid, err) < 0)
+	if (l->cg.version == 2 && !l->cg_born_in && husk_cgroup_enter(&l->cg, p->pid, err) < 0)
 		return -1;
 	if (sync_send(l->sync_parent, SYNC_GO, p->pid, NULL) < 0)
 		return husk_error_set(err, errno, "container init exited");

@@ -44,6 +44,7 @@ struct exec_ctx {
 	struct husk_process proc;
 	struct husk_seccomp *seccomp;
 	struct husk_cgroup cg;
+	bool cg_born_in; /* cloned into the v2 cgroup */
 	int nsfd[N_NS];
 	int rootfd;
 	int sync_parent, sync_child;
@@ -122,9 +123,9 @@ static __attribute__((noreturn)) void child_fail(struct exec_ctx *x, husk_error 
 
 static int join(struct exec_ctx *x, husk_error **err)
 {
-	if (x->cg.version == 1 && husk_cgroup_enter_self(&x->cg, err) < 0)
+	if (x->cg.version == 1 && husk_cgroup_enter_self(&x->cg, x->cg_born_in, err) < 0)
 		return -1;
-	if (x->cg.version == 2 && husk_cgroup_enter(&x->cg, getpid(), err) < 0)
+	if (x->cg.version == 2 && !x->cg_born_in && husk_cgroup_enter(&x->cg, getpid(), err) < 0)
 		return -1;
 	for (size_t i = 0; i < N_NS; i++) {
 		if (x->nsfd[i] < 0)
@@ -329,7 +330,7 @@ int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *p
 	x.sync_child = sv[1];
 	if (!o->detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	x.intermediate = fork();
+	x.intermediate = husk_cgroup_clone(&x.cg, 0, &x.cg_born_in);
 	if (x.intermediate < 0) {
 		husk_error_set(err, errno, "fork");
 		goto out;

@@ -50,6 +50,7 @@ struct launch {
 	int fifo_fd;	 /* create: the listening exec socket */
 	int state_dirfd; /* locked by the runtime: the container must not hold it */
 	struct husk_cgroup cg;
+	bool cg_born_in; /* cloned into the v2 cgroup (CLONE_INTO_CGROUP) */
 	struct husk_seccomp *seccomp;
 };
 

@@ -165,6 +165,11 @@ static int signal_all(const struct husk_state *st, int sig, husk_error **err)
 		husk_cgroup_clear(&cg);
 		return signal_init(st, sig, err);
 	}
+	/* SIGKILL through cgroup.kill also gets what forks meanwhile. */
+	if (sig == SIGKILL && husk_cgroup_kill(&cg) == 0) {
+		husk_cgroup_clear(&cg);
+		return 0;
+	}
 	r = husk_cgroup_pids(&cg, &pids, &n, err);
 	husk_cgroup_clear(&cg);
 	if (r < 0)

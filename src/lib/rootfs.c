@@ -293,8 +293,11 @@ static int mount_v1_hierarchy(struct husk_rootfs_ctx *ctx, const struct husk_mou
 		return husk_error_set(err, ENOMEM, "mount");
 	if (husk_path_create_in_root(ctx->rootfd, dest, false, &sub, err) < 0)
 		return -1;
+	/* A hybrid host's unified hierarchy is cgroup2, without options. */
+	bool v2 = strcmp(d->name, "unified") == 0;
 	if (ctx->cgroupns && !ctx->in_userns &&
-	    mount("cgroup", fd_path(sub, p), "cgroup", flags, d->name) == 0)
+	    mount("cgroup", fd_path(sub, p), v2 ? "cgroup2" : "cgroup", flags,
+		  v2 ? NULL : d->name) == 0)
 		return 0;
 	if (mount(d->dir, fd_path(sub, p), NULL, MS_BIND | MS_REC, NULL) < 0)
 		return husk_error_set(err, errno, "bind cgroup `%s`", d->name);

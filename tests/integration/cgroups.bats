@@ -653,3 +653,87 @@ count() { wc -l <"$OUT/count"; }
 	[[ "$output" == *"Read-only file system"* ]]
 	expect_eq pids.max "$(cg_read "$INIT" pids pids.max)" 77
 }
+
+# --- hybrid hosts: v1 hierarchies plus cgroup2 at /sys/fs/cgroup/unified -------
+
+skip_unless_hybrid() {
+	[ "$CG" = v1 ] && [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ] ||
+		skip "not a hybrid host (no cgroup2 at /sys/fs/cgroup/unified beside v1)"
+}
+
+# unified_dir: the init's cgroup in the unified hierarchy, on the host.
+unified_dir() { echo "/sys/fs/cgroup/unified$(awk -F: '$1 == 0 { print $3 }' "/proc/$INIT/cgroup")"; }
+
+@test "hybrid: the container also has a cgroup in /sys/fs/cgroup/unified, exec joins it, delete removes it" {
+	skip_unless_hybrid
+	start_ctr h1 sleep 1000
+	d=$(unified_dir)
+	expect_eq "unified cgroup" "$d" "/sys/fs/cgroup/unified/$CGROUP_NAME"
+	grep -qx "$INIT" "$d/cgroup.procs"
+	grep -qx "populated 1" "$d/cgroup.events"
+	# with a cgroup namespace the exec'd process sees itself at the root
+	run husk exec h1 cat /proc/self/cgroup
+	[ "$status" -eq 0 ]
+	echo "$output"
+	echo "$output" | grep -qx "0::/"
+	husk delete -f h1
+	[ ! -e "$d" ]
+	[ -z "$(cg_all_dirs "$CGROUP_NAME")" ]
+}
+
+@test "hybrid: kill --all KILL goes through cgroup.kill; a forking container is emptied at once" {
+	skip_unless_hybrid
+	command -v strace >/dev/null || skip "strace not installed"
+	start_ctr h2 sh -c 'while :; do sleep 1000 & sleep 0.01; done'
+	d=$(unified_dir)
+	[ -e "$d/cgroup.kill" ] || skip "no cgroup.kill (kernel before 5.14)"
+	sleep 0.3
+	[ "$(wc -l <"$d/cgroup.procs")" -gt 5 ]
+	strace -f -e trace=openat -o "$BATS_TEST_TMPDIR/strace" \
+		"$HUSK_RUNTIME" --root "$HUSK_ROOT" kill --all h2 KILL
+	grep -q "cgroup.kill" "$BATS_TEST_TMPDIR/strace"
+	for ((i = 0; i < 100; i++)); do
+		grep -qx "populated 0" "$d/cgroup.events" && break
+		sleep 0.02
+	done
+	grep -qx "populated 0" "$d/cgroup.events"
+	[ -z "$(cat "$d/cgroup.procs")" ]
+	husk delete h2
+	[ -z "$(cg_all_dirs "$CGROUP_NAME")" ]
+}
+
+@test "hybrid without a v1 freezer: pause and resume go through the unified cgroup.freeze" {
+	skip_unless_hybrid
+	[ -d /sys/fs/cgroup/freezer ] || skip "no v1 freezer to hide"
+	setup_out
+	set_args sh -c 'i=0; while :; do i=$((i + 1)); echo $i >> /out/count; sleep 0.05; done'
+	# created where the v1 freezer hierarchy is not mounted (a private mount
+	# namespace; the host's mounts are untouched): later commands find the
+	# container's hierarchies in its cgroup.json
+	unshare -m --propagation private sh -c 'umount -l /sys/fs/cgroup/freezer && exec "$@"' sh \
+		timeout 10 "$HUSK_RUNTIME" --root "$HUSK_ROOT" run -d -b "$BUNDLE" h3 \
+		</dev/null >"$BATS_TEST_TMPDIR/run.out" 2>&1 3>&-
+	INIT=$(state_of h3 pid)
+	d=$(unified_dir)
+	wait_nonempty "$OUT/count"
+	husk pause h3
+	[ "$(state_of h3 status)" = paused ]
+	expect_eq cgroup.freeze "$(cat "$d/cgroup.freeze")" 1
+	grep -qx "frozen 1" "$d/cgroup.events"
+	c1=$(count)
+	sleep 0.5
+	c2=$(count)
+	echo "while paused: $c1 then $c2"
+	[ "$c1" -eq "$c2" ]
+	husk resume h3
+	[ "$(state_of h3 status)" = running ]
+	expect_eq cgroup.freeze "$(cat "$d/cgroup.freeze")" 0
+	grep -qx "frozen 0" "$d/cgroup.events"
+	for ((i = 0; i < 40; i++)); do
+		[ "$(count)" -gt "$c2" ] && break
+		sleep 0.05
+	done
+	[ "$(count)" -gt "$c2" ]
+	husk delete -f h3
+	[ -z "$(cg_all_dirs "$CGROUP_NAME")" ]
+}
