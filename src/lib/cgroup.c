@@ -398,14 +398,14 @@ int husk_cgroup_kill(const struct husk_cgroup *cg)
 {
 	const char *dir = husk_cgroup_v2_dir(cg);
 	cleanup_free char *path = NULL;
+	int r;
 
 	if (dir == NULL)
 		return -ENOTSUP;
 	if (asprintf(&path, "%s/cgroup.kill", dir) < 0)
 		return -ENOMEM;
-	if (write_file_at(AT_FDCWD, path, "1", 1, NULL) < 0)
-		return errno == ENOENT ? -ENOTSUP : -errno;
-	return 0;
+	r = write_file_at(AT_FDCWD, path, "1", 1, NULL);
+	return r == -ENOENT ? -ENOTSUP : r;
 }
 
 static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, husk_error **err)
