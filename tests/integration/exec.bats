@@ -8,8 +8,6 @@ load helpers
 load tools/cg-lib
 bats_require_minimum_version 1.5.0
 
-RECEIVER=$BATS_TEST_DIRNAME/tools/console_recv.py
-
 setup() {
 	skip_unless_root
 	CG=$(cg_layout)
@@ -230,11 +228,11 @@ has_line() {
 }
 
 @test "exec --tty --detach --console-socket: the pty master goes to the socket" {
-	command -v python3 >/dev/null || skip "python3 is needed for the console-socket receiver"
+	have_receiver || skip "the console-socket receiver needs python3 (or build/tests/integration/tools/console-recv)"
 	start_ctr e1
 	SOCK=$BATS_TEST_TMPDIR/console.sock
 	TTY_OUT=$BATS_TEST_TMPDIR/tty.out
-	python3 "$RECEIVER" "$SOCK" --timeout 10 --input 'typed\n' >"$TTY_OUT" \
+	"${RECEIVER[@]}" "$SOCK" --timeout 10 --input 'typed\n' >"$TTY_OUT" \
 		2>"$BATS_TEST_TMPDIR/tty.err" 3>&- &
 	RECV=$!
 	wait_file "$SOCK"

@@ -202,6 +202,13 @@ assert_failed() {
 	fi
 }
 
+# The console-socket receiver: tools/console-recv.c as the build made it
+# (the cgroup v2 guest lane has no python3), else tools/console_recv.py.
+RECEIVER=("$REPO/build/tests/integration/tools/console-recv")
+[ -x "${RECEIVER[0]}" ] || RECEIVER=(python3 "$BATS_TEST_DIRNAME/tools/console_recv.py")
+# have_receiver: the built receiver or python3 for the script is there.
+have_receiver() { [ "${RECEIVER[0]}" != python3 ] || command -v python3 >/dev/null; }
+
 # state_entries: what the state root holds besides the cache of compiled
 # seccomp filters (.seccomp-cache), which outlives containers by design.
 state_entries() { ls -A "$HUSK_ROOT" 2>/dev/null | grep -vx '.seccomp-cache' || true; }

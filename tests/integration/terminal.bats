@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # process.terminal: the pty master goes to --console-socket (create, run -d)
 # or is proxied by a foreground run; the container's stdio is the pty slave,
-# sized by process.consoleSize. tools/console_recv.py plays the part of the
-# console-socket receiver (containerd's shim, podman's conmon).
+# sized by process.consoleSize. tools/console-recv (or console_recv.py) plays
+# the part of the console-socket receiver (containerd's shim, podman's conmon).
 load helpers
 bats_require_minimum_version 1.5.0
 
@@ -11,16 +11,14 @@ bats_require_minimum_version 1.5.0
 # Every runtime call is bounded (husk() in helpers.bash): a hung runtime
 # fails the test (status 124) instead of hanging the whole run.
 HUSK_TIMEOUT=${HUSK_TIMEOUT:-5}
-RECEIVER=$BATS_TEST_DIRNAME/tools/console_recv.py
-
-# start_receiver [ARGS...]: console_recv.py on $SOCK in the background
+# start_receiver [ARGS...]: the receiver on $SOCK in the background
 # ($RECV), its terminal output in $TTY_OUT, its diagnostics in $TTY_ERR.
 start_receiver() {
 	local i
 	SOCK=$BATS_TEST_TMPDIR/console.sock
 	TTY_OUT=$BATS_TEST_TMPDIR/tty.out
 	TTY_ERR=$BATS_TEST_TMPDIR/tty.err
-	python3 "$RECEIVER" "$SOCK" --timeout 15 "$@" >"$TTY_OUT" 2>"$TTY_ERR" 3>&- &
+	"${RECEIVER[@]}" "$SOCK" --timeout 15 "$@" >"$TTY_OUT" 2>"$TTY_ERR" 3>&- &
 	RECV=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -S "$SOCK" ] && return 0
@@ -58,7 +56,7 @@ PROBE='tty; stty size; [ -t 0 ] && echo stdin-tty; [ -t 1 ] && echo stdout-tty; 
 
 setup() {
 	skip_unless_root
-	command -v python3 >/dev/null || skip "python3 is needed for the console-socket receiver"
+	have_receiver || skip "the console-socket receiver needs python3 (or build/tests/integration/tools/console-recv)"
 	setup_bundle
 	RECV=
 	update_config '.process.terminal = true | .process.consoleSize = {"height": 33, "width": 101}'
