@@ -30,17 +30,7 @@ fi
 LOG=$(mktemp -d /tmp/husk-tests.XXXXXX)
 trap 'rm -rf "$LOG"' EXIT
 
-# count_tap FILE: adds a TAP stream's results to the totals.
-count_tap() {
-	local p f s
-	p=$(grep -cE '^ok ' "$1")
-	s=$(grep -cE '^ok .*# (SKIP|skip)' "$1")
-	f=$(grep -cE '^not ok ' "$1")
-	PASS=$((PASS + p - s))
-	SKIP=$((SKIP + s))
-	FAIL=$((FAIL + f))
-	grep -E '^ok .*# (SKIP|skip)' "$1" | sed 's/^/SKIP: /'
-}
+. "$REPO/tests/tap-count.bash"
 
 # detached LOGFILE CMD...: runs CMD in a session of its own, without a
 # controlling terminal and with stdin from /dev/null, its output in LOGFILE,

@@ -66,16 +66,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$LOG/reports/asan"
 export LSAN_OPTIONS="suppressions=$SUPP:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$LOG/reports/ubsan"
 
-# count_tap FILE: adds a TAP stream's results to the totals.
-count_tap() {
-	local p s f
-	p=$(grep -cE '^ok ' "$1")
-	s=$(grep -cE '^ok .*# (SKIP|skip)' "$1")
-	f=$(grep -cE '^not ok ' "$1")
-	PASS=$((PASS + p - s))
-	SKIP=$((SKIP + s))
-	FAIL=$((FAIL + f))
-}
+. "$REPO/tests/tap-count.bash"
 
 # reports PHASE: prints and counts (as failures) the reports written so far.
 reports() {
