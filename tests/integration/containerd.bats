@@ -282,7 +282,7 @@ called() { grep -qF -- "$1" "$CALLS"; }
 
 @test "ctr run -t: the process gets a terminal, its output and exit code come back" {
 	command -v script >/dev/null || skip "script (util-linux) not installed"
-	tty_run "timeout 60 ctr -a $CD_SOCK -n $CD_NS run --rm -t --runc-binary $HUSK_SHIM --runc-root $HROOT \
+	tty_run "timeout --foreground 60 ctr -a $CD_SOCK -n $CD_NS run --rm -t --runc-binary $HUSK_SHIM --runc-root $HROOT \
 		$IMAGE tty sh -c 'tty; [ -t 0 ] && echo stdin-tty; stty size >/dev/null && echo stty-ok; exit 5'"
 	echo "$output"
 	[ "$status" -eq 5 ]
@@ -316,7 +316,7 @@ called() { grep -qF -- "$1" "$CALLS"; }
 	[ "${lines[*]}" = "sh no-tty" ]
 	called "exec --process"
 	# exec with a terminal
-	tty_run "timeout 60 ctr -a $CD_SOCK -n $CD_NS task exec -t --exec-id e2 det sh -c 'tty; exit 6'"
+	tty_run "timeout --foreground 60 ctr -a $CD_SOCK -n $CD_NS task exec -t --exec-id e2 det sh -c 'tty; exit 6'"
 	echo "$output"
 	[ "$status" -eq 6 ]
 	[[ "$output" == *"/dev/pts/"* ]]
