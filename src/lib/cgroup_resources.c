@@ -837,6 +837,24 @@ int husk_cgroup_plan(int version, json_t *resources, struct husk_cgroup_write **
 	return 0;
 }
 
+bool husk_cgroup_resources_limit_anything(json_t *resources)
+{
+	struct husk_cgroup_write *w = NULL;
+	husk_error *e = NULL;
+	size_t n = 0;
+	bool any;
+
+	/* v1 has a file for every field but `unified`, whose refusal counts
+	 * as a limit too: the answer errs towards saying so. */
+	if (husk_cgroup_plan(1, resources, &w, &n, &e) < 0) {
+		husk_error_free(&e);
+		return true;
+	}
+	any = n > 0;
+	husk_cgroup_writes_free(w, n);
+	return any;
+}
+
 /* ---- carrying the plan out ---- */
 
 static const char *write_dir(const struct husk_cgroup *cg, const struct husk_cgroup_write *w)

@@ -63,6 +63,10 @@ int husk_cgroup_write_append(struct husk_cgroup_write **w, size_t *n, const char
 int husk_cgroup_plan(int version, json_t *resources, struct husk_cgroup_write **ret, size_t *ret_n,
 		     husk_error **err);
 
+/* Whether linux.resources (may be NULL) sets any limit a cgroup would
+ * enforce: devices rules and values that mean "unset" do not count. */
+bool husk_cgroup_resources_limit_anything(json_t *resources);
+
 /* Carries out the writes in order, into the directory of each write's
  * controller (v1) or the unified directory (v2). Does not enable v2
  * controllers: husk_cgroup_apply() does that first. */

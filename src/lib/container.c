@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "cgroup_resources.h"
 #include "container_internal.h"
 #include "hooks.h"
 #include "idmap_write.h"
@@ -322,7 +323,10 @@ static int setup_cgroup(struct parent *p, husk_error **err)
 		return -1;
 	if (l->cg.version && save_cgroup(p, err) < 0)
 		return -1;
-	if (l->cg.version == 0 && l->rt->rootless && l->rt->warn)
+	/* Only when a limit is lost: under conmon our stderr is the
+	 * container's output, and a line there on every run is noise. */
+	if (l->cg.version == 0 && l->rt->rootless && l->rt->warn &&
+	    husk_cgroup_resources_limit_anything(l->spec->resources))
 		l->rt->warn("no cgroup can be created by this user: the container runs without "
 			    "resource limits");
 	if (l->cg.version && apply_resources(l, err) < 0)

@@ -208,13 +208,6 @@ teardown() {
 # hrun ARGS...: `ctr run` with husk (behind the logging shim) as the runc binary.
 hrun() { cctr run --runc-binary "$HUSK_SHIM" --runc-root "$HROOT" "$@"; }
 
-# tty_run CMD: CMD with a pseudo-terminal as stdin/stdout (script -e returns
-# CMD's exit status); output without carriage returns and NULs.
-tty_run() {
-	run script -eqc "$1" /dev/null
-	output=$(printf '%s' "$output" | tr -d '\r\0')
-}
-
 # assert_clean ID [RUNTIME-ROOT]: nothing of container ID is left: no husk
 # state, no mount, no cgroup, no shim, no task or container in containerd.
 assert_clean() {
@@ -282,7 +275,7 @@ called() { grep -qF -- "$1" "$CALLS"; }
 
 @test "ctr run -t: the process gets a terminal, its output and exit code come back" {
 	command -v script >/dev/null || skip "script (util-linux) not installed"
-	tty_run "timeout --foreground 60 ctr -a $CD_SOCK -n $CD_NS run --rm -t --runc-binary $HUSK_SHIM --runc-root $HROOT \
+	tty_run "timeout --foreground -k 10 60 ctr -a $CD_SOCK -n $CD_NS run --rm -t --runc-binary $HUSK_SHIM --runc-root $HROOT \
 		$IMAGE tty sh -c 'tty; [ -t 0 ] && echo stdin-tty; stty size >/dev/null && echo stty-ok; exit 5'"
 	echo "$output"
 	[ "$status" -eq 5 ]
@@ -316,7 +309,7 @@ called() { grep -qF -- "$1" "$CALLS"; }
 	[ "${lines[*]}" = "sh no-tty" ]
 	called "exec --process"
 	# exec with a terminal
-	tty_run "timeout --foreground 60 ctr -a $CD_SOCK -n $CD_NS task exec -t --exec-id e2 det sh -c 'tty; exit 6'"
+	tty_run "timeout --foreground -k 10 60 ctr -a $CD_SOCK -n $CD_NS task exec -t --exec-id e2 det sh -c 'tty; exit 6'"
 	echo "$output"
 	[ "$status" -eq 6 ]
 	[[ "$output" == *"/dev/pts/"* ]]

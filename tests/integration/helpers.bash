@@ -202,6 +202,19 @@ assert_failed() {
 	fi
 }
 
+# tty_run CMDLINE: CMDLINE with a pseudo-terminal as stdin/stdout (script -e
+# returns its exit status); output without carriage returns and NULs.
+# script runs CMDLINE through $SHELL, /bin/sh where it is unset (as under
+# CI): dash forks the command, so a `timeout` in CMDLINE must be
+# `timeout --foreground`, or it moves the client to a background process
+# group of the terminal, where SIGTTOU/SIGTTIN stop it for ever. SHELL is
+# pinned to dash so that every run behaves the same; the outer timeout
+# bounds the whole, terminal included.
+tty_run() {
+	run env SHELL=/bin/sh timeout --foreground -k 10 "${TTY_RUN_TIMEOUT:-180}" script -eqc "$1" /dev/null
+	output=$(printf '%s' "$output" | tr -d '\r\0')
+}
+
 # The console-socket receiver: tools/console-recv.c as the build made it
 # (the cgroup v2 guest lane has no python3), else tools/console_recv.py.
 RECEIVER=("$REPO/build/tests/integration/tools/console-recv")

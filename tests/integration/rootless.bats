@@ -191,6 +191,14 @@ ctr_output() { echo "$output" | grep -v '^husk-runtime: warning:' || true; }
 	[[ "$output" == *"without resource limits"* ]]
 }
 
+@test "rootless: no limit asked for, none lost: no warning (under conmon it would be the container's output)" {
+	rl_update_config 'del(.linux.resources)'
+	rl_set_args echo ran
+	run rl_husk run -b "$BUNDLE" rl8b
+	[ "$status" -eq 0 ]
+	[ "$output" = ran ]
+}
+
 # delegate_cgroup: a cgroup v2 subtree owned by the test user, as systemd
 # delegates one (the directory, cgroup.procs, cgroup.subtree_control and
 # cgroup.threads chowned), with a "login" leaf where the user's processes run.

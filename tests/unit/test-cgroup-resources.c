@@ -121,6 +121,32 @@ static void test_plan_empty(void)
 	husk_error_free(&err);
 }
 
+/* What decides the rootless "runs without resource limits" warning. */
+static void test_limit_anything(void)
+{
+	static const struct {
+		const char *json;
+		bool any;
+	} cases[] = {
+	    {"{}", false},
+	    {"{'devices': [{'allow': false, 'access': 'rwm'}]}", false},
+	    {"{'memory': {'limit': 0}, 'cpu': {'shares': 0, 'quota': 0}}", false},
+	    {"{'pids': {'limit': 50}}", true},
+	    {"{'memory': {'limit': 33554432}}", true},
+	    {"{'cpu': {'cpus': '0'}}", true},
+	    {"{'unified': {'memory.high': '1M'}}", true},
+	    {"{'memory': 3}", true},
+	};
+
+	CHECK(!husk_cgroup_resources_limit_anything(NULL), "no resources: no limit");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *r = j(cases[i].json);
+		CHECK(husk_cgroup_resources_limit_anything(r) == cases[i].any, "%s: %s", cases[i].json,
+		      cases[i].any ? "a limit" : "no limit");
+		json_decref(r);
+	}
+}
+
 static void test_plan_memory(void)
 {
 	expect_plan(1, "{'memory': {'limit': 1048576, 'swap': 2097152}}",
@@ -1209,6 +1235,7 @@ static void test_real(void)
 int main(void)
 {
 	test_plan_empty();
+	test_limit_anything();
 	test_plan_memory();
 	test_plan_cpu();
 	test_plan_pids();
