@@ -568,34 +568,37 @@ json_t *husk_cgroup_device_rules_with_defaults(json_t *rules, husk_error **err)
 	cleanup_free struct dev_rule *r = NULL;
 	json_t *all = NULL, *defaults = NULL;
 	size_t n = 0, cut = 0;
+	bool tail_denies = false;
+	int failed;
 
 	if (parse_rules(rules, &r, &n, err) < 0)
 		return NULL;
-	/* Whatever comes before a deny-all rule no longer counts. */
+	/* The tail: the rules after the last deny-all one. */
 	for (size_t i = 0; i < n; i++)
 		if (!r[i].allow && is_everything(&r[i]))
 			cut = i + 1;
+	for (size_t i = cut; i < n; i++)
+		tail_denies |= !r[i].allow;
+	/* The spec's rules in their order, then the defaults; when the tail
+	 * denies something, the tail once more, so that its denials still win
+	 * over the defaults: the same verdicts as the defaults right after the
+	 * deny-all, but devices.list shows the spec's rules first. */
 	all = json_array();
 	defaults = default_rules(false);
-	for (size_t i = 0; all && defaults && i < n + 1; i++) {
-		if (i == cut && json_array_extend(all, defaults) < 0)
-			break;
-		if (i < n && json_array_append(all, json_array_get(rules, i)) < 0)
-			break;
-		if (i == n) {
-			json_decref(defaults);
-			if (json_array_size(all) > MAX_RULES) {
-				json_decref(all);
-				husk_error_set(err, 0,
-					       DEV ": more than %d rules with the default ones",
-					       MAX_RULES);
-				return NULL;
-			}
-			return all;
-		}
-	}
-	json_decref(all);
+	failed = all == NULL || defaults == NULL || json_array_extend(all, rules) < 0 ||
+		 json_array_extend(all, defaults) < 0;
+	for (size_t i = cut; !failed && tail_denies && i < n; i++)
+		failed = json_array_append(all, json_array_get(rules, i)) < 0;
 	json_decref(defaults);
-	husk_error_set(err, ENOMEM, "device rules");
-	return NULL;
+	if (failed) {
+		json_decref(all);
+		husk_error_set(err, ENOMEM, "device rules");
+		return NULL;
+	}
+	if (json_array_size(all) > MAX_RULES) {
+		json_decref(all);
+		husk_error_set(err, 0, DEV ": more than %d rules with the default ones", MAX_RULES);
+		return NULL;
+	}
+	return all;
 }

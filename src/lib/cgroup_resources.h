@@ -90,10 +90,13 @@ int husk_cgroup_devices_v1_plan(json_t *rules, bool default_deny, struct husk_cg
 				size_t *ret_n, husk_error **err);
 /*
  * The rules husk_cgroup_apply() applies (deny by default) for
- * linux.resources.devices: the default allow list merged in right after the
- * last rule that denies everything (or first), so that a spec denying
- * everything still gets /dev/null and its like, while a later rule of the
- * spec can still deny one of them. Validates the rules; NULL on error.
+ * linux.resources.devices: the spec's rules, then the default allow list, so
+ * that a spec denying everything still gets /dev/null and its like; then,
+ * when the rules after the spec's last deny-all deny anything, those rules
+ * again, so that they can still deny a default device. The verdicts are those
+ * of the defaults right after that deny-all; the order puts the spec's own
+ * rules first in v1 devices.list, as the runtime-spec's "apply entries in the
+ * listed order" is checked. Validates the rules; NULL on error.
  */
 json_t *husk_cgroup_device_rules_with_defaults(json_t *rules, husk_error **err);
 /* Whether device access is restricted already: v1 devices.list is not "a *:*

@@ -44,9 +44,18 @@ static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec,
 				      "config.json");
 	if (!spec->has_process)
 		return husk_error_set(err, 0, "config.json: process: is required");
-	if (!spec->ns[HUSK_NS_MOUNT].enabled)
-		return husk_error_set(
-		    err, 0, "config.json: linux.namespaces: a mount namespace is required");
+	if (!spec->ns[HUSK_NS_MOUNT].enabled && spec->process.terminal)
+		return husk_error_set(err, 0,
+				      "config.json: process.terminal: needs a mount namespace (the "
+				      "console is mounted on /dev/console)");
+	/* Allowed, as runc and crun allow it, but nothing is mounted on the
+	 * host for the container: the process is only chrooted. */
+	if (!spec->ns[HUSK_NS_MOUNT].enabled && rt->warn &&
+	    (spec->n_mounts || (spec->masked_paths && spec->masked_paths[0]) ||
+	     (spec->readonly_paths && spec->readonly_paths[0]) || spec->root_readonly))
+		rt->warn("config.json: linux.namespaces: no mount namespace: mounts, maskedPaths, "
+			 "readonlyPaths and root.readonly are not applied (they would change the "
+			 "host's mounts); the process is only chrooted into root.path");
 	if (rt->rootless && !spec->ns[HUSK_NS_USER].enabled && !in_user_namespace())
 		return husk_error_set(err, 0,
 				      "config.json: linux.namespaces: running without root needs a "
@@ -252,8 +261,9 @@ static int await_ready(struct parent *p, husk_error **err)
 				return -1;
 			break;
 		case SYNC_HOOKS:
-			if (run_parent_hooks(p, HUSK_HOOK_PRESTART, HUSK_STATUS_CREATING, err) <
-				0 ||
+			/* prestart: "created", as crun and the conformance suite
+			 * have it (in runtime-spec 1.0 it ran at start) */
+			if (run_parent_hooks(p, HUSK_HOOK_PRESTART, HUSK_STATUS_CREATED, err) < 0 ||
 			    run_parent_hooks(p, HUSK_HOOK_CREATE_RUNTIME, HUSK_STATUS_CREATING,
 					     err) < 0 ||
 			    sync_send(p->l.sync_parent, SYNC_GO, p->pid, NULL) < 0)

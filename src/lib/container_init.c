@@ -189,9 +189,20 @@ static int setup_terminal(struct init_ctx *c, husk_error **err)
 	return 0;
 }
 
+/* Without a mount namespace the host's mount table is the container's:
+ * nothing is mounted (it would be mounted on the host), and the process is
+ * only chrooted into root.path (check_spec has said so). */
+static int enter_root_without_mount_ns(const struct husk_spec *spec, husk_error **err)
+{
+	if (chroot(spec->root_path) < 0 || chdir("/") < 0)
+		return husk_error_set(err, errno, "root.path: chroot into `%s`", spec->root_path);
+	return 0;
+}
+
 static int setup_mounts(struct init_ctx *c, husk_error **err)
 {
 	struct launch *l = c->l;
+	bool own_mounts = l->spec->ns[HUSK_NS_MOUNT].enabled;
 	struct sync_msg m;
 
 	c->rootfs = (struct husk_rootfs_ctx){.spec = l->spec,
@@ -200,7 +211,7 @@ static int setup_mounts(struct init_ctx *c, husk_error **err)
 					     .cgroupns = l->spec->ns[HUSK_NS_CGROUP].enabled,
 					     .rootfd = -1,
 					     .devnull = -1};
-	if (husk_rootfs_prepare(&c->rootfs, err) < 0 || setup_terminal(c, err) < 0)
+	if (own_mounts && (husk_rootfs_prepare(&c->rootfs, err) < 0 || setup_terminal(c, err) < 0))
 		return -1;
 	if (l->spec->n_hooks[HUSK_HOOK_PRESTART] || l->spec->n_hooks[HUSK_HOOK_CREATE_RUNTIME]) {
 		if (sync_send(l->sync_child, SYNC_HOOKS, 0, NULL) < 0 ||
@@ -209,6 +220,10 @@ static int setup_mounts(struct init_ctx *c, husk_error **err)
 	}
 	if (run_container_hooks(c, HUSK_HOOK_CREATE_CONTAINER, HUSK_STATUS_CREATING, err) < 0)
 		return -1;
+	if (!own_mounts)
+		return husk_sysctl_apply(l->spec, err) < 0
+			   ? -1
+			   : enter_root_without_mount_ns(l->spec, err);
 	/* sysctls before finalize, which may make /proc/sys read-only. */
 	if (husk_rootfs_pivot(&c->rootfs, l->o->no_pivot, err) < 0 ||
 	    husk_sysctl_apply(l->spec, err) < 0)

@@ -9,6 +9,7 @@
 #include "seccomp_cache.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <stdio.h>
@@ -19,6 +20,11 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -567,8 +573,166 @@ static int compile(json_t *cfg, uint32_t default_action, struct husk_seccomp *s,
 	return 0;
 }
 
+/*
+ * libseccomp 2.5.4 can loop for ever inside seccomp_rule_add_array on some
+ * rule shapes (tests/fuzz/README.md), and a runtime must not hang on a bad
+ * profile. So the compile runs in a child process with a deadline, and the
+ * program comes back over a pipe: a header, then the instructions or the
+ * error text. Only a cache miss pays for the fork.
+ */
+struct compiled_header {
+	int32_t failed;
+	int32_t code; /* husk_error code when failed */
+	uint32_t notify;
+	uint32_t n_insns;
+};
+
+static __attribute__((noreturn)) void compile_child(json_t *cfg, uint32_t default_action, int out)
+{
+	struct husk_seccomp s = {0};
+	struct compiled_header h = {0};
+	husk_error *e = NULL;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (compile(cfg, default_action, &s, &e) < 0) {
+		const char *msg = e && e->msg ? e->msg : "linux.seccomp: compile failed";
+		h.failed = 1;
+		h.code = e ? e->code : 0;
+		_exit(write_all(out, &h, sizeof(h)) < 0 || write_all(out, msg, strlen(msg)) < 0);
+	}
+	h.notify = s.notify;
+	h.n_insns = s.n_insns;
+	_exit(write_all(out, &h, sizeof(h)) < 0 ||
+	      write_all(out, s.insns, s.n_insns * sizeof(*s.insns)) < 0);
+}
+
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Reads the child's whole answer, or gives up at the deadline (-ETIMEDOUT). */
+static ssize_t read_answer(int fd, int timeout_ms, char **ret)
+{
+	struct timespec deadline;
+	size_t len = 0, cap = 0;
+	cleanup_free char *buf = NULL;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		long left = ms_left(&deadline);
+		ssize_t n;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		int ready = poll(&p, 1, (int)left);
+		if (ready < 0 && errno != EINTR)
+			return -errno;
+		if (ready <= 0)
+			continue; /* the deadline is checked at the top */
+		if (len == cap) {
+			char *grown = realloc(buf, cap = cap ? cap * 2 : 4096);
+			if (grown == NULL)
+				return -ENOMEM;
+			buf = grown;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret = steal_pointer(&buf);
+	return (ssize_t)len;
+}
+
+static int take_answer(const char *buf, size_t len, struct husk_seccomp *s, husk_error **err)
+{
+	struct compiled_header h;
+	size_t size;
+
+	if (len < sizeof(h))
+		return husk_error_set(err, 0, "linux.seccomp: the filter compiler died");
+	memcpy(&h, buf, sizeof(h));
+	if (h.failed) {
+		/* the text is whole already: keep the code, add nothing to it */
+		int r = husk_error_set(err, 0, "%.*s", (int)(len - sizeof(h)), buf + sizeof(h));
+		if (err && *err)
+			(*err)->code = h.code;
+		return h.code > 0 ? -h.code : r;
+	}
+	size = (size_t)h.n_insns * sizeof(*s->insns);
+	if (h.n_insns == 0 || len - sizeof(h) != size)
+		return husk_error_set(err, 0, "linux.seccomp: the filter compiler died");
+	s->insns = malloc(size);
+	if (s->insns == NULL)
+		return husk_error_set(err, ENOMEM, "linux.seccomp");
+	memcpy(s->insns, buf + sizeof(h), size);
+	s->n_insns = (unsigned short)h.n_insns;
+	s->notify = h.notify;
+	return 0;
+}
+
+static int compile_within(json_t *cfg, uint32_t default_action, int timeout_ms,
+			  struct husk_seccomp *s, husk_error **err)
+{
+	cleanup_close int rd = -1, wr = -1;
+	cleanup_free char *answer = NULL;
+	int fds[2], status;
+	ssize_t len;
+	pid_t pid;
+
+	if (timeout_ms < 0)
+		return compile(cfg, default_action, s, err);
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "linux.seccomp: pipe");
+	rd = fds[0];
+	wr = fds[1];
+	pid = fork();
+	if (pid < 0)
+		return husk_error_set(err, errno, "linux.seccomp: fork the filter compiler");
+	if (pid == 0)
+		compile_child(cfg, default_action, wr);
+	close(steal_fd(&wr));
+	len = read_answer(rd, timeout_ms, &answer);
+	if (len == -ETIMEDOUT)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (len == -ETIMEDOUT)
+		return husk_error_set(
+		    err, 0,
+		    "linux.seccomp: libseccomp did not finish compiling the filter in %d ms "
+		    "(libseccomp "
+		    "2.5 can loop for ever when one syscall has rules comparing the same argument "
+		    "both with a range and with EQ/NE/MASKED_EQ, and another argument too)",
+		    timeout_ms);
+	if (len < 0)
+		return husk_error_set(err, (int)-len, "linux.seccomp: read the compiled filter");
+	return take_answer(answer, (size_t)len, s, err);
+}
+
 int husk_seccomp_prepare(json_t *cfg, const char *cache_dir, struct husk_seccomp **ret,
 			 husk_error **err)
+{
+	return husk_seccomp_prepare_within(cfg, cache_dir, HUSK_SECCOMP_COMPILE_TIMEOUT_MS, ret,
+					   err);
+}
+
+int husk_seccomp_prepare_within(json_t *cfg, const char *cache_dir, int timeout_ms,
+				struct husk_seccomp **ret, husk_error **err)
 {
 	cleanup_seccomp struct husk_seccomp *s = NULL;
 	cleanup_free char *key = NULL;
@@ -587,7 +751,8 @@ int husk_seccomp_prepare(json_t *cfg, const char *cache_dir, struct husk_seccomp
 		return r;
 	if (cache_dir)
 		key = husk_seccomp_cache_key(cfg);
-	if (!take_cached(s, cache_dir, key) && (r = compile(cfg, default_action, s, err)) < 0)
+	if (!take_cached(s, cache_dir, key) &&
+	    (r = compile_within(cfg, default_action, timeout_ms, s, err)) < 0)
 		return r;
 	/* Fail now rather than leave the container blocked on a listener
 	 * nobody can reach. */

@@ -25,6 +25,14 @@ struct husk_seccomp; /* opaque: a validated, compiled filter ready to load */
  * separate rules); comparisons of different arguments must all hold. */
 int husk_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct husk_seccomp **ret,
 			 husk_error **err);
+/* The same with the compile's deadline: libseccomp runs in a child process
+ * that is killed after timeout_ms (some libseccomp versions loop for ever on
+ * some rule shapes); husk_seccomp_prepare gives it
+ * HUSK_SECCOMP_COMPILE_TIMEOUT_MS. A negative timeout_ms compiles in this
+ * process, unbounded (for fuzzers). */
+#define HUSK_SECCOMP_COMPILE_TIMEOUT_MS 3000
+int husk_seccomp_prepare_within(json_t *linux_seccomp, const char *cache_dir, int timeout_ms,
+				struct husk_seccomp **ret, husk_error **err);
 /* With a cache_dir (see seccomp_cache.h), a profile compiled before is taken
  * from there instead: whether this one was. */
 bool husk_seccomp_from_cache(const struct husk_seccomp *s);

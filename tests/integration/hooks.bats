@@ -111,7 +111,11 @@ check_state() {
 	order_is prestart createRuntime createContainer
 	pid=$(state_of $ID pid)
 	[ "$pid" -gt 0 ]
-	for k in prestart createRuntime createContainer; do check_state $k creating "$pid"; done
+	# prestart sees "created", as crun gives it and the runtime-spec conformance
+	# suite checks (prestart ran at start in runtime-spec 1.0); the newer
+	# hooks of the create operation see "creating", as with runc
+	check_state prestart created "$pid"
+	for k in createRuntime createContainer; do check_state $k creating "$pid"; done
 
 	husk start $ID
 	# (the order of these two, and that poststart sees the program executed,
@@ -157,7 +161,11 @@ check_state() {
 	order_is prestart createRuntime createContainer startContainer program poststart poststop
 	pid=$(jq -r .pid "$HD/prestart.state")
 	[ "$pid" -gt 0 ]
-	for k in prestart createRuntime createContainer; do check_state $k creating "$pid"; done
+	# prestart sees "created", as crun gives it and the runtime-spec conformance
+	# suite checks (prestart ran at start in runtime-spec 1.0); the newer
+	# hooks of the create operation see "creating", as with runc
+	check_state prestart created "$pid"
+	for k in createRuntime createContainer; do check_state $k creating "$pid"; done
 	check_state startContainer created "$pid"
 	check_state poststart running "$pid"
 	check_state poststop stopped

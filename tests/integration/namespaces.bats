@@ -272,3 +272,32 @@ without_ns() { update_config ".linux.namespaces |= map(select(.type != \"$1\"))"
 		}
 	done
 }
+
+@test "no namespace at all: every one is the host's, the process chrooted into the rootfs, nothing mounted" {
+	local pid ns mounts_before
+	mounts_before=$(grep -c . /proc/self/mountinfo)
+	update_config 'del(.hostname) | .linux.namespaces = []'
+	run_bg hostns sleep 60
+	pid=$(ctr_pid hostns)
+	for ns in mnt pid ipc uts net cgroup user; do
+		[ "$(readlink "/proc/$pid/ns/$ns")" = "$(readlink /proc/self/ns/$ns)" ] || {
+			echo "$ns namespace is not the host's"
+			return 1
+		}
+	done
+	# chrooted: its root is the bundle's rootfs
+	[ "$(readlink "/proc/$pid/root")" = "$(readlink -f "$BUNDLE/rootfs")" ]
+	# and nothing of the config's mounts landed in the host's mount table
+	[ "$(grep -c . /proc/self/mountinfo)" = "$mounts_before" ]
+	! grep -qF "$BUNDLE" /proc/self/mountinfo
+	husk delete -f hostns
+	[ "$(grep -c . /proc/self/mountinfo)" = "$mounts_before" ]
+}
+
+@test "no namespace at all: a terminal is refused (its console is a mount)" {
+	update_config 'del(.hostname) | .linux.namespaces = [] | .process.terminal = true'
+	run husk run -b "$BUNDLE" hostnst
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process.terminal: needs a mount namespace"* ]]
+	assert_gone hostnst
+}

@@ -141,8 +141,8 @@ static void test_limit_anything(void)
 	CHECK(!husk_cgroup_resources_limit_anything(NULL), "no resources: no limit");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *r = j(cases[i].json);
-		CHECK(husk_cgroup_resources_limit_anything(r) == cases[i].any, "%s: %s", cases[i].json,
-		      cases[i].any ? "a limit" : "no limit");
+		CHECK(husk_cgroup_resources_limit_anything(r) == cases[i].any, "%s: %s",
+		      cases[i].json, cases[i].any ? "a limit" : "no limit");
 		json_decref(r);
 	}
 }
@@ -677,12 +677,16 @@ static void test_devices_merge(void)
 	husk_error *err = NULL;
 
 	CHECK(json_equal(m1, def), "a spec denying all gets exactly the default rules");
-	CHECK_INT_EQ(json_array_size(m2), 3 + 11, "defaults merged after the last deny-all");
-	CHECK(json_equal(json_array_get(m2, 2), json_array_get(def, 1)),
-	      "defaults right after the spec's deny-all");
+	CHECK_INT_EQ(json_array_size(m2), 3 + 11 + 1,
+		     "the spec's rules, the defaults, the denying tail again");
+	CHECK(json_equal(json_array_get(m2, 2), json_array_get(deny_full, 2)) &&
+		  json_equal(json_array_get(m2, 3), json_array_get(def, 1)) &&
+		  json_equal(json_array_get(m2, 14), json_array_get(deny_full, 2)),
+	      "the spec's rules first, in their order; its denial last");
 	check_bpf("spec denies a default device", m2, true, full_cases, ARRAY_SIZE(full_cases));
-	CHECK(json_equal(json_array_get(m3, 11), json_array_get(allow_one, 0)),
-	      "without a deny-all: defaults first, the spec's rules after");
+	CHECK_INT_EQ(json_array_size(m3), 1 + 11, "a tail that only allows is not repeated");
+	CHECK(json_equal(json_array_get(m3, 0), json_array_get(allow_one, 0)),
+	      "without a deny-all: the spec's rules first, the defaults after");
 	check_bpf("spec allows one more device", m3, true, one_cases, ARRAY_SIZE(one_cases));
 	CHECK(husk_cgroup_device_rules_with_defaults(bad, &err) == NULL, "bad rules: no merge");
 	CHECK_STR_CONTAINS(err ? err->msg : NULL, "linux.resources.devices[1].allow",
