@@ -189,11 +189,12 @@ static __attribute__((noreturn)) void exec_process(struct exec_ctx *x)
 	    husk_process_apply_cwd_and_umask(p, &e) < 0 ||
 	    husk_process_find_executable(p, &exe, &e) < 0)
 		child_fail(x, e);
-	if ((!p->no_new_privileges && load_seccomp(x, &e) < 0) ||
+	/* fds first: a seccomp profile may not allow close_range */
+	if (husk_close_fds_on_exec(x->o->preserve_fds, &e) < 0 ||
+	    (!p->no_new_privileges && load_seccomp(x, &e) < 0) ||
 	    husk_process_apply_user_and_caps(p, !x->setgroups_denied, &e) < 0 ||
 	    husk_process_apply_no_new_privs(p, &e) < 0 ||
-	    (p->no_new_privileges && load_seccomp(x, &e) < 0) ||
-	    husk_close_fds_on_exec(x->o->preserve_fds, &e) < 0)
+	    (p->no_new_privileges && load_seccomp(x, &e) < 0))
 		child_fail(x, e);
 	husk_process_exec(p, exe, &e);
 	child_fail(x, e);

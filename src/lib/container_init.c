@@ -289,14 +289,16 @@ static int drop_privileges(struct init_ctx *c, husk_error **err)
 {
 	const struct husk_process *p = &c->l->spec->process;
 
+	/* Before the filter: a profile may not allow close_range (the
+	 * fallback lists /proc/self/fd, which a chroot may not have). */
+	if (husk_close_fds_on_exec(c->l->o->preserve_fds, err) < 0)
+		return -1;
 	if (!p->no_new_privileges && load_seccomp(c, err) < 0)
 		return -1;
 	if (husk_process_apply_user_and_caps(p, !c->l->setgroups_denied, err) < 0 ||
 	    husk_process_apply_no_new_privs(p, err) < 0)
 		return -1;
-	if (p->no_new_privileges && load_seccomp(c, err) < 0)
-		return -1;
-	return husk_close_fds_on_exec(c->l->o->preserve_fds, err);
+	return p->no_new_privileges ? load_seccomp(c, err) : 0;
 }
 
 static int wait_for_start(struct init_ctx *c, husk_error **err)

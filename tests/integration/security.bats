@@ -932,6 +932,26 @@ wait_file() {
 	[ "$(echo $output)" = "0 1 2" ]
 }
 
+@test "fds: a seccomp profile without close_range still leaves only 0 1 2, also with no /proc to list" {
+	local t=$BATS_TEST_TMPDIR fds_create fds_exec
+	# close_range refused, and no mount namespace: the runtime cannot fall
+	# back to listing /proc/self/fd after the filter is on
+	update_config 'del(.hostname) | .linux.namespaces = [] | .linux.seccomp = {
+		"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["close_range"], "action": "SCMP_ACT_ERRNO"}]}'
+	set_args sleep 60
+	husk_t create --pid-file "$t/c.pid" -b "$BUNDLE" fdscmp </dev/null >/dev/null 2>&1 3</etc/hostname 4</etc/passwd
+	husk_t start fdscmp
+	wait_status fdscmp running
+	fds_create=$(fds_of "$(cat "$t/c.pid")")
+	husk_t exec -d --pid-file "$t/e.pid" fdscmp sleep 60 </dev/null >/dev/null 2>&1 3</etc/hostname
+	wait_file "$t/e.pid"
+	fds_exec=$(fds_of "$(cat "$t/e.pid")")
+	outcome "fds in the container when seccomp refuses close_range (create / exec)" "$fds_create / $fds_exec"
+	[ "$fds_create" = "0 1 2" ]
+	[ "$fds_exec" = "0 1 2" ]
+}
+
 # ---- exec ----
 
 @test "exec: the process gets the same confinement (caps, no_new_privs, seccomp, no mount)" {
