@@ -707,7 +707,7 @@ static int compile_within(json_t *cfg, uint32_t default_action, int timeout_ms,
 		compile_child(cfg, default_action, wr);
 	close(steal_fd(&wr));
 	len = read_answer(rd, timeout_ms, &answer);
-	if (len == -ETIMEDOUT)
+	if (len < 0) /* timed out, or the answer is lost: the child must not outlive it */
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

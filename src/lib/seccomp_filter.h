@@ -29,7 +29,9 @@ int husk_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct hu
  * that is killed after timeout_ms (some libseccomp versions loop for ever on
  * some rule shapes); husk_seccomp_prepare gives it
  * HUSK_SECCOMP_COMPILE_TIMEOUT_MS. A negative timeout_ms compiles in this
- * process, unbounded (for fuzzers). */
+ * process, unbounded (for fuzzers). The child is a fork(): call it from a
+ * process with one thread, or with no lock held that libseccomp or malloc
+ * could need. */
 #define HUSK_SECCOMP_COMPILE_TIMEOUT_MS 3000
 int husk_seccomp_prepare_within(json_t *linux_seccomp, const char *cache_dir, int timeout_ms,
 				struct husk_seccomp **ret, husk_error **err);
