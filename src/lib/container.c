@@ -48,18 +48,19 @@ static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec,
 		return husk_error_set(err, 0,
 				      "config.json: process.terminal: needs a mount namespace (the "
 				      "console is mounted on /dev/console)");
-	/* Allowed, as runc and crun allow it, but nothing is mounted on the
-	 * host for the container: the process is only chrooted. */
+	if (rt->rootless && !spec->ns[HUSK_NS_USER].enabled && !in_user_namespace())
+		return husk_error_set(err, 0,
+				      "config.json: linux.namespaces: running without root needs a "
+				      "user namespace (husk-runtime spec --rootless makes one)");
+	/* Last, once nothing here can fail (a refusal stays one line): no
+	 * mount namespace is allowed, as runc and crun allow it, but nothing
+	 * is mounted on the host for the container, it is only chrooted. */
 	if (!spec->ns[HUSK_NS_MOUNT].enabled && rt->warn &&
 	    (spec->n_mounts || (spec->masked_paths && spec->masked_paths[0]) ||
 	     (spec->readonly_paths && spec->readonly_paths[0]) || spec->root_readonly))
 		rt->warn("config.json: linux.namespaces: no mount namespace: mounts, maskedPaths, "
 			 "readonlyPaths and root.readonly are not applied (they would change the "
 			 "host's mounts); the process is only chrooted into root.path");
-	if (rt->rootless && !spec->ns[HUSK_NS_USER].enabled && !in_user_namespace())
-		return husk_error_set(err, 0,
-				      "config.json: linux.namespaces: running without root needs a "
-				      "user namespace (husk-runtime spec --rootless makes one)");
 	return 0;
 }
 
