@@ -20,8 +20,10 @@
 #include "container_internal.h"
 #include "hooks.h"
 #include "idmap_write.h"
+#include "rootfs.h"
 #include "seccomp_filter.h"
 #include "state.h"
+#include "sysctl.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -52,6 +54,10 @@ static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec,
 		return husk_error_set(err, 0,
 				      "config.json: linux.namespaces: running without root needs a "
 				      "user namespace (husk-runtime spec --rootless makes one)");
+	if (husk_sysctl_check_joined(spec, err) < 0)
+		return husk_error_wrap(err, "config.json");
+	for (size_t i = 0; rt->warn && spec->process.warnings && spec->process.warnings[i]; i++)
+		rt->warn(spec->process.warnings[i]);
 	/* Last, once nothing here can fail (a refusal stays one line): no
 	 * mount namespace is allowed, as runc and crun allow it, but nothing
 	 * is mounted on the host for the container, it is only chrooted. */
@@ -360,6 +366,8 @@ static int launch(struct parent *p, husk_error **err)
 	struct launch *l = &p->l;
 	int sv[2];
 
+	if (husk_rootfs_open_bind_sources(l->spec, &l->bind_fds, err) < 0)
+		return husk_error_wrap(err, "config.json");
 	if (l->spec->seccomp &&
 	    husk_seccomp_prepare(l->spec->seccomp, l->rt->seccomp_cache, &l->seccomp, err) < 0)
 		return husk_error_wrap(err, "config.json");
@@ -391,6 +399,9 @@ static int launch(struct parent *p, husk_error **err)
 		return husk_error_set(err, errno, "container init exited");
 	if (await_ready(p, err) < 0)
 		return -1;
+	/* Attached by now; a detached clone would pin the host's mounts. */
+	husk_rootfs_close_bind_sources(l->bind_fds, l->spec->n_mounts);
+	l->bind_fds = NULL;
 	if (write_state(p, err) < 0 || write_pid_file(l->o->pid_file, p->pid, err) < 0)
 		return -1;
 	return 0;
@@ -424,6 +435,8 @@ static void parent_cleanup(struct parent *p, bool failed)
 	husk_cgroup_clear(&p->l.cg);
 	husk_seccomp_free(p->l.seccomp);
 	p->l.seccomp = NULL;
+	husk_rootfs_close_bind_sources(p->l.bind_fds, p->l.spec->n_mounts);
+	p->l.bind_fds = NULL;
 	if (p->l.sync_parent >= 0)
 		close(p->l.sync_parent);
 	if (p->l.sync_child >= 0)

@@ -184,8 +184,8 @@ static __attribute__((noreturn)) void exec_process(struct exec_ctx *x)
 	cleanup_free char *exe = NULL;
 	husk_error *e = NULL;
 
-	if (setup_terminal(x, &e) < 0 || husk_process_apply_rlimits(p, &e) < 0 ||
-	    husk_process_apply_oom_score_adj(p, &e) < 0 ||
+	if (setup_terminal(x, &e) < 0 || husk_process_prepare_env(&x->proc, &e) < 0 ||
+	    husk_process_apply_rlimits(p, &e) < 0 || husk_process_apply_oom_score_adj(p, &e) < 0 ||
 	    husk_process_apply_cwd_and_umask(p, &e) < 0 ||
 	    husk_process_find_executable(p, &exe, &e) < 0)
 		child_fail(x, e);
@@ -286,6 +286,8 @@ static int prepare(struct exec_ctx *x, const char *id, json_t *process, husk_err
 		return husk_error_set(err, 0, "container `%s` is paused: resume it first", id);
 	if (husk_process_parse(process, "process", &x->proc, err) < 0)
 		return -1;
+	for (size_t i = 0; x->rt->warn && x->proc.warnings && x->proc.warnings[i]; i++)
+		x->rt->warn(x->proc.warnings[i]);
 	if (x->proc.terminal && x->o->detach && !x->o->console_socket)
 		return husk_error_set(err, 0, "exec: --tty with --detach needs --console-socket");
 	if (!x->proc.terminal && x->o->console_socket)

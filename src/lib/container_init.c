@@ -21,6 +21,7 @@
 #include "rootfs.h"
 #include "seccomp_filter.h"
 #include "state.h"
+#include "sysctl.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -210,7 +211,8 @@ static int setup_mounts(struct init_ctx *c, husk_error **err)
 					     .in_userns = l->spec->ns[HUSK_NS_USER].enabled,
 					     .cgroupns = l->spec->ns[HUSK_NS_CGROUP].enabled,
 					     .rootfd = -1,
-					     .devnull = -1};
+					     .devnull = -1,
+					     .bind_fds = l->bind_fds};
 	if (own_mounts && (husk_rootfs_prepare(&c->rootfs, err) < 0 || setup_terminal(c, err) < 0))
 		return -1;
 	if (l->spec->n_hooks[HUSK_HOOK_PRESTART] || l->spec->n_hooks[HUSK_HOOK_CREATE_RUNTIME]) {
@@ -259,7 +261,8 @@ static int prepare_process(struct init_ctx *c, husk_error **err)
 	}
 	if (c->l->spec->has_personality && personality(c->l->spec->personality) < 0)
 		return husk_error_set(err, errno, "linux.personality");
-	if (husk_process_apply_cwd_and_umask(p, err) < 0)
+	if (husk_process_prepare_env(&c->l->spec->process, err) < 0 ||
+	    husk_process_apply_cwd_and_umask(p, err) < 0)
 		return -1;
 	return husk_process_find_executable(p, &c->exe, err);
 }

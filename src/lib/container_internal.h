@@ -52,6 +52,7 @@ struct launch {
 	struct husk_cgroup cg;
 	bool cg_born_in; /* cloned into the v2 cgroup (CLONE_INTO_CGROUP) */
 	struct husk_seccomp *seccomp;
+	int *bind_fds; /* bind sources cloned before the user namespace (rootfs.h) */
 };
 
 /* An existing container, its state read and its directory locked. */

@@ -120,6 +120,11 @@ int husk_container_state(const struct husk_runtime *rt, const char *id, json_t *
 	return *ret ? 0 : husk_error_set(err, ENOMEM, "state");
 }
 
+/* Shims match runc's words: containerd's runc shim takes an error holding
+ * "container not running" (or "no such process") from kill as "already
+ * gone", and any other text fails the stop, which is then retried for ever. */
+#define NOT_RUNNING_FMT "container `%s`: container not running"
+
 /* Signals the init through a pidfd checked against the saved start time, so
  * a recycled pid is never signalled. */
 static int signal_init(const struct husk_state *st, int sig, husk_error **err)
@@ -131,7 +136,7 @@ static int signal_init(const struct husk_state *st, int sig, husk_error **err)
 	if (proc_start_time(st->pid, &start) < 0 || start != st->pid_start_time) {
 		if (pidfd >= 0)
 			close(pidfd);
-		return husk_error_set(err, 0, "container `%s` is not running", st->id);
+		return husk_error_set(err, 0, NOT_RUNNING_FMT, st->id);
 	}
 	if (pidfd >= 0) {
 		r = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
@@ -152,7 +157,9 @@ int load_cgroup(const struct husk_state *st, struct husk_cgroup *cg, husk_error 
 	return husk_cgroup_from_json(st->cgroup, cg, err);
 }
 
-static int signal_all(const struct husk_state *st, int sig, husk_error **err)
+/* Every process of the container's cgroup (the init alone without one). A
+ * stopped container whose cgroup is gone or empty has nothing to signal. */
+static int signal_all(const struct husk_state *st, bool stopped, int sig, husk_error **err)
 {
 	struct husk_cgroup cg;
 	cleanup_free pid_t *pids = NULL;
@@ -163,7 +170,7 @@ static int signal_all(const struct husk_state *st, int sig, husk_error **err)
 		return -1;
 	if (cg.version == 0) {
 		husk_cgroup_clear(&cg);
-		return signal_init(st, sig, err);
+		return stopped ? 0 : signal_init(st, sig, err);
 	}
 	/* SIGKILL through cgroup.kill also gets what forks meanwhile. */
 	if (sig == SIGKILL && husk_cgroup_kill(&cg) == 0) {
@@ -172,6 +179,10 @@ static int signal_all(const struct husk_state *st, int sig, husk_error **err)
 	}
 	r = husk_cgroup_pids(&cg, &pids, &n, err);
 	husk_cgroup_clear(&cg);
+	if (r < 0 && stopped && err && *err && (*err)->code == ENOENT) {
+		husk_error_free(err);
+		return 0;
+	}
 	if (r < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -186,9 +197,14 @@ int husk_container_kill(const struct husk_runtime *rt, const char *id, int sig, 
 
 	if (open_container(rt, id, false, &c, err) < 0)
 		return -1;
+	/* --all reaches what is left in the cgroup of a stopped container (a
+	 * host-PID pod's children outlive its init; containerd's shim kills
+	 * them so), as runc does; nothing left is no error. */
+	if (all)
+		return signal_all(&c.st, c.status == HUSK_STATUS_STOPPED, sig, err);
 	if (c.status == HUSK_STATUS_STOPPED)
-		return husk_error_set(err, 0, "container `%s` is not running", id);
-	return all ? signal_all(&c.st, sig, err) : signal_init(&c.st, sig, err);
+		return husk_error_set(err, 0, NOT_RUNNING_FMT, id);
+	return signal_init(&c.st, sig, err);
 }
 
 /* Waits (bounded) until the init is gone; zombies count as gone. */
@@ -222,7 +238,7 @@ static int stop_for_delete(struct opened *c, bool force, husk_error **err)
 				      "container `%s` is %s: stop it first, or use delete --force",
 				      c->st.id, husk_status_name(c->status));
 	if (load_cgroup(&c->st, &cg, NULL) == 0 && cg.version) {
-		signal_all(&c->st, SIGKILL, NULL);
+		signal_all(&c->st, false, SIGKILL, NULL);
 		if (c->status == HUSK_STATUS_PAUSED)
 			husk_cgroup_freeze(&cg, false, NULL);
 	}

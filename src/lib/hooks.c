@@ -22,14 +22,16 @@ const char *husk_hook_kind_name(enum husk_hook_kind kind)
 	return names[kind];
 }
 
+/* A hook without "env" gets the runtime's own environment, as runc and crun
+ * give it (hooks such as the NVIDIA toolkit's read PATH from it); "env": []
+ * is an empty one. */
 static void hook_child(const struct husk_hook *h, int stdin_fd)
 {
-	static char *const empty[] = {NULL};
 	char *argv0[] = {h->path, NULL};
 
 	dup2(stdin_fd, 0);
 	signal(SIGPIPE, SIG_DFL);
-	execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : empty);
+	execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : environ);
 	_exit(127);
 }
 

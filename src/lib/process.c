@@ -37,6 +37,100 @@ static const char *env_lookup(char *const *env, const char *key)
 	return NULL;
 }
 
+static size_t env_name_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/* A later value of a name replaces an earlier one, in the earlier one's
+ * place (the order docker and runc give). */
+static void env_dedupe(char **env)
+{
+	size_t n = strv_length(env), out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = env_name_len(env[i]);
+		bool replaced = false;
+		for (size_t j = 0; j < out; j++) {
+			if (env_name_len(env[j]) == len && strncmp(env[j], env[i], len) == 0) {
+				free(env[j]);
+				env[j] = env[i];
+				replaced = true;
+				break;
+			}
+		}
+		if (!replaced)
+			env[out++] = env[i];
+	}
+	env[out] = NULL;
+}
+
+/* The home directory of uid in the container's /etc/passwd, or NULL. A
+ * hostile image may make the file a fifo or a device: only a regular file
+ * is read, and only so much of it. */
+static char *passwd_home(uid_t uid)
+{
+	cleanup_close int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	cleanup_free char *line = NULL;
+	size_t cap = 0, total = 0;
+	char *home = NULL;
+	struct stat st;
+	ssize_t n;
+	FILE *f;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	f = fdopen(steal_fd(&fd), "r");
+	if (f == NULL)
+		return NULL;
+	while (home == NULL && total < (16u << 20) && (n = getline(&line, &cap, f)) > 0) {
+		char *fields[7] = {0}, *c = line;
+		int64_t v;
+		int k = 0;
+		total += (size_t)n;
+		line[strcspn(line, "\n")] = '\0';
+		/* name:passwd:uid:gid:gecos:home:shell, empty fields allowed */
+		for (; k < 7 && c; k++) {
+			fields[k] = c;
+			c = strchr(c, ':');
+			if (c)
+				*c++ = '\0';
+		}
+		if (k >= 6 && parse_int64(fields[2], 0, UINT32_MAX, &v) == 0 && (uid_t)v == uid &&
+		    fields[5][0] != '\0')
+			home = strdup(fields[5]);
+	}
+	fclose(f);
+	return home;
+}
+
+int husk_process_prepare_env(struct husk_process *p, husk_error **err)
+{
+	cleanup_free char *home = NULL;
+	cleanup_free char *kv = NULL;
+	char **env;
+	size_t n;
+
+	if (p->env == NULL && (p->env = calloc(1, sizeof(char *))) == NULL)
+		return husk_error_set(err, ENOMEM, "process.env");
+	env_dedupe(p->env);
+	if (env_lookup(p->env, "HOME") != NULL)
+		return 0;
+	home = passwd_home(p->uid);
+	if (asprintf(&kv, "HOME=%s", home ? home : "/") < 0)
+		return husk_error_set(err, ENOMEM, "process.env");
+	n = strv_length(p->env);
+	env = realloc(p->env, (n + 2) * sizeof(char *));
+	if (env == NULL)
+		return husk_error_set(err, ENOMEM, "process.env");
+	env[n] = steal_pointer(&kv);
+	env[n + 1] = NULL;
+	p->env = env;
+	return 0;
+}
+
 static int check_executable(const char *arg0, const char *path, husk_error **err)
 {
 	struct stat st;

@@ -20,6 +20,11 @@ int husk_process_apply_user_and_caps(const struct husk_process *p, bool setgroup
 				     husk_error **err);
 int husk_process_apply_no_new_privs(const struct husk_process *p, husk_error **err);
 
+/* The environment execve gets, in the container's root: a later value of
+ * a name replaces an earlier one, and HOME, when missing, comes from the
+ * user's entry in the container's /etc/passwd (else "/"), as runc sets it. */
+int husk_process_prepare_env(struct husk_process *p, husk_error **err);
+
 /* umask, cwd (created in the container when missing), environment. */
 int husk_process_apply_cwd_and_umask(const struct husk_process *p, husk_error **err);
 

@@ -15,6 +15,28 @@
 #include <sys/sysmacros.h>
 #include <linux/openat2.h>
 
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
+
 #include "devices.h"
 #include "util.h"
 
@@ -253,24 +275,89 @@ static char *bind_source(const struct husk_spec *spec, const char *src)
 #define MS_BIND_FLAGS  (MS_BIND | MS_REC)
 #define MS_PROPAGATION (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
 
-static int mount_bind(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, husk_error **err)
+int husk_rootfs_open_bind_sources(const struct husk_spec *spec, int **ret_fds, husk_error **err)
+{
+	int *fds;
+
+	*ret_fds = NULL;
+	if (!spec->ns[HUSK_NS_USER].enabled || !spec->ns[HUSK_NS_MOUNT].enabled ||
+	    spec->n_mounts == 0)
+		return 0;
+	fds = malloc(spec->n_mounts * sizeof(int));
+	if (fds == NULL)
+		return husk_error_set(err, ENOMEM, "mounts");
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct husk_mount *m = &spec->mounts[i];
+		cleanup_free char *src = NULL;
+		if (!m->bind)
+			continue;
+		src = bind_source(spec, m->source);
+		if (src == NULL) {
+			husk_rootfs_close_bind_sources(fds, spec->n_mounts);
+			return husk_error_set(err, ENOMEM, "mounts");
+		}
+		fds[i] = (int)syscall(SYS_open_tree, AT_FDCWD, src,
+				      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					  ((m->flags & MS_REC) ? AT_RECURSIVE : 0));
+		if (fds[i] >= 0)
+			continue;
+		if (errno == ENOSYS) /* before Linux 5.2: mount by path */
+			break;
+		husk_error_set(err, errno, "mounts[%zu]: bind source `%s`", i, m->source);
+		husk_rootfs_close_bind_sources(fds, spec->n_mounts);
+		return -1;
+	}
+	*ret_fds = fds;
+	return 0;
+}
+
+void husk_rootfs_close_bind_sources(int *fds, size_t n)
+{
+	for (size_t i = 0; fds && i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+}
+
+/* Attaches a tree the runtime cloned (husk_rootfs_open_bind_sources), or
+ * binds the source by path. */
+static int attach_bind(const struct husk_mount *m, const char *src, int tree, int dest,
+		       husk_error **err)
+{
+	char p[32];
+
+	if (tree >= 0) {
+		if (syscall(SYS_move_mount, tree, "", dest, "",
+			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return husk_error_set(err, errno, "bind mount `%s` on `%s`", m->source,
+					      m->destination);
+		return 0;
+	}
+	if (mount(src, fd_path(dest, p), NULL, m->flags & MS_BIND_FLAGS, NULL) < 0)
+		return husk_error_set(err, errno, "bind mount `%s` on `%s`", m->source,
+				      m->destination);
+	return 0;
+}
+
+static int mount_bind(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, int tree,
+		      husk_error **err)
 {
 	cleanup_free char *src = bind_source(ctx->spec, m->source);
 	cleanup_close int fd = -1;
 	unsigned long extra = m->flags & ~(MS_BIND_FLAGS | MS_REMOUNT);
 	struct stat st;
-	char p[32];
 
 	if (src == NULL)
 		return husk_error_set(err, ENOMEM, "mount");
-	if (stat(src, &st) < 0)
+	if ((tree >= 0 ? fstat(tree, &st) : stat(src, &st)) < 0)
 		return husk_error_set(err, errno, "mount source `%s`", m->source);
 	if (husk_path_create_in_root(ctx->rootfd, m->destination, !S_ISDIR(st.st_mode), &fd, err) <
 	    0)
 		return -1;
-	if (mount(src, fd_path(fd, p), NULL, m->flags & MS_BIND_FLAGS, NULL) < 0)
-		return husk_error_set(err, errno, "bind mount `%s` on `%s`", m->source,
-				      m->destination);
+	if (attach_bind(m, src, tree, fd, err) < 0)
+		return -1;
 	if (extra)
 		return remount_bind(ctx->rootfd, m->destination, extra, m->clear_flags, err);
 	return 0;
@@ -383,9 +470,11 @@ static int mount_fs(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, hus
 	return husk_error_set(err, errno, "mount %s on `%s`", m->type, m->destination);
 }
 
-static int mount_one(struct husk_rootfs_ctx *ctx, const struct husk_mount *m, husk_error **err)
+static int mount_one(struct husk_rootfs_ctx *ctx, size_t i, husk_error **err)
 {
-	int r = m->bind ? mount_bind(ctx, m, err) : mount_fs(ctx, m, err);
+	const struct husk_mount *m = &ctx->spec->mounts[i];
+	int tree = ctx->bind_fds ? ctx->bind_fds[i] : -1;
+	int r = m->bind ? mount_bind(ctx, m, tree, err) : mount_fs(ctx, m, err);
 
 	if (r < 0)
 		return r;
@@ -460,17 +549,80 @@ static int create_cwd(struct husk_rootfs_ctx *ctx, husk_error **err)
 	return 0;
 }
 
+static int mount_id(const char *path, uint64_t *ret)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0)
+		return -1;
+	if (!(stx.stx_mask & STATX_MNT_ID)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	*ret = stx.stx_mnt_id;
+	return 0;
+}
+
+/* pivot_root refuses a new root whose parent mount is shared, and a mount
+ * made in a shared mount propagates to its peers (the host): the mount
+ * that holds root.path becomes a slave (or private), in the container's
+ * namespace. */
+static int unshare_rootfs_parent(const char *root, unsigned long prop, husk_error **err)
+{
+	cleanup_free char *cur = strdup(root);
+	uint64_t id, up;
+
+	if (cur == NULL)
+		return husk_error_set(err, ENOMEM, "rootfs");
+	if (mount_id(cur, &id) < 0)
+		return husk_error_set(err, errno, "the mount of rootfs `%s`", root);
+	while (strcmp(cur, "/") != 0) {
+		char *slash = strrchr(cur, '/');
+		char saved = slash[1];
+		if (slash == cur)
+			slash[1] = '\0'; /* the parent is "/" */
+		else
+			*slash = '\0';
+		if (mount_id(cur, &up) < 0 || up != id) {
+			if (slash == cur)
+				slash[1] = saved;
+			else
+				*slash = '/';
+			break;
+		}
+	}
+	if (mount(NULL, cur, NULL, prop, NULL) < 0)
+		return husk_error_set(err, errno, "make `%s` a %s mount", cur,
+				      prop == MS_PRIVATE ? "private" : "slave");
+	return 0;
+}
+
+/* Before anything is mounted. The container's namespace starts as a copy
+ * of the host's: rootfsPropagation decides how the copies stay tied to the
+ * host's mounts (shared: both ways, which Kubernetes' Bidirectional volumes
+ * need; slave: from the host only; private: not at all), and without it
+ * they become slaves, so that nothing mounted here reaches the host. */
+static int set_initial_propagation(const struct husk_spec *spec, husk_error **err)
+{
+	unsigned long prop = spec->rootfs_propagation;
+
+	if (!(prop & (MS_SHARED | MS_SLAVE | MS_PRIVATE)))
+		prop = MS_SLAVE | MS_REC; /* unbindable is applied after pivot_root */
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		return husk_error_set(err, errno, "linux.rootfsPropagation: set it on /");
+	/* Shared, or not recursive (the host's shared mounts stay shared). */
+	if ((prop & MS_SHARED) || !(prop & MS_REC))
+		return unshare_rootfs_parent(spec->root_path,
+					     (prop & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE, err);
+	return 0;
+}
+
 int husk_rootfs_prepare(struct husk_rootfs_ctx *ctx, husk_error **err)
 {
 	const struct husk_spec *spec = ctx->spec;
-	/* Nothing we mount may propagate back to the host, and pivot_root
-	 * refuses shared mounts: every mount becomes a slave (or private)
-	 * now; rootfsPropagation itself is applied after pivot_root. */
-	unsigned long prop = (spec->rootfs_propagation & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
 
-	if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
-		return husk_error_set(err, errno, "make / a %s mount",
-				      prop == MS_PRIVATE ? "private" : "slave");
+	if (set_initial_propagation(spec, err) < 0)
+		return -1;
 	if (mount(spec->root_path, spec->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return husk_error_set(err, errno, "bind mount rootfs `%s`", spec->root_path);
 	if (spec->masked_paths && open_host_devnull(&ctx->devnull, err) < 0)
@@ -479,7 +631,7 @@ int husk_rootfs_prepare(struct husk_rootfs_ctx *ctx, husk_error **err)
 	if (ctx->rootfd < 0)
 		return husk_error_set(err, errno, "open rootfs `%s`", spec->root_path);
 	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (mount_one(ctx, &spec->mounts[i], err) < 0)
+		if (mount_one(ctx, i, err) < 0)
 			return husk_error_wrap(err, "mounts[%zu]", i);
 	if (!dev_is_bind_mounted(spec) &&
 	    husk_devices_setup(ctx->rootfd, spec, ctx->in_userns, err) < 0)
@@ -491,6 +643,28 @@ int husk_rootfs_prepare(struct husk_rootfs_ctx *ctx, husk_error **err)
 	return create_cwd(ctx, err);
 }
 
+/* pivot_root(".", ".") stacks the old root on the new one, and the old root
+ * is then detached, through an fd opened before: "." names the new root to
+ * mount(2) after the pivot. With rootfsPropagation shared, the old root's
+ * mounts are peers of the host's, and detaching them would unmount the
+ * host's /proc, /sys, ... too: they become slaves first. */
+static int pivot_into_cwd(husk_error **err)
+{
+	cleanup_close int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (oldroot < 0)
+		return husk_error_set(err, errno, "open the old root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return husk_error_set(err, errno, "pivot_root");
+	if (fchdir(oldroot) < 0)
+		return husk_error_set(err, errno, "chdir to the old root");
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return husk_error_set(err, errno, "make the old root a slave");
+	if (umount2(".", MNT_DETACH) < 0)
+		return husk_error_set(err, errno, "detach old root");
+	return 0;
+}
+
 int husk_rootfs_pivot(struct husk_rootfs_ctx *ctx, bool no_pivot, husk_error **err)
 {
 	if (fchdir(ctx->rootfd) < 0)
@@ -500,13 +674,8 @@ int husk_rootfs_pivot(struct husk_rootfs_ctx *ctx, bool no_pivot, husk_error **e
 			return husk_error_set(err, errno, "move rootfs to /");
 		if (chroot(".") < 0)
 			return husk_error_set(err, errno, "chroot");
-	} else {
-		/* pivot_root(".", ".") stacks the old root under the new one;
-		 * detaching "." then removes it without needing a directory. */
-		if (syscall(SYS_pivot_root, ".", ".") < 0)
-			return husk_error_set(err, errno, "pivot_root");
-		if (umount2(".", MNT_DETACH) < 0)
-			return husk_error_set(err, errno, "detach old root");
+	} else if (pivot_into_cwd(err) < 0) {
+		return -1;
 	}
 	if (chdir("/") < 0)
 		return husk_error_set(err, errno, "chdir /");
@@ -553,21 +722,5 @@ int husk_rootfs_bind_console(int rootfd, int slave_fd, husk_error **err)
 		return -1;
 	if (mount(fd_path(slave_fd, s), fd_path(fd, p), NULL, MS_BIND, NULL) < 0)
 		return husk_error_set(err, errno, "bind terminal on /dev/console");
-	return 0;
-}
-
-int husk_sysctl_apply(const struct husk_spec *spec, husk_error **err)
-{
-	for (size_t i = 0; i < spec->n_sysctl; i++) {
-		cleanup_free char *path = NULL;
-		if (asprintf(&path, "/proc/sys/%s", spec->sysctl[i].key) < 0)
-			return husk_error_set(err, ENOMEM, "sysctl");
-		for (char *c = path + 10; *c; c++)
-			if (*c == '.')
-				*c = '/';
-		if (write_file_at(AT_FDCWD, path, spec->sysctl[i].value,
-				  strlen(spec->sysctl[i].value), err) < 0)
-			return husk_error_wrap(err, "linux.sysctl `%s`", spec->sysctl[i].key);
-	}
 	return 0;
 }

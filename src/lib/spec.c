@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "sysctl.h"
 #include "util.h"
 
 /* Errors name the field: "process.args: must be a non-empty array of strings". */
@@ -89,8 +90,8 @@ static int check_object(json_t *v, const char *what, husk_error **err)
 	return 0;
 }
 
-static int parse_caps_set(json_t *caps, const char *where, const char *key, uint64_t *ret,
-			  husk_error **err)
+static int parse_caps_set(json_t *caps, const char *where, const char *key, struct husk_process *p,
+			  uint64_t *ret, husk_error **err)
 {
 	json_t *v = json_object_get(caps, key), *e;
 	size_t i;
@@ -106,9 +107,18 @@ static int parse_caps_set(json_t *caps, const char *where, const char *key, uint
 		if (c == -2)
 			return field_error(err, "%s.capabilities.%s[%zu]: must be a string", where,
 					   key, i);
-		if (c < 0)
-			return field_error(err, "%s.capabilities.%s[%zu]: unknown capability `%s`",
-					   where, key, i, json_string_value(e));
+		if (c < 0) {
+			/* runtime-spec 1.1: log a warning and do not fail */
+			char *w = NULL;
+			if (asprintf(&w, "%s.capabilities: unknown capability `%s` ignored", where,
+				     json_string_value(e)) < 0)
+				return husk_error_set(err, ENOMEM, "%s.capabilities", where);
+			if (strv_contains(p->warnings, w))
+				free(w);
+			else if (strv_append(&p->warnings, w) < 0)
+				return husk_error_set(err, ENOMEM, "%s.capabilities", where);
+			continue;
+		}
 		*ret |= 1ULL << c;
 	}
 	return 0;
@@ -124,11 +134,11 @@ static int parse_capabilities(json_t *obj, const char *where, struct husk_proces
 	if (!json_is_object(caps))
 		return field_error(err, "%s.capabilities: must be an object", where);
 	p->has_caps = true;
-	if (parse_caps_set(caps, where, "bounding", &p->caps.bounding, err) < 0 ||
-	    parse_caps_set(caps, where, "effective", &p->caps.effective, err) < 0 ||
-	    parse_caps_set(caps, where, "inheritable", &p->caps.inheritable, err) < 0 ||
-	    parse_caps_set(caps, where, "permitted", &p->caps.permitted, err) < 0 ||
-	    parse_caps_set(caps, where, "ambient", &p->caps.ambient, err) < 0)
+	if (parse_caps_set(caps, where, "bounding", p, &p->caps.bounding, err) < 0 ||
+	    parse_caps_set(caps, where, "effective", p, &p->caps.effective, err) < 0 ||
+	    parse_caps_set(caps, where, "inheritable", p, &p->caps.inheritable, err) < 0 ||
+	    parse_caps_set(caps, where, "permitted", p, &p->caps.permitted, err) < 0 ||
+	    parse_caps_set(caps, where, "ambient", p, &p->caps.ambient, err) < 0)
 		return -1;
 	return 0;
 }
@@ -304,6 +314,7 @@ void husk_process_clear(struct husk_process *p)
 	free(p->rlimits);
 	free(p->apparmor_profile);
 	free(p->selinux_label);
+	strv_free(p->warnings);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -736,10 +747,7 @@ static int validate_spec(struct husk_spec *s, husk_error **err)
 	      strcmp(s->cgroups_path + strlen(s->cgroups_path) - 3, "/..") == 0)))
 		return field_error(err, "linux.cgroupsPath: `%s` must not contain `..`",
 				   s->cgroups_path);
-	for (size_t i = 0; i < s->n_sysctl; i++)
-		if (s->sysctl[i].key[0] == '\0' || strstr(s->sysctl[i].key, ".."))
-			return field_error(err, "linux.sysctl: invalid key `%s`", s->sysctl[i].key);
-	return 0;
+	return husk_sysctl_validate(s, err);
 }
 
 static int parse_document(struct husk_spec *s, husk_error **err)
@@ -850,7 +858,7 @@ int husk_spec_load(const char *bundle, const char *config_path, struct husk_spec
 	if (read_file_at(AT_FDCWD, config_path ? config_path : path, &text, &len, err) < 0)
 		return -1;
 	if (husk_spec_parse(text, len, abs_bundle, ret, err) < 0)
-		return husk_error_wrap(err, "config.json");
+		return husk_error_wrap(err, "%s", config_path ? config_path : "config.json");
 	return 0;
 }
 

@@ -110,6 +110,9 @@ struct husk_process {
 	int oom_score_adj;
 	char *apparmor_profile;
 	char *selinux_label;
+	/* What was ignored, one line each, for the caller to report (an
+	 * unknown capability: the spec says warn and go on). */
+	char **warnings;
 };
 
 struct husk_kv {

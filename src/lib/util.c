@@ -47,6 +47,29 @@ char **strv_dup(char *const *v)
 	return r;
 }
 
+bool strv_contains(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+int strv_append(char ***v, char *s)
+{
+	size_t n = strv_length(*v);
+	char **r = realloc(*v, (n + 2) * sizeof(char *));
+
+	if (r == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	r[n] = s;
+	r[n + 1] = NULL;
+	*v = r;
+	return 0;
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -54,6 +54,9 @@ static inline int steal_fd(int *fd)
 
 size_t strv_length(char *const *v);
 char **strv_dup(char *const *v);
+bool strv_contains(char *const *v, const char *s);
+/* Takes s (freed on failure). */
+int strv_append(char ***v, char *s);
 
 /* Files. All fds are O_CLOEXEC. */
 int read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len, husk_error **err);

@@ -85,8 +85,9 @@ static json_t *build_process(struct cli *cli, struct exec_args *a, int argc, cha
 		json_object_set_new(p, "noNewPrivileges", json_true());
 	json_array_foreach (a->caps, i, v) {
 		json_t *caps = json_object_get(p, "capabilities");
-		static const char *const sets[] = {"bounding", "effective", "permitted",
-						   "inheritable", "ambient"};
+		/* Never inheritable or ambient: those would pass the capability
+		 * on across every later execve (CVE-2022-29162). */
+		static const char *const sets[] = {"bounding", "effective", "permitted"};
 		if (!json_is_object(caps))
 			json_object_set_new(p, "capabilities", caps = json_object());
 		for (size_t s = 0; s < ARRAY_SIZE(sets); s++) {

@@ -202,6 +202,11 @@ teardown() {
 	fi
 	[ -n "${CD_SOCK:-}" ] && cd_kill_leftovers
 	[ -n "${HROOT:-}" ] && husk_delete_all "$HROOT/$CD_NS"
+	# processes a test started and recorded (`sleep 1001` only), by PID
+	local p
+	for p in $(cat "$BATS_TEST_TMPDIR/own-pids" 2>/dev/null); do
+		is_sleep1001 "$p" && kill -KILL "$p"
+	done
 	return 0
 }
 
@@ -425,6 +430,167 @@ wait_frozen() {
 	[[ "$output" == *"exit code 137"* ]]
 	cctr containers rm all
 	assert_clean all
+}
+
+# cd_wait_stopped ID: until `ctr task ls` shows task ID STOPPED (bounded).
+cd_wait_stopped() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		cctr task ls | grep -qE "^$1[[:space:]]+[0-9]+[[:space:]]+STOPPED" && return 0
+		sleep 0.1
+	done
+	echo "task $1 never became STOPPED: $(cctr task ls 2>&1)"
+	return 1
+}
+
+# runtime_log ID: the --log file the shim passes to the runtime for ID (the
+# JSON log it reads husk's errors from; gone once the task is deleted).
+runtime_log() {
+	sed -n "s/^.* --log \([^ ]*\/$1\/log\.json\) .*\$/\1/p" "$CALLS" | tail -n 1
+}
+
+# log_errors FILE: the msg of each error line of the runtime's JSON log FILE
+# (nothing when husk never wrote one).
+log_errors() {
+	[ -e "$1" ] || return 0
+	jq -r 'select(.level == "error") | .msg' "$1"
+}
+
+# A pod stop (CRI StopContainer) kills the task with its stop signal, then
+# SIGKILL; when the process has already exited but the task is not deleted
+# yet, the shim's stoppedState.Kill still runs `kill`. The runc v2 shim takes
+# the error as "already gone" (not found, which CRI ignores) only when its text
+# holds "container not running" (checkKillError); other text is "unknown error
+# after kill", and the kubelet retries the stop for ever.
+@test "ctr task kill of a task whose process already exited: not found, as a pod stop needs" {
+	run hrun -d "$IMAGE" gone true
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cd_wait_stopped gone
+	# a PID namespace of its own: the shim made no kill --all at the exit
+	run ! called "kill --all gone"
+
+	run cctr task kill -s TERM gone
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$output" = "ctr: process already finished: not found" ]
+	grep -q -- "--log-format json kill gone 15\$" "$CALLS"
+	# husk's error, in the --log file the shim gave it
+	local log
+	log=$(runtime_log gone)
+	[ -n "$log" ]
+	run log_errors "$log"
+	echo "$output"
+	[ "$output" = 'container `gone`: container not running' ]
+
+	run cctr task kill -s KILL gone
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$output" = "ctr: process already finished: not found" ]
+	grep -q -- "--log-format json kill gone 9\$" "$CALLS"
+
+	run cctr task rm gone
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run cctr containers rm gone
+	[ "$status" -eq 0 ]
+	assert_clean gone
+}
+
+# A container that joins a PID namespace (a host-PID pod) has no init whose
+# death ends the rest: when its init exits, the shim runs `kill --all ID 9`
+# itself (runc.ShouldKillAllOnExit) before it marks the task stopped, and
+# logs "failed to kill init's children" if that fails. /proc/1/ns/pid may
+# not be readable in a sandbox; the test shell's is the same one.
+@test "ctr run --with-ns pid: the shim's kill --all at the init's exit, then kill -a of the stopped task" {
+	local ns=/proc/$$/ns/pid
+	run hrun -d --with-ns "pid:$ns" "$IMAGE" hostpid true
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cd_wait_stopped hostpid
+	# the bundle joins that PID namespace: what makes the shim kill all
+	jq -e >/dev/null --arg p "$ns" '[.linux.namespaces[] | select(.type == "pid")] == [{type: "pid", path: $p}]' \
+		"$CD_DIR/state/io.containerd.runtime.v2.task/$CD_NS/hostpid/config.json"
+	# STOPPED comes after the kill --all: it was the last call, and it succeeded
+	tail -n 1 "$CALLS" | grep -q -- "--log-format json kill --all hostpid 9\$"
+	local log
+	log=$(runtime_log hostpid)
+	[ -n "$log" ]
+	run log_errors "$log"
+	echo "$output"
+	[ -z "$output" ]
+	run ! grep -E "failed to kill init's children.* id=hostpid( |\$)" "$CD_DIR/containerd.log"
+	echo "$output"
+
+	# kill --all of the stopped task: nothing left to signal is no error
+	run cctr task kill -a -s KILL hostpid
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(grep -c -- "--log-format json kill --all hostpid 9\$" "$CALLS")" -eq 2 ]
+	run log_errors "$log"
+	[ -z "$output" ]
+
+	run cctr task rm hostpid
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run cctr containers rm hostpid
+	[ "$status" -eq 0 ]
+	assert_clean hostpid
+}
+
+# is_sleep1001 PID: PID is a live `sleep 1001` (a zombie's cmdline is empty).
+is_sleep1001() { [ "$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline")" = "sleep 1001 " ]; }
+
+# cg_procs ID: the processes in the cgroups of container ID, every hierarchy.
+cg_procs() {
+	find /sys/fs/cgroup -maxdepth 4 -type d -path "*/$CD_NS/$1" -exec cat {}/cgroup.procs \; 2>/dev/null
+}
+
+@test "ctr run --with-ns pid: a child left running when the init exits dies by the shim's kill --all" {
+	# TERM makes the init exit 0; its background sleep stays in the cgroup
+	run hrun -d --with-ns "pid:/proc/$$/ns/pid" "$IMAGE" leftover \
+		sh -c 'trap "exit 0" TERM; sleep 1001 & while :; do sleep 0.1; done'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local i p pid=
+	for ((i = 0; i < 50; i++)); do
+		for p in $(cctr task ps leftover | awk 'NR > 1 {print $1}'); do
+			is_sleep1001 "$p" && pid=$p
+		done
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	echo "sleep PID: $pid"
+	[ -n "$pid" ]
+	# teardown kills it (by PID) if it outlives the test
+	echo "$pid" >"$BATS_TEST_TMPDIR/own-pids"
+	run cctr task kill -s TERM leftover
+	[ "$status" -eq 0 ]
+	cd_wait_stopped leftover
+	tail -n 1 "$CALLS" | grep -q -- "--log-format json kill --all leftover 9\$"
+	# killed: the sleep is gone, nothing is left in the container's cgroups
+	for ((i = 0; i < 50; i++)); do
+		! is_sleep1001 "$pid" && [ -z "$(cg_procs leftover)" ] && break
+		sleep 0.1
+	done
+	run ! is_sleep1001 "$pid"
+	run cg_procs leftover
+	echo "left in the cgroups: $output"
+	[ -z "$output" ]
+	local log
+	log=$(runtime_log leftover)
+	[ -n "$log" ]
+	run log_errors "$log"
+	echo "$output"
+	[ -z "$output" ]
+
+	run cctr task rm leftover
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run cctr containers rm leftover
+	[ "$status" -eq 0 ]
+	assert_clean leftover
 }
 
 @test "ctr run --uidmap/--gidmap: a user namespace over a remapped snapshot" {

@@ -124,9 +124,6 @@ teardown() {
 	expect_bad_config '.process.user.uid = -1' process.user.uid
 }
 
-@test "errors: unknown capability" {
-	expect_bad_config '.process.capabilities.bounding += ["CAP_BOGUS"]' process.capabilities.bounding CAP_BOGUS
-}
 
 @test "errors: entrypoint not found in \$PATH" {
 	expect_bad_config '.process.args = ["no-such-program"]' no-such-program 'executable file not found in $PATH'

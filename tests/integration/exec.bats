@@ -136,7 +136,64 @@ status_field() { awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/pr
 	[ "$(status_field "$INIT" Uid | awk '{ print $1 }')" = 0 ]
 }
 
+@test "exec --cap: bounding, effective and permitted only, never inheritable or ambient (CVE-2022-29162)" {
+	start_ctr e1
+	run husk exec --cap CAP_SYS_ADMIN --user 1000 e1 cat /proc/self/status
+	[ "$status" -eq 0 ]
+	for f in CapBnd CapPrm CapEff CapInh CapAmb; do
+		v=$(awk -v f="$f:" '$1 == f { print $2 }' <<<"$output")
+		echo "$f $v"
+		case $f in
+		CapInh | CapAmb) [ $((0x$v >> 21 & 1)) -eq 0 ] ;;
+		CapBnd) [ $((0x$v >> 21 & 1)) -eq 1 ] ;;
+		esac
+	done
+	# as root: effective and permitted too, still nothing inheritable or ambient
+	run husk exec --cap CAP_SYS_ADMIN e1 cat /proc/self/status
+	[ "$status" -eq 0 ]
+	for f in CapPrm CapEff; do
+		v=$(awk -v f="$f:" '$1 == f { print $2 }' <<<"$output")
+		[ $((0x$v >> 21 & 1)) -eq 1 ]
+	done
+	[ "$(awk '$1 == "CapInh:" { print $2 }' <<<"$output")" = 0000000000000000 ]
+	[ "$(awk '$1 == "CapAmb:" { print $2 }' <<<"$output")" = 0000000000000000 ]
+}
+
+@test "exec --cap with an unknown name warns once and runs the process" {
+	start_ctr e1
+	run husk exec --cap CAP_NO_SUCH_CAP e1 echo ran
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = ran ]
+	[ "$(grep -c 'warning: process.capabilities: unknown capability `CAP_NO_SUCH_CAP` ignored' <<<"$output")" -eq 1 ]
+}
+
 # --- process options ------------------------------------------------------------
+
+@test "exec --env replaces a variable of the same name; the last one wins" {
+	update_config '.process.env = ["PATH=/bin:/usr/bin", "A=from-config"]'
+	start_ctr e1
+	run husk exec --env PATH=/usr/bin:/bin --env A=1 --env A=2 e1 env
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^PATH=' <<<"$output")" -eq 1 ]
+	[ "$(grep '^PATH=' <<<"$output")" = PATH=/usr/bin:/bin ]
+	[ "$(grep '^A=' <<<"$output")" = A=2 ]
+}
+
+@test "exec: HOME from the container's /etc/passwd for the exec's user, else /" {
+	update_config '.process.env = ["PATH=/bin:/usr/bin"]'
+	echo 'app:x:1000:1000:app:/home/app:/bin/sh' >>"$BUNDLE/rootfs/etc/passwd"
+	start_ctr e1
+	run husk exec e1 env
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/root ]
+	run husk exec --user 1000 e1 env
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/home/app ]
+	run husk exec --user 4242 e1 env
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/ ]
+	run husk exec --user 1000 --env HOME=/given e1 env
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/given ]
+}
 
 @test "exec --env and --cwd; the config's environment is kept" {
 	update_config '.process.env += ["FROM_CONFIG=1", "KEEP=yes"]'

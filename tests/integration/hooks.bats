@@ -191,6 +191,23 @@ check_state() {
 	diff <(grep -vE '^(PWD|SHLVL|PATH|_)=' "$HD/env" | sort) <(printf '%s\n' A=1 'B=two words' "HOOKDIR=$HD")
 }
 
+@test "hooks: without env a hook gets the runtime's environment; env [] is an empty one" {
+	# runc and crun pass theirs; hooks such as the NVIDIA toolkit's read it
+	ID=h5
+	update_config ".hooks.prestart = [{\"path\": \"$BUSYBOX\", \"args\": [\"sh\", \"-c\", \"env > $HD/noenv\"]}]
+		| .hooks.poststart = [{\"path\": \"$BUSYBOX\", \"args\": [\"sh\", \"-c\", \"env > $HD/poststart\"]}]
+		| .hooks.createRuntime = [{\"path\": \"$BUSYBOX\", \"args\": [\"sh\", \"-c\", \"env > $HD/empty\"], \"env\": []}]"
+	set_args true
+	HUSK_HOOK_PROBE='from the runtime' run husk run -b "$BUNDLE" $ID
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx 'HUSK_HOOK_PROBE=from the runtime' "$HD/noenv"
+	grep -qx 'HUSK_HOOK_PROBE=from the runtime' "$HD/poststart"
+	grep -q '^PATH=' "$HD/noenv"
+	# only what busybox sh adds itself
+	[ -z "$(grep -vE '^(PWD|SHLVL|PATH|_)=' "$HD/empty")" ]
+}
+
 @test "hooks: createContainer and startContainer run in the container's namespaces, the others in the runtime's" {
 	ID=h4
 	all_hooks

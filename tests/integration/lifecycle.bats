@@ -262,8 +262,65 @@ expect_log() {
 	echo "$output"
 	assert_failed
 	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == *"k1"*"not running"* ]]
+	# runc's words: containerd's shim takes only "container not running"
+	# (or "no such process") as "already gone"; any other text fails a
+	# Kubernetes pod stop, which is then retried for ever
+	[[ "$output" == *"k1"*"container not running"* ]]
 	[ "$(state_of k1 status)" = stopped ]
+	# --all of a stopped container whose cgroup is empty: nothing to do
+	husk kill --all k1 KILL
+	husk kill --all k1 TERM
+}
+
+@test "kill --all: a stopped container's processes left in its cgroup are signalled (host PID namespace)" {
+	# Without a PID namespace the init's children outlive it, in its cgroup:
+	# containerd's shim sends kill --all to such a stopped container.
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	setup_out
+	set_args sh -c 'sleep 1001 & echo $! > /out/child; exit 0'
+	hcreate -b "$BUNDLE" k3
+	husk start k3
+	wait_status k3 stopped
+	wait_nonempty "$OUT/child"
+	procs=$(cgroup_dirs | head -1)/cgroup.procs
+	child=
+	for p in $(cat "$procs"); do
+		[ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" = "sleep 1001 " ] && child=$p
+	done
+	[ -n "$child" ]
+	run husk kill k3 KILL
+	assert_failed
+	[[ "$output" == *"container not running"* ]]
+	pid_alive "$child"
+	husk kill --all k3 KILL
+	wait_until 100 pid_gone "$child"
+	[ "$(state_of k3 status)" = stopped ]
+	husk delete k3
+	assert_gone k3
+}
+
+@test "--config FILE: a relative root.path resolves against the bundle, not the caller's directory" {
+	local cfgdir=$BATS_TEST_TMPDIR/elsewhere
+	mkdir -p "$cfgdir/rootfs"
+	EXTRA_DIRS+=("$cfgdir")
+	update_config '.root.path = "rootfs"'
+	set_args cat /etc/passwd
+	mv "$BUNDLE/config.json" "$cfgdir/config.json"
+	# from a directory that has an empty rootfs/ of its own
+	cd "$cfgdir"
+	run husk run -b "$BUNDLE" --config "$cfgdir/config.json" cfg1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == root:x:0:0:* ]]
+	hcreate -b "$BUNDLE" --config config.json cfg2
+	[ "$(state_of cfg2 bundle)" = "$(realpath "$BUNDLE")" ]
+	husk delete -f cfg2
+	# an error names the file it came from
+	echo '{' >"$cfgdir/bad.json"
+	run husk run -b "$BUNDLE" --config "$cfgdir/bad.json" cfg3
+	assert_failed
+	[[ "$output" == *"bad.json"* ]]
+	cd - >/dev/null
 }
 
 @test "kill: a created container can be signalled; the program never runs" {

@@ -386,3 +386,95 @@ optional_fields() {
 	[[ "$output" == *"can't create directory"*"Read-only file system"* ]]
 	[ ! -d "$(cgroup_dirs | grep pids)/x" ]
 }
+
+# propagation_src: $SRC, a shared tmpfs on the host holding in/ and out/.
+propagation_src() {
+	SRC=$BATS_TEST_TMPDIR/propsrc
+	host_mount -t tmpfs husk-prop "$SRC"
+	mount --make-shared "$SRC"
+	mkdir "$SRC/in" "$SRC/out"
+}
+
+# propagation_ctr ID VOLPROP: a running container with $SRC at /vol with
+# VOLPROP. Once the host has mounted a tmpfs on out/ and touched out/late
+# there, the container records what it sees in /vol/out in $SEEN, mounts a
+# tmpfs on /vol/in and writes /vol/in/made-inside.
+propagation_ctr() {
+	local r=$BUNDLE/rootfs
+	rm -f "$r/ready" "$r/done" "$r/seen"
+	update_config '.mounts |= map(select(.destination != "/vol"))'
+	add_mount /vol bind "$SRC" rbind "$2"
+	update_config 'del(.linux.seccomp) | .root.readonly = false
+		| .process.capabilities |= with_entries(.value += ["CAP_SYS_ADMIN"])'
+	set_args sh -c 'touch /ready; i=0; while [ ! -e /vol/out/late ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+		ls -A /vol/out > /seen.new; mv /seen.new /seen
+		mount -t tmpfs husk-inner /vol/in && touch /vol/in/made-inside; touch /done; sleep 600'
+	hrun_detached -b "$BUNDLE" "$1"
+	wait_file "$r/ready"
+	host_mount -t tmpfs husk-late "$SRC/out"
+	touch "$SRC/out/late"
+	wait_file "$r/done" 300
+	SEEN=$(cat "$r/seen")
+	echo "$1 ($2): sees [$SEEN] in /vol/out"
+}
+
+@test "mount propagation: rshared volume with rootfsPropagation rshared goes both ways (Bidirectional)" {
+	update_config '.linux.rootfsPropagation = "rshared"'
+	propagation_src
+	propagation_ctr bidi rshared
+	# host -> container
+	[ "$SEEN" = late ]
+	# container -> host: the mount made inside is on the host
+	mountpoint -q "$SRC/in"
+	[ -e "$SRC/in/made-inside" ]
+	husk delete -f bidi
+	# nothing else of the container reached the host
+	[ -z "$(grep -F "$BUNDLE" /proc/self/mountinfo)" ]
+}
+
+@test "mount propagation: rslave and rprivate volumes keep the container's mounts from the host" {
+	local prop
+	update_config '.linux.rootfsPropagation = "rshared"'
+	for prop in rslave rprivate; do
+		propagation_src
+		propagation_ctr "p-$prop" "$prop"
+		if [ "$prop" = rslave ]; then [ "$SEEN" = late ]; else [ -z "$SEEN" ]; fi
+		if mountpoint -q "$SRC/in"; then
+			echo "$prop: the container's mount reached the host"
+			return 1
+		fi
+		husk delete -f "p-$prop"
+		umount -R -l "$SRC"
+	done
+}
+
+@test "mount propagation: an rshared volume without rootfsPropagation rshared stays a one-way slave" {
+	propagation_src
+	propagation_ctr oneway rshared
+	[ "$SEEN" = late ]
+	if mountpoint -q "$SRC/in"; then
+		echo "the container's mount reached the host"
+		return 1
+	fi
+}
+
+@test "rootfsPropagation: rshared on a host whose / is rshared leaves the host's mounts alone" {
+	# As on a systemd host: a mount namespace of the test's own whose / is
+	# rshared. The container's old root holds peers of the host's mounts;
+	# detaching it must not unmount the host's /proc, /sys, /dev, ...
+	local prop marker=$BATS_TEST_TMPDIR/marker
+	mkdir -p "$marker"
+	for prop in rshared shared rslave; do
+		update_config ".linux.rootfsPropagation = \"$prop\""
+		set_args true
+		run unshare -m --propagation unchanged bash -c '
+			mount --make-rshared / && mount -t tmpfs husk-marker "$4" || exit 20
+			"$0" --root "$1" run -b "$2" "ns-$3" </dev/null || exit 21
+			for m in /proc /sys /dev "$4"; do
+				mountpoint -q "$m" || { echo "$m was unmounted"; exit 22; }
+			done' "$HUSK_RUNTIME" "$HUSK_ROOT" "$BUNDLE" "$prop" "$marker"
+		echo "$prop: status $status: $output"
+		[ "$status" -eq 0 ]
+	done
+	assert_gone
+}

@@ -301,3 +301,43 @@ without_ns() { update_config ".linux.namespaces |= map(select(.type != \"$1\"))"
 	[[ "$output" == *"process.terminal: needs a mount namespace"* ]]
 	assert_gone hostnst
 }
+
+@test "user: a bind source below a directory only the host's root may enter is mounted" {
+	# runc and crun open every bind source before the container enters its
+	# user namespace; its mapped root could not reach this one.
+	local secret=$BATS_TEST_TMPDIR/secret
+	mkdir -p "$secret/vol"
+	echo from-host >"$secret/vol/file"
+	chmod 700 "$secret"
+	chmod 755 "$secret/vol"
+	chmod 644 "$secret/vol/file"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .mounts += [{"destination": "/home", "type": "bind", "source": "'"$secret/vol"'", "options": ["rbind", "ro"]},
+			{"destination": "/tmp/one", "type": "bind", "source": "'"$secret/vol/file"'", "options": ["bind"]}]'
+	open_path_to_bundle
+	# (destinations the mapped root may create or find in the rootfs)
+	run_ctr usecret sh -c 'cat /home/file /tmp/one; touch /home/x 2>&1; awk "\$5 == \"/home\" {print \$6}" /proc/self/mountinfo'
+	echo "$output"
+	[ "${lines[0]}" = from-host ]
+	[ "${lines[1]}" = from-host ]
+	[[ "${lines[2]}" == *"Read-only file system"* ]]
+	[[ "${lines[3]}" == ro,* ]]
+	[ ! -e "$secret/vol/x" ]
+	assert_gone
+}
+
+@test "user: a bind source that does not exist fails before anything is created" {
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .mounts += [{"destination": "/vol", "type": "bind", "source": "/no/such/source", "options": ["rbind"]}]'
+	open_path_to_bundle
+	run hcmd run -b "$BUNDLE" unosrc
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"mounts["*"/no/such/source"*"No such file or directory"* ]]
+	assert_gone
+}

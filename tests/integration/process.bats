@@ -67,8 +67,68 @@ status_field() { echo "$output" | awk -v k="$1:" '$1 == k {print $2}'; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == *ONLY=me* ]]
 	[[ "$output" != *HUSK_LEAK* ]]
-	# busybox sh adds at most PWD and SHLVL
-	[ "$(echo "$output" | grep -v -e '^PATH=/bin$' -e '^ONLY=me$' -e '^PWD=' -e '^SHLVL=' | wc -l)" -eq 0 ]
+	# busybox sh adds at most PWD and SHLVL; the runtime adds HOME (below)
+	[ "$(echo "$output" | grep -v -e '^PATH=/bin$' -e '^ONLY=me$' -e '^HOME=/root$' -e '^PWD=' -e '^SHLVL=' | wc -l)" -eq 0 ]
+}
+
+@test "env: HOME, when not given, is the user's home in the container's /etc/passwd, else /" {
+	update_config '.process.env = ["PATH=/bin:/usr/bin"]'
+	echo 'app:x:1000:1000:app:/home/app:/bin/sh' >>"$BUNDLE/rootfs/etc/passwd"
+	# programs that read HOME crash without it: it is there for every user
+	run_ctr home0 env
+	[ "$status" -eq 0 ]
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/root ]
+	update_config '.process.user = {"uid": 1000, "gid": 1000}'
+	run_ctr home1000 env
+	[ "$status" -eq 0 ]
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/home/app ]
+	# a uid the image does not list
+	update_config '.process.user = {"uid": 4242, "gid": 4242}'
+	run_ctr home4242 env
+	[ "$status" -eq 0 ]
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/ ]
+	# an entry with an empty home field
+	echo 'nohome:x:4243:4243:::/bin/sh' >>"$BUNDLE/rootfs/etc/passwd"
+	update_config '.process.user = {"uid": 4243, "gid": 4243}'
+	run_ctr home4243 env
+	[ "$status" -eq 0 ]
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/ ]
+	# a HOME given in process.env is kept
+	update_config '.process.user = {"uid": 1000, "gid": 1000} | .process.env += ["HOME=/given"]'
+	run_ctr homegiven env
+	[ "$status" -eq 0 ]
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/given ]
+}
+
+@test "env: HOME without /etc/passwd, or with a fifo there, is /" {
+	update_config '.process.env = ["PATH=/bin:/usr/bin"]'
+	rm "$BUNDLE/rootfs/etc/passwd"
+	run_ctr nopasswd env
+	[ "$status" -eq 0 ]
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/ ]
+	# a hostile image: reading a fifo would block the start for ever
+	mkfifo "$BUNDLE/rootfs/etc/passwd"
+	set_args env
+	run timeout 20 "$HUSK_RUNTIME" --root "$HUSK_ROOT" run -b "$BUNDLE" fifopasswd </dev/null
+	[ "$status" -eq 0 ]
+	[ "$(grep ^HOME= <<<"$output")" = HOME=/ ]
+}
+
+@test "env: a later value of a name replaces the earlier one" {
+	update_config '.process.env = ["PATH=/nowhere", "A=1", "HOME=/h1", "A=2", "PATH=/bin:/usr/bin", "HOME=/h2"]'
+	run_ctr envdup env
+	[ "$status" -eq 0 ]
+	# one of each, the last value, in the first one's place
+	[ "$output" = "$(printf '%s\n' PATH=/bin:/usr/bin A=2 HOME=/h2)" ]
+}
+
+@test "capabilities: an unknown name is warned about and left out; the container runs" {
+	update_config '.process.capabilities.bounding += ["CAP_NO_SUCH_CAP"] | .process.capabilities.effective += ["CAP_NO_SUCH_CAP"]'
+	run_ctr unknowncap sh -c 'grep ^CapEff /proc/self/status'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'warning: process.capabilities: unknown capability `CAP_NO_SUCH_CAP` ignored' <<<"$output")" -eq 1 ]
+	[[ "$output" == *"CapEff:"* ]]
 }
 
 @test "cwd: the process starts in process.cwd" {
