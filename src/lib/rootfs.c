@@ -303,7 +303,9 @@ int husk_rootfs_open_bind_sources(const struct husk_spec *spec, int **ret_fds, h
 					  ((m->flags & MS_REC) ? AT_RECURSIVE : 0));
 		if (fds[i] >= 0)
 			continue;
-		if (errno == ENOSYS) /* before Linux 5.2: mount by path */
+		/* Before Linux 5.2, or without CAP_SYS_ADMIN (rootless): the
+		 * container mounts by path. */
+		if (errno == ENOSYS || errno == EPERM)
 			break;
 		husk_error_set(err, errno, "mounts[%zu]: bind source `%s`", i, m->source);
 		husk_rootfs_close_bind_sources(fds, spec->n_mounts);

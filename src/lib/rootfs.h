@@ -35,7 +35,7 @@ struct husk_rootfs_ctx {
  * root may enter. (*ret_fds)[i] is -1 for other mounts; *ret_fds is NULL
  * without a user namespace (binds by path, whose propagation Kubernetes'
  * Bidirectional volumes need), and its tail is -1 on a kernel without
- * open_tree. */
+ * open_tree or for a runtime without CAP_SYS_ADMIN (rootless). */
 int husk_rootfs_open_bind_sources(const struct husk_spec *spec, int **ret_fds, husk_error **err);
 void husk_rootfs_close_bind_sources(int *fds, size_t n);
 

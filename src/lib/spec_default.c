@@ -12,11 +12,13 @@
 
 uint64_t husk_caps_default(void)
 {
-	static const int caps[] = {
-	    CAP_CHOWN,	 CAP_DAC_OVERRIDE, CAP_FSETID,		 CAP_FOWNER,
-	    CAP_MKNOD,	 CAP_NET_RAW,	   CAP_SETGID,		 CAP_SETUID,
-	    CAP_SETFCAP, CAP_SETPCAP,	   CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
-	    CAP_KILL,	 CAP_AUDIT_WRITE};
+	/* podman's: Docker's without MKNOD (a block device node for the
+	 * host's disk), NET_RAW (AF_PACKET and raw ICMP sockets; ping works
+	 * through ping_group_range instead) and AUDIT_WRITE. */
+	static const int caps[] = {CAP_CHOWN,	   CAP_DAC_OVERRIDE, CAP_FOWNER,
+				   CAP_FSETID,	   CAP_KILL,	     CAP_SETGID,
+				   CAP_SETUID,	   CAP_SETPCAP,	     CAP_NET_BIND_SERVICE,
+				   CAP_SYS_CHROOT, CAP_SETFCAP};
 	uint64_t set = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
@@ -141,6 +143,12 @@ static json_t *default_linux(const struct husk_spec_defaults *d, uint64_t caps)
 
 	if (lx == NULL)
 		return NULL;
+	/* ping without NET_RAW: ICMP echo sockets for group 0, in the
+	 * container's own network namespace only, as podman sets it (a gid
+	 * range wider than a user namespace maps would be refused). */
+	if (!d->rootless)
+		json_object_set_new(
+		    lx, "sysctl", json_pack("{s:s}", "net.ipv4.ping_group_range", "0 0"));
 	if (d->rootless) {
 		json_object_set_new(lx, "uidMappings",
 				    json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID",

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The engine's default capability set, the one Docker users know: CHOWN,
- * DAC_OVERRIDE, FSETID, FOWNER, MKNOD, NET_RAW, SETGID, SETUID, SETFCAP,
- * SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, KILL, AUDIT_WRITE. */
+/* The default capability set, podman's: CHOWN, DAC_OVERRIDE, FOWNER,
+ * FSETID, KILL, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID,
+ * SYS_CHROOT (Docker's without MKNOD, NET_RAW and AUDIT_WRITE). */
 uint64_t husk_caps_default(void);
 /* Every capability this build knows that our bounding set holds (--privileged). */
 uint64_t husk_caps_all(void);
@@ -20,7 +20,7 @@ struct husk_spec_defaults {
 	bool rootless;
 	uid_t uid; /* the user that maps to root when rootless */
 	gid_t gid;
-	uint64_t caps;	 /* the capability set: husk_caps_default() is Docker's */
+	uint64_t caps;	 /* the capability set: husk_caps_default() is podman's */
 	bool privileged; /* all caps, no seccomp, no masked/read-only paths */
 };
 

@@ -76,7 +76,12 @@ open_path_to_bundle() {
 	done
 }
 
-without_ns() { update_config ".linux.namespaces |= map(select(.type != \"$1\"))"; }
+# (without its own network namespace, the default ping_group_range sysctl
+# would be the host's: it goes too)
+without_ns() {
+	update_config ".linux.namespaces |= map(select(.type != \"$1\"))"
+	[ "$1" != network ] || update_config 'del(.linux.sysctl)'
+}
 
 @test "uts: hostname and domainname come from the config; the host's stay" {
 	local host_name host_domain
@@ -249,7 +254,7 @@ without_ns() { update_config ".linux.namespaces |= map(select(.type != \"$1\"))"
 
 @test "namespaces not listed are shared with the host" {
 	local pid ns
-	update_config 'del(.hostname) | .linux.namespaces = [{"type": "mount"}]'
+	update_config 'del(.hostname) | del(.linux.sysctl) | .linux.namespaces = [{"type": "mount"}]'
 	run_bg shared sleep 60
 	pid=$(ctr_pid shared)
 	for ns in pid ipc uts net cgroup user; do
@@ -276,7 +281,7 @@ without_ns() { update_config ".linux.namespaces |= map(select(.type != \"$1\"))"
 @test "no namespace at all: every one is the host's, the process chrooted into the rootfs, nothing mounted" {
 	local pid ns mounts_before
 	mounts_before=$(grep -c . /proc/self/mountinfo)
-	update_config 'del(.hostname) | .linux.namespaces = []'
+	update_config 'del(.hostname) | del(.linux.sysctl) | .linux.namespaces = []'
 	run_bg hostns sleep 60
 	pid=$(ctr_pid hostns)
 	for ns in mnt pid ipc uts net cgroup user; do
@@ -295,7 +300,7 @@ without_ns() { update_config ".linux.namespaces |= map(select(.type != \"$1\"))"
 }
 
 @test "no namespace at all: a terminal is refused (its console is a mount)" {
-	update_config 'del(.hostname) | .linux.namespaces = [] | .process.terminal = true'
+	update_config 'del(.hostname) | del(.linux.sysctl) | .linux.namespaces = [] | .process.terminal = true'
 	run husk run -b "$BUNDLE" hostnst
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"process.terminal: needs a mount namespace"* ]]

@@ -126,11 +126,12 @@ host_sleep() {
 	HOST_PIDS+=("$HOST_PID")
 }
 
-DOCKER_CAPS=00000000a80425fb
+# podman's default set: Docker's without MKNOD, NET_RAW and AUDIT_WRITE
+DEFAULT_CAPS=00000000800405fb
 
 # ---- capabilities, no_new_privs, seccomp ----
 
-@test "caps: CapEff/CapBnd are Docker's default set, NoNewPrivs 1, Seccomp 2 (privileged: all caps, 0, 0)" {
+@test "caps: CapEff/CapBnd are podman's default set, NoNewPrivs 1, Seccomp 2 (privileged: all caps, 0, 0)" {
 	local full
 	full=$(full_caps)
 	in_ctr caps 'grep -E "^(Cap|NoNewPrivs|Seccomp)" /proc/self/status'
@@ -141,9 +142,9 @@ DOCKER_CAPS=00000000a80425fb
 	in_ctr pcaps 'grep -E "^(Cap|NoNewPrivs|Seccomp)" /proc/self/status'
 	outcome "capabilities, no_new_privs, seccomp" "CapEff=$eff NNP=$nnp Seccomp=$sc" \
 		"CapEff=$(status_field CapEff) NNP=$(status_field NoNewPrivs) Seccomp=$(status_field Seccomp)"
-	[ "$eff" = $DOCKER_CAPS ]
-	[ "$bnd" = $DOCKER_CAPS ]
-	[ "$prm" = $DOCKER_CAPS ]
+	[ "$eff" = $DEFAULT_CAPS ]
+	[ "$bnd" = $DEFAULT_CAPS ]
+	[ "$prm" = $DEFAULT_CAPS ]
 	[ "$amb" = 0000000000000000 ]
 	[ "$nnp" = 1 ]
 	[ "$sc" = 2 ]
@@ -561,7 +562,7 @@ time.sleep(300)' "$name" &
 
 # ---- devices ----
 
-@test "devices: mknod of the host's root disk works (CAP_MKNOD) but opening it is denied by the device cgroup" {
+@test "devices: no mknod by default; with CAP_MKNOD the host's root disk node is made but the device cgroup denies opening it" {
 	local majmin maj min
 	majmin=$(mountpoint -d /)
 	maj=${majmin%:*} min=${majmin#*:}
@@ -570,6 +571,12 @@ time.sleep(300)' "$name" &
 		sec-attack mknod /dev/mem-like c 1 1; sec-attack open /dev/mem-like r;
 		sec-attack mknod /dev/kmsg-like c 1 11; sec-attack open /dev/kmsg-like r;
 		sec-attack mknod /dev/null-like c 1 3; sec-attack open /dev/null-like rw"
+	# the default set has no CAP_MKNOD
+	in_ctr nomknod "$script"
+	outcome "mknod b $majmin (host root disk), default caps" "$(said "mknod /dev/hostroot")"
+	[ "$(verdict "mknod /dev/hostroot")" = EPERM ]
+	[ "$(verdict "mknod /dev/null-like")" = EPERM ]
+	respec --cap-add MKNOD
 	in_ctr devices "$script"
 	local mk rd sda mem kmsg null
 	mk=$(said "mknod /dev/hostroot") rd=$(said "read /dev/hostroot") sda=$(said "open /dev/sda-like")
@@ -600,6 +607,36 @@ time.sleep(300)' "$name" &
 	[ "$(verdict "open /dev/kmsg-like")" = OK ]
 	[[ "$(verdict "open /dev/sda-like")" == OK || "$(verdict "open /dev/sda-like")" == ENXIO ]]
 	[ $host_reads = no ] || [ "$(verdict "read /dev/hostroot")" = OK ]
+}
+
+@test "network: no packet or raw ICMP socket by default (no CAP_NET_RAW); ICMP echo sockets for ping are allowed; --cap-add NET_RAW grants raw ones" {
+	local script="grep ^CapEff: /proc/self/status; cat /proc/sys/net/ipv4/ping_group_range;
+		sec-attack socket-packet; sec-attack socket-raw-icmp; sec-attack socket-icmp-echo"
+	local host_range
+	host_range=$(cat /proc/sys/net/ipv4/ping_group_range)
+	in_ctr rawsock "$script"
+	# (a new network namespace starts with "1 0": the value is the config's)
+	[ "$(cat /proc/sys/net/ipv4/ping_group_range)" = "$host_range" ]
+	local pkt=$(said socket-packet) raw=$(said socket-raw-icmp) echo_=$(said socket-icmp-echo)
+	[ "$(verdict socket-packet)" = EPERM ]
+	[ "$(verdict socket-raw-icmp)" = EPERM ]
+	# ping_group_range is set in the container's own network namespace only
+	[ "$(verdict socket-icmp-echo)" = OK ]
+	[ "$(echo "${lines[1]}" | xargs)" = "0 0" ]
+	respec --cap-add NET_RAW
+	in_ctr rawsock2 "$script"
+	outcome "packet / raw ICMP / ICMP echo sockets" "$pkt / $raw / $echo_" \
+		"with --cap-add NET_RAW: $(said socket-packet) / $(said socket-raw-icmp)"
+	[ "$(verdict socket-packet)" = OK ]
+	[ "$(verdict socket-raw-icmp)" = OK ]
+}
+
+@test "caps: AUDIT_WRITE is not in the default set; spec --cap-add AUDIT_WRITE grants it" {
+	in_ctr noaudit 'grep ^CapEff: /proc/self/status'
+	[ $((0x$(status_field CapEff) >> 29 & 1)) -eq 0 ]
+	respec --cap-add AUDIT_WRITE
+	in_ctr audit 'grep ^CapEff: /proc/self/status'
+	[ $((0x$(status_field CapEff) >> 29 & 1)) -eq 1 ]
 }
 
 @test "devices: no disk, memory or kernel-log device exists in the default /dev" {
@@ -936,7 +973,7 @@ wait_file() {
 	local t=$BATS_TEST_TMPDIR fds_create fds_exec
 	# close_range refused, and no mount namespace: the runtime cannot fall
 	# back to listing /proc/self/fd after the filter is on
-	update_config 'del(.hostname) | .linux.namespaces = [] | .linux.seccomp = {
+	update_config 'del(.hostname) | del(.linux.sysctl) | .linux.namespaces = [] | .linux.seccomp = {
 		"defaultAction": "SCMP_ACT_ALLOW",
 		"syscalls": [{"names": ["close_range"], "action": "SCMP_ACT_ERRNO"}]}'
 	set_args sleep 60
@@ -961,8 +998,8 @@ wait_file() {
 	echo "$output"
 	outcome "exec: keyctl / unshare -U / caps" \
 		"keyctl: $(said keyctl), unshare: $(said unshare-user); CapEff=$(status_field CapEff) NNP=$(status_field NoNewPrivs) Seccomp=$(status_field Seccomp)"
-	[ "$(status_field CapEff)" = $DOCKER_CAPS ]
-	[ "$(status_field CapBnd)" = $DOCKER_CAPS ]
+	[ "$(status_field CapEff)" = $DEFAULT_CAPS ]
+	[ "$(status_field CapBnd)" = $DEFAULT_CAPS ]
 	[ "$(status_field NoNewPrivs)" = 1 ]
 	[ "$(status_field Seccomp)" = 2 ]
 	[[ "$output" == *"mount: permission denied (are you root?)"* ||
@@ -1000,7 +1037,7 @@ wait_file() {
 	# bpf: Docker's profile allows it with CAP_SYS_ADMIN too
 	outcome "spec --cap-add SYS_ADMIN: keyctl, kexec_load, init_module, bpf, open_by_handle_at, core_pattern, reboot, iopl" \
 		"$(for l in keyctl kexec_load init_module bpf open_by_handle_at "open /proc/sys/kernel/core_pattern" "reboot $ino" iopl; do verdict "$l"; done | xargs)"
-	[ "$(status_field CapEff)" = "$(printf '%016x' $((0x$DOCKER_CAPS | 1 << 21)))" ]
+	[ "$(status_field CapEff)" = "$(printf '%016x' $((0x$DEFAULT_CAPS | 1 << 21)))" ]
 	[ "$(status_field NoNewPrivs)" = 1 ]
 	[ "$(status_field Seccomp)" = 2 ]
 	[ "$(verdict "mount-tmpfs /tmp")" = OK ]
@@ -1018,7 +1055,7 @@ wait_file() {
 	in_ctr unconfined 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; sec-attack mount-tmpfs /tmp; sec-attack keyctl'
 	outcome "spec --seccomp unconfined" "Seccomp=$(status_field Seccomp) CapEff=$(status_field CapEff) mount: $(said "mount-tmpfs /tmp") keyctl: $(said keyctl)"
 	[ "$(status_field Seccomp)" = 0 ]
-	[ "$(status_field CapEff)" = $DOCKER_CAPS ]
+	[ "$(status_field CapEff)" = $DEFAULT_CAPS ]
 	[ "$(status_field NoNewPrivs)" = 1 ]
 	[ "$(verdict "mount-tmpfs /tmp")" = EPERM ]
 	# without the filter keyctl is the kernel's to allow

@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
 #include <linux/keyctl.h>
 #include <linux/perf_event.h>
 #include <linux/reboot.h>
@@ -210,6 +212,17 @@ static long do_setns(const char *path)
 	return setns(fd, 0);
 }
 
+/* A socket of the given kind, closed again: only whether it may be made. */
+static long open_socket(int domain, int type, int protocol)
+{
+	int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 static long do_connect_abstract(const char *name)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -386,6 +399,14 @@ int main(int argc, char **argv)
 		NEED(1);
 		return report(kill((pid_t)atoi(argv[2]), SIGKILL));
 	}
+	/* CAP_NET_RAW: a packet socket sees every frame of the namespace */
+	if (!strcmp(verb, "socket-packet"))
+		return report(open_socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)));
+	if (!strcmp(verb, "socket-raw-icmp"))
+		return report(open_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+	/* what ping uses without CAP_NET_RAW, as net.ipv4.ping_group_range allows */
+	if (!strcmp(verb, "socket-icmp-echo"))
+		return report(open_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP));
 	if (!strcmp(verb, "connect-abstract")) {
 		NEED(1);
 		return report(do_connect_abstract(argv[2]));
