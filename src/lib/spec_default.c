@@ -147,8 +147,8 @@ static json_t *default_linux(const struct husk_spec_defaults *d, uint64_t caps)
 	 * container's own network namespace only, as podman sets it (a gid
 	 * range wider than a user namespace maps would be refused). */
 	if (!d->rootless)
-		json_object_set_new(
-		    lx, "sysctl", json_pack("{s:s}", "net.ipv4.ping_group_range", "0 0"));
+		json_object_set_new(lx, "sysctl",
+				    json_pack("{s:s}", "net.ipv4.ping_group_range", "0 0"));
 	if (d->rootless) {
 		json_object_set_new(lx, "uidMappings",
 				    json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID",
