@@ -359,8 +359,13 @@ int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *p
 out:
 	if (r < 0 && x.intermediate > 0)
 		kill(x.intermediate, SIGKILL), waitpid(x.intermediate, NULL, 0);
-	if (r < 0 && x.pid > 0)
+	/* Ours to reap when we are its subreaper (not detached); else init's. */
+	if (r < 0 && x.pid > 0) {
 		kill(x.pid, SIGKILL);
+		if (!o->detach)
+			while (waitpid(x.pid, NULL, 0) < 0 && errno == EINTR)
+				;
+	}
 	exec_ctx_clear(&x);
 	return r;
 }

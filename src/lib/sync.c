@@ -30,17 +30,20 @@ int sync_send_error(int fd, const husk_error *e)
 
 int sync_recv(int fd, struct sync_msg *m, int *ret_fd)
 {
-	int tmp = -1;
-	int n = recv_fd(fd, ret_fd ? ret_fd : &tmp, m, sizeof(*m));
+	cleanup_close int got = -1;
+	int n = recv_fd(fd, &got, m, sizeof(*m));
 
-	if (tmp >= 0)
-		close(tmp);
+	if (ret_fd)
+		*ret_fd = -1;
 	if (n < 0)
 		return -1;
+	/* a short message is refused with whatever fd it carried */
 	if ((size_t)n < sizeof(int) * 3) {
 		errno = EPROTO;
 		return -1;
 	}
+	if (ret_fd)
+		*ret_fd = steal_fd(&got);
 	m->text[sizeof(m->text) - 1] = '\0';
 	return 0;
 }

@@ -226,12 +226,12 @@ DEFAULT_CAPS=00000000800405fb
 
 # ---- namespaces ----
 
-@test "unshare: a user namespace is refused (unshare -U, clone3, i386 int 0x80); privileged may" {
+@test "unshare: a user namespace is refused (unshare -U, clone3); privileged may" {
 	local script='unshare -U true; echo "unshare -U: $?"; sec-attack unshare-user; sec-attack clone3-user;
-		sec-attack unshare-user-int80; sec-attack unshare-user-x32; sec-attack unshare-mount'
+		sec-attack unshare-user-x32; sec-attack unshare-mount'
 	in_ctr userns "$script"
-	local u c i x m
-	u=$(said unshare-user) c=$(said clone3-user) i=$(said unshare-user-int80)
+	local u c x m
+	u=$(said unshare-user) c=$(said clone3-user)
 	x=$(verdict unshare-user-x32) m=$(said unshare-mount)
 	local busybox_status
 	busybox_status=$(echo "$output" | awk '/^unshare -U: / {print $3}')
@@ -240,11 +240,9 @@ DEFAULT_CAPS=00000000800405fb
 	in_ctr puserns "$script"
 	outcome "unshare(CLONE_NEWUSER)" "$u" "$(said unshare-user)"
 	outcome "clone3(CLONE_NEWUSER)" "$c" "$(said clone3-user)"
-	outcome "unshare(CLONE_NEWUSER) via int 0x80 (i386)" "$i" "$(said unshare-user-int80)"
 	outcome "unshare(CLONE_NEWNS)" "$m" "$(said unshare-mount)"
 	[ "$busybox_status" -ne 0 ]
 	[ "$u" = "refused (EPERM)" ]
-	[ "$i" = "refused (EPERM)" ]
 	[ "$m" = "refused (EPERM)" ]
 	# clone3: its flags are behind a pointer seccomp cannot read, so Docker's
 	# profile answers ENOSYS (glibc then falls back to clone)
@@ -252,8 +250,17 @@ DEFAULT_CAPS=00000000800405fb
 	# no x32 ABI on this kernel is ENOSYS; with it, the filter must refuse
 	[[ "$x" == ENOSYS || "$x" == EPERM ]]
 	[ "$(verdict unshare-user)" = OK ]
-	[ "$(verdict unshare-user-int80)" = OK ]
 	[ "$(verdict clone3-user)" = OK ]
+}
+
+@test "i386 int 0x80: unshare(CLONE_NEWUSER) and keyctl are refused; privileged may" {
+	# Some hosts kill every int 0x80, even of an unconfined process: asked
+	# on the host first, outside any container.
+	run "$BATS_FILE_TMPDIR/sec-attack" int80-probe
+	[ "$output" = "int80-probe: OK" ] ||
+		skip "this host cannot run i386 system calls at all (int 0x80 probe: ${output:-no answer})"
+	SCRIPT='sec-attack unshare-user-int80; sec-attack keyctl-int80'
+	attack_pair unshare-user-int80 keyctl-int80
 }
 
 @test "seccomp: the compiled default profile is cached; the cached filter refuses the same" {
@@ -388,8 +395,8 @@ attack_pair() {
 }
 
 @test "keyctl, add_key, request_key are refused (EPERM); privileged may" {
-	SCRIPT='sec-attack keyctl; sec-attack add_key; sec-attack request_key; sec-attack keyctl-int80'
-	attack_pair keyctl add_key request_key keyctl-int80
+	SCRIPT='sec-attack keyctl; sec-attack add_key; sec-attack request_key'
+	attack_pair keyctl add_key request_key
 }
 
 @test "kexec_load and kexec_file_load are refused (EPERM)" {
