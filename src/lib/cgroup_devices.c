@@ -521,18 +521,15 @@ static json_t *default_rules(bool deny_first)
 	    {"c", 5, 2, "rwm"},	   /* /dev/ptmx */
 	    {"c", 136, -1, "rwm"}, /* /dev/pts/N */
 	};
-	json_t *a = json_array();
+	cleanup_json json_t *a = json_array();
 
 	if (a && deny_first && json_array_append_new(a, device_rule(false, NULL, -1, -1, "rwm")))
-		goto fail;
+		return NULL;
 	for (size_t i = 0; a && i < ARRAY_SIZE(allow); i++)
 		if (json_array_append_new(a, device_rule(true, allow[i].type, allow[i].major,
 							 allow[i].minor, allow[i].access)) < 0)
-			goto fail;
-	return a;
-fail:
-	json_decref(a);
-	return NULL;
+			return NULL;
+	return steal_pointer(&a);
 }
 
 json_t *husk_cgroup_default_device_rules(void)
@@ -542,7 +539,8 @@ json_t *husk_cgroup_default_device_rules(void)
 
 json_t *husk_cgroup_device_rules_for_nodes(json_t *linux_devices)
 {
-	json_t *a = json_array(), *e;
+	cleanup_json json_t *a = json_array();
+	json_t *e;
 	size_t i;
 
 	json_array_foreach (linux_devices, i, e) {
@@ -555,18 +553,17 @@ json_t *husk_cgroup_device_rules_for_nodes(json_t *linux_devices)
 		/* "u" (unbuffered) is a char device. */
 		if (json_array_append_new(a, device_rule(true, t[0] == 'b' ? "b" : "c",
 							 json_integer_value(major),
-							 json_integer_value(minor), "rwm")) < 0) {
-			json_decref(a);
+							 json_integer_value(minor), "rwm")) < 0)
 			return NULL;
-		}
 	}
-	return a;
+	return steal_pointer(&a);
 }
 
 json_t *husk_cgroup_device_rules_with_defaults(json_t *rules, husk_error **err)
 {
 	cleanup_free struct dev_rule *r = NULL;
-	json_t *all = NULL, *defaults = NULL;
+	cleanup_json json_t *all = NULL;
+	cleanup_json json_t *defaults = NULL;
 	size_t n = 0, cut = 0;
 	bool tail_denies = false;
 	int failed;
@@ -589,16 +586,13 @@ json_t *husk_cgroup_device_rules_with_defaults(json_t *rules, husk_error **err)
 		 json_array_extend(all, defaults) < 0;
 	for (size_t i = cut; !failed && tail_denies && i < n; i++)
 		failed = json_array_append(all, json_array_get(rules, i)) < 0;
-	json_decref(defaults);
 	if (failed) {
-		json_decref(all);
 		husk_error_set(err, ENOMEM, "device rules");
 		return NULL;
 	}
 	if (json_array_size(all) > MAX_RULES) {
-		json_decref(all);
 		husk_error_set(err, 0, DEV ": more than %d rules with the default ones", MAX_RULES);
 		return NULL;
 	}
-	return all;
+	return steal_pointer(&all);
 }

@@ -1073,7 +1073,9 @@ static int v2_enable_controllers(const struct husk_cgroup *cg, const struct husk
 int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_error **err)
 {
 	struct husk_cgroup_write *w = NULL;
-	json_t *devices = json_object_get(resources, "devices"), *dev = NULL, *empty = NULL;
+	json_t *devices = json_object_get(resources, "devices");
+	cleanup_json json_t *dev = NULL;
+	cleanup_json json_t *empty = NULL;
 	size_t n = 0;
 	int r;
 
@@ -1092,16 +1094,13 @@ int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_erro
 	if (json_is_array(devices) &&
 	    (dev = husk_cgroup_device_rules_with_defaults(devices, err)) == NULL) {
 		husk_cgroup_writes_free(w, n);
-		json_decref(empty);
 		return -1;
 	}
-	json_decref(empty);
 	r = cg->version == 2 ? v2_enable_controllers(cg, w, n, err) : 0;
 	if (r == 0)
 		r = husk_cgroup_writes_exec(cg, w, n, err);
 	husk_cgroup_writes_free(w, n);
 	if (r == 0 && dev)
 		r = husk_cgroup_apply_devices(cg, dev, true, err);
-	json_decref(dev);
 	return r;
 }

@@ -98,7 +98,8 @@ static void cpu_v1(const struct husk_cgroup *cg, json_t *usage, json_t *throttli
 {
 	const char *acct = husk_cgroup_dir_for(cg, "cpuacct");
 	cleanup_free char *percpu = read_in(acct, "cpuacct.usage_percpu");
-	json_t *stat = read_keyed(husk_cgroup_dir_for(cg, "cpu"), "cpu.stat"), *list;
+	cleanup_json json_t *stat = read_keyed(husk_cgroup_dir_for(cg, "cpu"), "cpu.stat");
+	cleanup_json json_t *list = NULL;
 	int64_t v = 0, user = 0, sys = 0;
 	char *save = NULL;
 
@@ -110,29 +111,26 @@ static void cpu_v1(const struct husk_cgroup *cg, json_t *usage, json_t *throttli
 				json_array_append_new(list, json_integer(v));
 		if (json_array_size(list) > 0)
 			json_object_set(usage, "percpu", list);
-		json_decref(list);
 	}
 	/* Nanoseconds where the kernel has them (4.7+), else clock ticks. */
 	if (read_value(acct, "cpuacct.usage_user", &user) < 0 ||
 	    read_value(acct, "cpuacct.usage_sys", &sys) < 0) {
-		json_t *ticks = read_keyed(acct, "cpuacct.stat");
+		cleanup_json json_t *ticks = read_keyed(acct, "cpuacct.stat");
 		long hz = sysconf(_SC_CLK_TCK);
 		int64_t ns = 1000000000 / (hz > 0 ? hz : 100);
 		user = keyed(ticks, "user") * ns;
 		sys = keyed(ticks, "system") * ns;
-		json_decref(ticks);
 	}
 	set_int(usage, "kernel", sys);
 	set_int(usage, "user", user);
 	set_opt(throttling, "periods", keyed(stat, "nr_periods"));
 	set_opt(throttling, "throttledPeriods", keyed(stat, "nr_throttled"));
 	set_opt(throttling, "throttledTime", keyed(stat, "throttled_time"));
-	json_decref(stat);
 }
 
 static void cpu_v2(const char *dir, json_t *usage, json_t *throttling)
 {
-	json_t *stat = read_keyed(dir, "cpu.stat");
+	cleanup_json json_t *stat = read_keyed(dir, "cpu.stat");
 
 	/* v2 counts microseconds; runc reports nanoseconds. */
 	set_opt(usage, "total", keyed(stat, "usage_usec") * 1000);
@@ -141,7 +139,6 @@ static void cpu_v2(const char *dir, json_t *usage, json_t *throttling)
 	set_opt(throttling, "periods", keyed(stat, "nr_periods"));
 	set_opt(throttling, "throttledPeriods", keyed(stat, "nr_throttled"));
 	set_opt(throttling, "throttledTime", keyed(stat, "throttled_usec") * 1000);
-	json_decref(stat);
 }
 
 static json_t *stats_cpu(const struct husk_cgroup *cg)
@@ -186,7 +183,7 @@ static json_t *memory_entry_v1(const char *dir, const char *prefix)
 
 static json_t *stats_memory_v1(const char *dir)
 {
-	json_t *raw = read_keyed(dir, "memory.stat");
+	cleanup_json json_t *raw = read_keyed(dir, "memory.stat");
 	json_t *m = json_pack("{s:o*, s:o*, s:o*, s:o*}", "usage", memory_entry_v1(dir, "memory"),
 			      "swap", memory_entry_v1(dir, "memory.memsw"), "kernel",
 			      memory_entry_v1(dir, "memory.kmem"), "kernelTCP",
@@ -196,7 +193,6 @@ static json_t *stats_memory_v1(const char *dir)
 		set_opt(m, "cache", keyed(raw, "cache"));
 	if (m && json_object_size(raw) > 0)
 		json_object_set(m, "raw", raw);
-	json_decref(raw);
 	return m;
 }
 
@@ -214,8 +210,10 @@ static json_t *memory_entry(int64_t limit, int64_t usage, int64_t max, int64_t f
 
 static json_t *stats_memory_v2(const char *dir)
 {
-	json_t *raw = read_keyed(dir, "memory.stat"), *events = read_keyed(dir, "memory.events");
-	json_t *swap_events = read_keyed(dir, "memory.swap.events"), *m;
+	cleanup_json json_t *raw = read_keyed(dir, "memory.stat");
+	cleanup_json json_t *events = read_keyed(dir, "memory.events");
+	cleanup_json json_t *swap_events = read_keyed(dir, "memory.swap.events");
+	json_t *m;
 	int64_t cur = 0, max = 0, peak = 0, swap = 0, swap_max = 0;
 
 	read_value(dir, "memory.current", &cur);
@@ -236,9 +234,6 @@ static json_t *stats_memory_v2(const char *dir)
 		set_opt(m, "cache", keyed(raw, "file"));
 	if (m && json_object_size(raw) > 0)
 		json_object_set(m, "raw", raw);
-	json_decref(raw);
-	json_decref(events);
-	json_decref(swap_events);
 	return m;
 }
 
@@ -350,18 +345,17 @@ static void io_stat_line(char *l, json_t *bytes, json_t *ios)
 static json_t *stats_blkio_v2(const char *dir)
 {
 	cleanup_free char *text = read_in(dir, "io.stat");
-	json_t *b = json_object(), *bytes = json_array(), *ios = json_array();
+	json_t *b = json_object();
+	cleanup_json json_t *bytes = json_array();
+	cleanup_json json_t *ios = json_array();
 	char *save = NULL;
 
 	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l && bytes && ios;
 	     l = strtok_r(NULL, "\n", &save))
 		io_stat_line(l, bytes, ios);
 	if (b) {
-		set_list(b, "ioServiceBytesRecursive", bytes);
-		set_list(b, "ioServicedRecursive", ios);
-	} else {
-		json_decref(bytes);
-		json_decref(ios);
+		set_list(b, "ioServiceBytesRecursive", steal_pointer(&bytes));
+		set_list(b, "ioServicedRecursive", steal_pointer(&ios));
 	}
 	return b;
 }
@@ -400,11 +394,10 @@ static json_t *hugetlb_entry(const char *dir, const char *size, int version)
 		snprintf(file, sizeof(file), "hugetlb.%s.failcnt", size);
 		read_value(dir, file, &failcnt);
 	} else {
-		json_t *events;
+		cleanup_json json_t *events = NULL;
 		snprintf(file, sizeof(file), "hugetlb.%s.events", size);
 		events = read_keyed(dir, file);
 		failcnt = keyed(events, "max");
-		json_decref(events);
 	}
 	e = json_pack("{s:I}", "failcnt", (json_int_t)failcnt);
 	if (e) {
@@ -460,7 +453,7 @@ int husk_cgroup_stats(const struct husk_cgroup *cg, json_t **ret, husk_error **e
 int husk_cgroup_oom_count(const struct husk_cgroup *cg, uint64_t *ret)
 {
 	const char *dir = husk_cgroup_dir_for(cg, "memory");
-	json_t *o;
+	cleanup_json json_t *o = NULL;
 	json_t *v;
 
 	if (dir == NULL)
@@ -471,6 +464,5 @@ int husk_cgroup_oom_count(const struct husk_cgroup *cg, uint64_t *ret)
 	v = json_object_get(o, "oom_kill");
 	if (v)
 		*ret = (uint64_t)json_integer_value(v);
-	json_decref(o);
 	return v ? 0 : -ENOENT;
 }

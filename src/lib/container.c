@@ -100,11 +100,9 @@ static char *state_json_string(struct parent *p, enum husk_status status)
 				.oci_version = p->l.spec->oci_version,
 				.pid = p->pid,
 				.annotations = json_object_get(p->l.spec->json, "annotations")};
-	json_t *o = husk_state_to_json(&st, status);
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	cleanup_json json_t *o = husk_state_to_json(&st, status);
 
-	json_decref(o);
-	return s;
+	return o ? json_dumps(o, JSON_COMPACT) : NULL;
 }
 
 static int run_parent_hooks(struct parent *p, enum husk_hook_kind kind, enum husk_status status,
@@ -152,8 +150,9 @@ static int write_state(struct parent *p, husk_error **err)
 				.created = now,
 				.rootless = p->l.rt->rootless,
 				.annotations = json_object_get(p->l.spec->json, "annotations")};
+	cleanup_json json_t *config = NULL;
+	cleanup_json json_t *cgroup = NULL;
 	char owner[16];
-	int r;
 
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -161,12 +160,9 @@ static int write_state(struct parent *p, husk_error **err)
 	st.owner = owner;
 	if (proc_start_time(p->pid, &st.pid_start_time) < 0)
 		return husk_error_set(err, errno, "read start time of pid %d", (int)p->pid);
-	st.config = saved_config(p->l.spec);
-	st.cgroup = p->l.cg.version ? husk_cgroup_to_json(&p->l.cg) : NULL;
-	r = husk_state_write(p->dirfd, &st, err);
-	json_decref(st.config);
-	json_decref(st.cgroup);
-	return r;
+	st.config = config = saved_config(p->l.spec);
+	st.cgroup = cgroup = p->l.cg.version ? husk_cgroup_to_json(&p->l.cg) : NULL;
+	return husk_state_write(p->dirfd, &st, err);
 }
 
 static int launch_clone(struct parent *p, husk_error **err)
@@ -236,17 +232,15 @@ static int send_seccomp_listener(struct parent *p, int fd, husk_error **err)
 				.oci_version = p->l.spec->oci_version,
 				.pid = p->pid,
 				.annotations = json_object_get(p->l.spec->json, "annotations")};
-	json_t *state = husk_state_to_json(&st, HUSK_STATUS_CREATING);
+	cleanup_json json_t *state = husk_state_to_json(&st, HUSK_STATUS_CREATING);
 	int r;
 
 	if (fd < 0 || state == NULL) {
-		json_decref(state);
 		if (fd >= 0)
 			close(fd);
 		return husk_error_set(err, 0, "seccomp notify fd missing");
 	}
 	r = husk_seccomp_send_listener(p->l.seccomp, fd, p->pid, state, err);
-	json_decref(state);
 	close(fd);
 	return r;
 }
@@ -294,11 +288,10 @@ static int await_ready(struct parent *p, husk_error **err)
  * this runtime is killed before state.json exists. */
 static int save_cgroup(struct parent *p, husk_error **err)
 {
-	json_t *o = husk_cgroup_to_json(&p->l.cg);
+	cleanup_json json_t *o = husk_cgroup_to_json(&p->l.cg);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int r;
 
-	json_decref(o);
 	if (text == NULL)
 		return husk_error_set(err, ENOMEM, "cgroup");
 	r = write_file_atomic_at(p->dirfd, "cgroup.json", text, strlen(text), 0600, err);
@@ -310,26 +303,21 @@ static int save_cgroup(struct parent *p, husk_error **err)
 static int apply_resources(struct launch *l, husk_error **err)
 {
 	json_t *nodes = json_object_get(json_object_get(l->spec->json, "linux"), "devices");
-	json_t *res, *rules, *allow;
-	int r;
+	cleanup_json json_t *res = NULL;
+	cleanup_json json_t *allow = NULL;
+	json_t *rules;
 
 	if (json_array_size(nodes) == 0)
 		return husk_cgroup_apply(&l->cg, l->spec->resources, err);
 	res = l->spec->resources ? json_deep_copy(l->spec->resources) : json_object();
 	allow = husk_cgroup_device_rules_for_nodes(nodes);
-	if (res == NULL || allow == NULL) {
-		json_decref(res);
-		json_decref(allow);
+	if (res == NULL || allow == NULL)
 		return husk_error_set(err, ENOMEM, "linux.resources.devices");
-	}
 	rules = json_object_get(res, "devices");
 	if (!json_is_array(rules))
 		json_object_set_new(res, "devices", rules = json_array());
 	json_array_extend(rules, allow);
-	json_decref(allow);
-	r = husk_cgroup_apply(&l->cg, res, err);
-	json_decref(res);
-	return r;
+	return husk_cgroup_apply(&l->cg, res, err);
 }
 
 static int setup_cgroup(struct parent *p, husk_error **err)

@@ -258,9 +258,8 @@ static int handle_messages(struct exec_ctx *x, husk_error **err)
 			}
 			break;
 		case SYNC_SECCOMP: {
-			json_t *st = husk_state_to_json(&x->c.st, x->c.status);
+			cleanup_json json_t *st = husk_state_to_json(&x->c.st, x->c.status);
 			int r = husk_seccomp_send_listener(x->seccomp, fd, x->pid, st, err);
-			json_decref(st);
 			close(fd);
 			if (r < 0)
 				return -1;

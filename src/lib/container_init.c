@@ -151,11 +151,9 @@ static char *state_json(struct init_ctx *c, enum husk_status status)
 				.oci_version = c->l->spec->oci_version,
 				.pid = c->host_pid,
 				.annotations = json_object_get(c->l->spec->json, "annotations")};
-	json_t *o = husk_state_to_json(&st, status);
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	cleanup_json json_t *o = husk_state_to_json(&st, status);
 
-	json_decref(o);
-	return s;
+	return o ? json_dumps(o, JSON_COMPACT) : NULL;
 }
 
 static int run_container_hooks(struct init_ctx *c, enum husk_hook_kind kind,

@@ -44,7 +44,7 @@ static int run_saved_hooks(struct opened *c, enum husk_hook_kind kind, enum husk
 	json_t *hooks = json_object_get(c->st.config, "hooks");
 	struct husk_spec *s;
 	cleanup_free char *text = NULL;
-	json_t *state;
+	cleanup_json json_t *state = NULL;
 	int r;
 
 	if (hooks == NULL)
@@ -56,7 +56,6 @@ static int run_saved_hooks(struct opened *c, enum husk_hook_kind kind, enum husk
 	if (r == 0 && s->n_hooks[kind] > 0) {
 		state = husk_state_to_json(&c->st, status);
 		text = state ? json_dumps(state, JSON_COMPACT) : NULL;
-		json_decref(state);
 		r = text ? husk_hooks_run(s, kind, text, err)
 			 : husk_error_set(err, ENOMEM, "hooks");
 	}
@@ -254,7 +253,7 @@ static void remove_half_created(int dirfd)
 {
 	cleanup_free char *text = NULL;
 	struct husk_cgroup cg;
-	json_t *o;
+	cleanup_json json_t *o = NULL;
 
 	if (dirfd < 0 || read_file_at(dirfd, "cgroup.json", &text, NULL, NULL) < 0)
 		return;
@@ -263,7 +262,6 @@ static void remove_half_created(int dirfd)
 		husk_cgroup_destroy(&cg, NULL);
 		husk_cgroup_clear(&cg);
 	}
-	json_decref(o);
 }
 
 int husk_container_delete(const struct husk_runtime *rt, const char *id, bool force,
@@ -301,12 +299,10 @@ int husk_container_delete(const struct husk_runtime *rt, const char *id, bool fo
 int husk_container_list(const struct husk_runtime *rt, json_t **ret, husk_error **err)
 {
 	cleanup_strv char **ids = NULL;
-	json_t *arr = json_array();
+	cleanup_json json_t *arr = json_array();
 
-	if (arr == NULL || husk_state_list(rt->root, &ids, err) < 0) {
-		json_decref(arr);
+	if (arr == NULL || husk_state_list(rt->root, &ids, err) < 0)
 		return arr ? -1 : husk_error_set(err, ENOMEM, "list");
-	}
 	for (size_t i = 0; ids[i]; i++) {
 		struct opened c;
 		json_t *o;
@@ -323,7 +319,7 @@ int husk_container_list(const struct husk_runtime *rt, json_t **ret, husk_error 
 		}
 		opened_close(&c);
 	}
-	*ret = arr;
+	*ret = steal_pointer(&arr);
 	return 0;
 }
 

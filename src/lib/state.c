@@ -156,13 +156,12 @@ static json_t *state_to_private_json(const struct husk_state *st)
 
 int husk_state_write(int dirfd, const struct husk_state *st, husk_error **err)
 {
-	json_t *o = state_to_private_json(st);
+	cleanup_json json_t *o = state_to_private_json(st);
 	cleanup_free char *text = NULL;
 
 	if (o == NULL)
 		return husk_error_set(err, ENOMEM, "state");
 	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
 	if (text == NULL)
 		return husk_error_set(err, ENOMEM, "state");
 	return write_file_atomic_at(dirfd, "state.json", text, strlen(text), 0600, err);
@@ -178,17 +177,15 @@ int husk_state_read(int dirfd, struct husk_state *st, husk_error **err)
 {
 	cleanup_free char *text = NULL;
 	json_error_t jerr;
-	json_t *o;
+	cleanup_json json_t *o = NULL;
 	size_t len;
 
 	memset(st, 0, sizeof(*st));
 	if (read_file_at(dirfd, "state.json", &text, &len, err) < 0)
 		return -1;
 	o = json_loadb(text, len, 0, &jerr);
-	if (o == NULL || !json_is_object(o)) {
-		json_decref(o);
+	if (o == NULL || !json_is_object(o))
 		return husk_error_set(err, 0, "state.json: corrupt: %s", jerr.text);
-	}
 	st->id = dup_string(o, "id");
 	st->bundle = dup_string(o, "bundle");
 	st->oci_version = dup_string(o, "ociVersion");
@@ -202,7 +199,6 @@ int husk_state_read(int dirfd, struct husk_state *st, husk_error **err)
 	st->cgroup = json_incref(json_object_get(o, "cgroup"));
 	st->annotations = json_incref(json_object_get(o, "annotations"));
 	st->config = json_incref(json_object_get(o, "config"));
-	json_decref(o);
 	if (st->id == NULL)
 		return husk_error_set(err, 0, "state.json: corrupt: no id");
 	return 0;

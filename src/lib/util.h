@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,11 @@ static inline void strv_freep(char ***v)
 	*v = NULL;
 }
 #define cleanup_strv __attribute__((cleanup(strv_freep)))
+
+/* jansson.h defines json_decrefp() (and json_auto_t); seccomp.c and two
+ * tests define this same macro themselves, which C allows as long as the
+ * definitions are identical. */
+#define cleanup_json __attribute__((cleanup(json_decrefp)))
 
 #define steal_pointer(pp)                                                                          \
 	({                                                                                         \

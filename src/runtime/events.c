@@ -75,19 +75,17 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		ooms = 0;
 	}
 	for (;;) {
-		json_t *ev = NULL;
+		cleanup_json json_t *ev = NULL;
 		struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000};
 		if (husk_container_stats(&cli->rt, id, &ev, &err) < 0)
 			return stats_once ? cli_fail(cli, err) : (husk_error_free(&err), 0);
 		if (husk_container_oom_count(&cli->rt, id, &now_ooms, NULL) == 0 &&
 		    now_ooms > ooms) {
-			json_t *oom = json_pack("{s:s, s:s}", "type", "oom", "id", id);
+			cleanup_json json_t *oom = json_pack("{s:s, s:s}", "type", "oom", "id", id);
 			print_event(oom);
-			json_decref(oom);
 			ooms = now_ooms;
 		}
 		print_event(ev);
-		json_decref(ev);
 		if (stats_once)
 			return 0;
 		nanosleep(&ts, NULL);

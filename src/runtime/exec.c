@@ -25,7 +25,7 @@ struct exec_args {
 	struct husk_exec_opts o;
 	const char *process_file, *cwd, *user;
 	bool tty, nnp;
-	json_t *env, *caps, *gids; /* arrays collected from repeated options */
+	json_t *env, *caps, *gids; /* arrays collected from repeated options, owned by cmd_exec */
 };
 
 static int parse_user(const char *s, json_t *user)
@@ -49,16 +49,16 @@ static int parse_user(const char *s, json_t *user)
 static json_t *build_process(struct cli *cli, struct exec_args *a, int argc, char **argv,
 			     husk_error **err)
 {
-	json_t *p = NULL, *args = json_array(), *v;
+	cleanup_json json_t *p = NULL;
+	cleanup_json json_t *args = json_array();
+	json_t *v;
 	size_t i;
 
-	if (husk_container_saved_process(&cli->rt, argv[0], &p, err) < 0) {
-		json_decref(args);
+	if (husk_container_saved_process(&cli->rt, argv[0], &p, err) < 0)
 		return NULL;
-	}
 	for (int k = 1; k < argc; k++)
 		json_array_append_new(args, json_string(argv[k]));
-	json_object_set_new(p, "args", args);
+	json_object_set_new(p, "args", steal_pointer(&args));
 	json_object_set_new(p, "terminal", json_boolean(a->tty));
 	json_object_del(p, "consoleSize");
 	if (a->cwd)
@@ -74,7 +74,6 @@ static json_t *build_process(struct cli *cli, struct exec_args *a, int argc, cha
 		if (!json_is_object(user))
 			json_object_set_new(p, "user", user = json_object());
 		if (a->user && parse_user((char *)a->user, user) < 0) {
-			json_decref(p);
 			husk_error_set(err, 0, "--user: `%s` is not UID[:GID]", a->user);
 			return NULL;
 		}
@@ -97,7 +96,7 @@ static json_t *build_process(struct cli *cli, struct exec_args *a, int argc, cha
 			json_array_append(set, v);
 		}
 	}
-	return p;
+	return steal_pointer(&p);
 }
 
 static json_t *load_process_file(const char *path, husk_error **err)
@@ -208,33 +207,25 @@ static int parse_exec_args(struct cli *cli, int argc, char **argv, struct exec_a
 
 int cmd_exec(struct cli *cli, int argc, char **argv)
 {
-	struct exec_args a = {.env = json_array(), .caps = json_array(), .gids = json_array()};
+	cleanup_json json_t *env = json_array();
+	cleanup_json json_t *caps = json_array();
+	cleanup_json json_t *gids = json_array();
+	struct exec_args a = {.env = env, .caps = caps, .gids = gids};
 	husk_error *err = NULL;
-	json_t *process = NULL;
-	int first, status = 0, r = 1;
+	cleanup_json json_t *process = NULL;
+	int first, status = 0;
 
 	first = parse_exec_args(cli, argc, argv, &a);
-	if (first < 0) {
-		r = 2;
-		goto out;
-	}
+	if (first < 0)
+		return 2;
 	if (husk_self_ensure_sealed(cli->argv0, &err) < 0 ||
 	    husk_id_validate(argv[first], &err) < 0)
-		goto fail;
+		return cli_fail(cli, err);
 	process = a.process_file ? load_process_file(a.process_file, &err)
 				 : build_process(cli, &a, argc - first, argv + first, &err);
 	if (process == NULL)
-		goto fail;
+		return cli_fail(cli, err);
 	if (husk_container_exec(&cli->rt, argv[first], process, &a.o, &status, &err) < 0)
-		goto fail;
-	r = status;
-	goto out;
-fail:
-	r = cli_fail(cli, err);
-out:
-	json_decref(process);
-	json_decref(a.env);
-	json_decref(a.caps);
-	json_decref(a.gids);
-	return r;
+		return cli_fail(cli, err);
+	return status;
 }

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "spec.h"
+#include "util.h"
 
 static json_t *all_caps(void)
 {
@@ -45,8 +46,7 @@ static json_t *seccomp_features(void)
 
 int cmd_features(struct cli *cli, int argc, char **argv)
 {
-	json_t *f;
-	int r;
+	cleanup_json json_t *f = NULL;
 
 	(void)cli;
 	(void)argv;
@@ -69,7 +69,5 @@ int cmd_features(struct cli *cli, int argc, char **argv)
 	    "org.opencontainers.runtime-spec.features.runtime", "husk");
 	if (f == NULL)
 		return 1;
-	r = cli_print_json(f);
-	json_decref(f);
-	return r;
+	return cli_print_json(f);
 }

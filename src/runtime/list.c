@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 
 static void print_table(json_t *arr)
 {
@@ -34,7 +35,8 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	const char *format = "table";
 	husk_error *err = NULL;
 	bool quiet = false;
-	json_t *arr = NULL, *c;
+	cleanup_json json_t *arr = NULL;
+	json_t *c;
 	size_t i;
 	int opt;
 
@@ -59,6 +61,5 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		cli_print_json(arr);
 	else
 		print_table(arr);
-	json_decref(arr);
 	return 0;
 }

@@ -50,13 +50,12 @@ static void log_line(struct cli *cli, const char *level, const char *msg)
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (cli->log_json) {
-		json_t *o = json_pack("{s:s, s:s, s:s+}", "level", level, "msg", msg, "time", ts,
-				      ".000000000Z");
+		cleanup_json json_t *o = json_pack("{s:s, s:s, s:s+}", "level", level, "msg", msg,
+						   "time", ts, ".000000000Z");
 		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		if (s)
 			fprintf(f, "%s\n", s);
 		free(s);
-		json_decref(o);
 	} else {
 		fprintf(f, "time=\"%sZ\" level=%s msg=\"%s\"\n", ts, level, msg);
 	}

@@ -89,13 +89,12 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	if (husk_container_pids(&cli->rt, argv[optind], &pids, &n, &err) < 0)
 		return cli_fail(cli, err);
 	if (strcmp(format, "json") == 0) {
-		json_t *a = json_array();
+		cleanup_json json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(a, json_integer(pids[i]));
 		char *s = json_dumps(a, JSON_COMPACT);
 		puts(s ? s : "[]");
 		free(s);
-		json_decref(a);
 		return 0;
 	}
 	return print_table(pids, n, argc - optind - 1, argv + optind + 1);

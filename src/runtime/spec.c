@@ -47,7 +47,8 @@ static int change_caps(struct cli *cli, uint64_t *caps, const char *list, bool a
  * runtime-spec linux.seccomp format. */
 static int apply_seccomp_option(struct cli *cli, json_t *spec, const char *opt)
 {
-	json_t *lx = json_object_get(spec, "linux"), *profile;
+	json_t *lx = json_object_get(spec, "linux");
+	cleanup_json json_t *profile = NULL;
 	json_error_t jerr;
 
 	if (opt == NULL)
@@ -60,10 +61,9 @@ static int apply_seccomp_option(struct cli *cli, json_t *spec, const char *opt)
 	if (profile == NULL || !json_is_object(profile)) {
 		cli_error(cli, "spec: --seccomp `%s`: %s", opt,
 			  profile ? "not an object" : jerr.text);
-		json_decref(profile);
 		return -1;
 	}
-	json_object_set_new(lx, "seccomp", profile);
+	json_object_set_new(lx, "seccomp", steal_pointer(&profile));
 	return 0;
 }
 
@@ -83,7 +83,7 @@ int cmd_spec(struct cli *cli, int argc, char **argv)
 	cleanup_free char *text = NULL, *path = NULL;
 	const char *bundle = ".", *seccomp = NULL;
 	husk_error *err = NULL;
-	json_t *spec;
+	cleanup_json json_t *spec = NULL;
 	int opt;
 
 	while ((opt = getopt_long_only(argc, argv, "+b:", opts, NULL)) != -1) {
@@ -120,12 +120,9 @@ int cmd_spec(struct cli *cli, int argc, char **argv)
 		return 1;
 	}
 	spec = husk_spec_default(&d);
-	if (spec == NULL || apply_seccomp_option(cli, spec, seccomp) < 0) {
-		json_decref(spec);
+	if (spec == NULL || apply_seccomp_option(cli, spec, seccomp) < 0)
 		return 1;
-	}
 	text = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(spec);
 	if (text == NULL) {
 		cli_error(cli, "spec: out of memory");
 		return 1;

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli.h"
+#include "util.h"
 
 int cmd_state(struct cli *cli, int argc, char **argv)
 {
 	husk_error *err = NULL;
-	json_t *st = NULL;
-	int r;
+	cleanup_json json_t *st = NULL;
 
 	if (argc != 2) {
 		cli_error(cli, "state: expects exactly one container ID");
@@ -13,7 +13,5 @@ int cmd_state(struct cli *cli, int argc, char **argv)
 	}
 	if (husk_container_state(&cli->rt, argv[1], &st, &err) < 0)
 		return cli_fail(cli, err);
-	r = cli_print_json(st);
-	json_decref(st);
-	return r;
+	return cli_print_json(st);
 }

@@ -107,16 +107,15 @@ static int set_flag(struct cli *cli, json_t *res, int opt, const char *val)
 static json_t *read_resources(struct cli *cli, const char *path)
 {
 	json_error_t jerr;
-	json_t *r =
+	cleanup_json json_t *r =
 	    strcmp(path, "-") == 0 ? json_loadf(stdin, 0, &jerr) : json_load_file(path, 0, &jerr);
 
 	if (r == NULL || !json_is_object(r)) {
 		cli_error(cli, "update: --resources `%s`: %s", path,
 			  r ? "must be a JSON object" : jerr.text);
-		json_decref(r);
 		return NULL;
 	}
-	return r;
+	return steal_pointer(&r);
 }
 
 int cmd_update(struct cli *cli, int argc, char **argv)
@@ -137,30 +136,29 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	    {"cpu-rt-runtime", required_argument, NULL, OPT_RT_RUNTIME},
 	    {0},
 	};
-	json_t *res = json_object(), *file_res = NULL;
+	cleanup_json json_t *res = json_object();
+	cleanup_json json_t *file_res = NULL;
 	husk_error *err = NULL;
-	int c, r = 2;
+	int c;
 
 	while ((c = getopt_long_only(argc, argv, "+r:", opts, NULL)) != -1) {
 		if (c == 'r') {
+			/* The last --resources wins. */
 			json_decref(file_res);
 			if ((file_res = read_resources(cli, optarg)) == NULL)
-				goto out;
+				return 2;
 		} else if (c == '?' || set_flag(cli, res, c, optarg) < 0) {
-			goto out;
+			return 2;
 		}
 	}
 	if (optind != argc - 1) {
 		cli_error(cli, "update: expects exactly one container ID");
-		goto out;
+		return 2;
 	}
 	/* Flags win over the file, as with runc. */
 	if (file_res) {
 		json_object_update_missing(res, file_res);
 	}
-	r = husk_container_update(&cli->rt, argv[optind], res, &err) < 0 ? cli_fail(cli, err) : 0;
-out:
-	json_decref(res);
-	json_decref(file_res);
-	return r;
+	return husk_container_update(&cli->rt, argv[optind], res, &err) < 0 ? cli_fail(cli, err)
+									    : 0;
 }
