@@ -296,9 +296,35 @@ last_id() { pm ps -aq --no-trunc | head -n 1; }
 	pm_assert_clean "$id"
 }
 
+# ctr_count PID: the counter of the pause test's container (empty until its
+# first write). It writes a new file and renames it over /tmp/count, so a read
+# never sees the file half written: `echo $i >/tmp/count` truncates the file
+# before writing, and a read there (or a freeze there) gets an empty value.
+ctr_count() { cat "/proc/$1/root/tmp/count" 2>/dev/null || true; }
+
+# ctr_count_wait PID N: the counter is above N (bounded: 30 s; the counter
+# waits for nothing but the CPU, and this is only to bound a broken run).
+ctr_count_wait() {
+	local i c
+	for ((i = 0; i < 300; i++)); do
+		c=$(ctr_count "$1")
+		[[ "$c" =~ ^[0-9]+$ ]] && [ "$c" -gt "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "the counter of pid $1 did not get above $2 (it is '$c')"
+	return 1
+}
+
 @test "podman pause and unpause freeze and thaw the container" {
-	local id fz i n1 n2
-	id=$(pm_detach "$IMAGE" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done')
+	local id pid fz i n0 n1 n2
+	id=$(pm_detach "$IMAGE" sh -c \
+		'i=0; while :; do i=$((i+1)); echo $i >/tmp/count.new; mv -f /tmp/count.new /tmp/count; sleep 0.05; done')
+	pid=$(pm inspect -f '{{.State.Pid}}' "$id")
+	[ "$pid" -gt 0 ]
+	# running: the counter moves (it was written once, then again)
+	ctr_count_wait "$pid" 0
+	n0=$(ctr_count "$pid")
+	ctr_count_wait "$pid" "$n0"
 	pm pause "$id"
 	called "^pause $id\$"
 	[ "$(pm_status "$id")" = paused ]
@@ -310,18 +336,20 @@ last_id() { pm ps -aq --no-trunc | head -n 1; }
 		sleep 0.1
 	done
 	[ "$(cat "$fz/freezer.state")" = FROZEN ]
-	# frozen: the counter stands still
-	n1=$(cat "/proc/$(pm inspect -f '{{.State.Pid}}' "$id")/root/tmp/count")
-	sleep 0.3
-	n2=$(cat "/proc/$(pm inspect -f '{{.State.Pid}}' "$id")/root/tmp/count")
+	# frozen: the counter stands still (it went up every 0.05 s or so)
+	n1=$(ctr_count "$pid")
+	[[ "$n1" =~ ^[0-9]+$ ]]
+	[ "$n1" -gt "$n0" ]
+	sleep 0.5
+	n2=$(ctr_count "$pid")
 	[ "$n1" = "$n2" ]
 	pm unpause "$id"
 	called "^resume $id\$"
 	[ "$(pm_status "$id")" = running ]
 	[ "$(cat "$fz/freezer.state")" = THAWED ]
-	sleep 0.3
-	n2=$(cat "/proc/$(pm inspect -f '{{.State.Pid}}' "$id")/root/tmp/count")
-	[ "$n2" -gt "$n1" ]
+	# thawed: it moves again, the same process
+	ctr_count_wait "$pid" "$n1"
+	[ "$(pm inspect -f '{{.State.Pid}}' "$id")" = "$pid" ]
 	pm rm -f -t 0 "$id"
 	pm_assert_clean "$id"
 }
