@@ -717,7 +717,8 @@ static int compile_within(json_t *cfg, uint32_t default_action, int timeout_ms,
 		    "linux.seccomp: libseccomp did not finish compiling the filter in %d ms "
 		    "(libseccomp "
 		    "2.5 can loop for ever when one syscall has rules comparing the same argument "
-		    "both with a range and with EQ/NE/MASKED_EQ, and another argument too)",
+		    "both with a range and with EQ/NE/MASKED_EQ, or with EQ and NE, and another "
+		    "argument too)",
 		    timeout_ms);
 	if (len < 0)
 		return husk_error_set(err, (int)-len, "linux.seccomp: read the compiled filter");
