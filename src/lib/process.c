@@ -82,9 +82,10 @@ static char *passwd_home(uid_t uid)
 
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return NULL;
-	f = fdopen(steal_fd(&fd), "r");
+	f = fdopen(fd, "r");
 	if (f == NULL)
 		return NULL;
+	fd = -1; /* the stream owns it now */
 	while (home == NULL && total < (16u << 20) && (n = getline(&line, &cap, f)) > 0) {
 		char *fields[7] = {0}, *c = line;
 		int64_t v;

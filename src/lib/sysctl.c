@@ -28,9 +28,10 @@ static char *dotted_key(const char *key)
 {
 	char *k = strdup(key);
 
-	for (char *c = k; c && strchr(key, '/') && *c; c++)
-		if (*c == '/')
-			*c = '.';
+	if (k != NULL && strchr(k, '/') != NULL)
+		for (char *c = k; *c; c++)
+			if (*c == '/')
+				*c = '.';
 	return k;
 }
 
@@ -143,9 +144,10 @@ int husk_sysctl_apply(const struct husk_spec *spec, husk_error **err)
 
 		if (asprintf(&path, "/proc/sys/%s", key) < 0)
 			return husk_error_set(err, ENOMEM, "sysctl");
-		for (char *c = path + 10; !strchr(key, '/') && *c; c++)
-			if (*c == '.')
-				*c = '/';
+		if (strchr(key, '/') == NULL) /* dotted: dots separate */
+			for (char *c = path + strlen("/proc/sys/"); *c; c++)
+				if (*c == '.')
+					*c = '/';
 		if (write_file_at(AT_FDCWD, path, spec->sysctl[i].value,
 				  strlen(spec->sysctl[i].value), err) < 0)
 			return husk_error_wrap(err, "linux.sysctl `%s`", key);
