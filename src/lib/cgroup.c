@@ -112,7 +112,8 @@ int husk_cgroup_from_json(json_t *o, struct husk_cgroup *cg, husk_error **err)
 		if (name == NULL || d == NULL || add_dir(cg, name, d) < 0) {
 			free(d);
 			husk_cgroup_clear(cg);
-			return husk_error_set(err, 0, "state.json: corrupt cgroup entry");
+			return husk_error_fail(err, HUSK_ERR_SYSTEM,
+					       "state.json: corrupt cgroup entry");
 		}
 		cg->dirs[cg->n - 1].created =
 		    (int)json_integer_value(json_object_get(e, "created"));
@@ -314,7 +315,7 @@ int husk_cgroup_create(const char *cgroups_path, const char *id, bool rootless,
 	if (r < 0) {
 		husk_cgroup_destroy(cg, NULL);
 		husk_cgroup_clear(cg);
-		if (rootless && err && *err && (*err)->code == EACCES) {
+		if (rootless && err && husk_error_is(*err, HUSK_ERR_PERMISSION)) {
 			/* No delegated subtree: run without limits (the caller warns). */
 			husk_error_free(err);
 			return 0;
@@ -445,7 +446,7 @@ int husk_cgroup_pids(const struct husk_cgroup *cg, pid_t **ret, size_t *ret_n, h
 	if (dir == NULL) {
 		*ret = NULL;
 		*ret_n = 0;
-		return husk_error_set(err, 0, "the container has no cgroup");
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED, "the container has no cgroup");
 	}
 	return read_pids(dir, ret, ret_n, err);
 }
@@ -557,7 +558,8 @@ int husk_cgroup_freeze(const struct husk_cgroup *cg, bool frozen, husk_error **e
 	const char *val;
 
 	if (dir == NULL)
-		return husk_error_set(err, 0, "the container has no freezer cgroup");
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "the container has no freezer cgroup");
 	if (v2) {
 		if (asprintf(&path, "%s/cgroup.freeze", dir) < 0)
 			return husk_error_set(err, ENOMEM, "freeze");
@@ -579,7 +581,8 @@ int husk_cgroup_freeze(const struct husk_cgroup *cg, bool frozen, husk_error **e
 	}
 	if (frozen)
 		write_file_at(AT_FDCWD, path, v2 ? "0" : "THAWED", v2 ? 1 : 6, NULL);
-	return husk_error_set(err, 0, "the cgroup did not %s in time", frozen ? "freeze" : "thaw");
+	return husk_error_fail(err, HUSK_ERR_BUSY, "the cgroup did not %s in time",
+			       frozen ? "freeze" : "thaw");
 }
 
 bool husk_cgroup_is_frozen(const struct husk_cgroup *cg)

@@ -60,8 +60,8 @@ static int parse_number(json_t *e, const char *prefix, const char *key, int64_t 
 		return 0;
 	/* INT32_MAX: the program compares with 32-bit immediates. */
 	if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > INT32_MAX)
-		return husk_error_set(err, 0, "%s.%s: must be -1 (any) or a device number", prefix,
-				      key);
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "%s.%s: must be -1 (any) or a device number", prefix, key);
 	*ret = json_integer_value(v);
 	return 0;
 }
@@ -73,13 +73,14 @@ static int parse_rule(json_t *e, const char *prefix, struct dev_rule *r, husk_er
 	const char *t;
 
 	if (!json_is_object(e))
-		return husk_error_set(err, 0, "%s: must be an object", prefix);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s: must be an object", prefix);
 	if (!json_is_boolean(allow))
-		return husk_error_set(err, 0, "%s.allow: required, true or false", prefix);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s.allow: required, true or false",
+				       prefix);
 	r->allow = json_is_true(allow);
 	t = json_is_null(type) || type == NULL ? "a" : json_string_value(type);
 	if (t == NULL || strlen(t) != 1 || strchr("abc", t[0]) == NULL)
-		return husk_error_set(err, 0, "%s.type: must be a, b or c", prefix);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s.type: must be a, b or c", prefix);
 	r->type = t[0];
 	if (parse_number(e, prefix, "major", &r->major, err) < 0 ||
 	    parse_number(e, prefix, "minor", &r->minor, err) < 0)
@@ -87,7 +88,8 @@ static int parse_rule(json_t *e, const char *prefix, struct dev_rule *r, husk_er
 	r->access = ACC_ALL;
 	if (access && !json_is_null(access) &&
 	    (!json_is_string(access) || parse_access(json_string_value(access), &r->access) < 0))
-		return husk_error_set(err, 0, "%s.access: must be letters of rwm", prefix);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s.access: must be letters of rwm",
+				       prefix);
 	return 0;
 }
 
@@ -99,9 +101,10 @@ static int parse_rules(json_t *rules, struct dev_rule **ret, size_t *ret_n, husk
 	size_t i;
 
 	if (rules && !json_is_array(rules))
-		return husk_error_set(err, 0, DEV ": must be an array");
+		return husk_error_fail(err, HUSK_ERR_INVALID, DEV ": must be an array");
 	if (n > MAX_RULES)
-		return husk_error_set(err, 0, DEV ": more than %d rules", MAX_RULES);
+		return husk_error_fail(err, HUSK_ERR_INVALID, DEV ": more than %d rules",
+				       MAX_RULES);
 	r = calloc(n + 1, sizeof(*r));
 	if (r == NULL)
 		return husk_error_set(err, ENOMEM, "device rules");
@@ -591,7 +594,8 @@ json_t *husk_cgroup_device_rules_with_defaults(json_t *rules, husk_error **err)
 		return NULL;
 	}
 	if (json_array_size(all) > MAX_RULES) {
-		husk_error_set(err, 0, DEV ": more than %d rules with the default ones", MAX_RULES);
+		husk_error_fail(err, HUSK_ERR_INVALID,
+				DEV ": more than %d rules with the default ones", MAX_RULES);
 		return NULL;
 	}
 	return steal_pointer(&all);

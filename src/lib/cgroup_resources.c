@@ -99,13 +99,13 @@ int husk_cgroup_swap_to_v2(int64_t swap, int64_t limit, int64_t *ret, husk_error
 		return 0;
 	}
 	if (limit == 0 || limit == -1)
-		return husk_error_set(err, 0,
-				      RES ".memory.swap: a swap limit needs a memory limit "
-					  "(it limits memory+swap)");
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       RES ".memory.swap: a swap limit needs a memory limit "
+					   "(it limits memory+swap)");
 	if (swap < limit)
-		return husk_error_set(err, 0,
-				      RES ".memory.swap: must be at least memory.limit "
-					  "(it limits memory+swap)");
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       RES ".memory.swap: must be at least memory.limit "
+					   "(it limits memory+swap)");
 	*ret = swap - limit;
 	return 0;
 }
@@ -122,11 +122,12 @@ static int get_int(json_t *o, const char *prefix, const char *key, int64_t min, 
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_integer(v))
-		return husk_error_set(err, 0, "%s.%s: must be an integer", prefix, key);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s.%s: must be an integer", prefix,
+				       key);
 	x = json_integer_value(v);
 	if (x < min || x > max)
-		return husk_error_set(err, 0, "%s.%s: must be %s, not %" PRId64, prefix, key,
-				      expect, x);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s.%s: must be %s, not %" PRId64,
+				       prefix, key, expect, x);
 	*ret = x;
 	return 1;
 }
@@ -138,7 +139,7 @@ static int need_int(json_t *o, const char *prefix, const char *key, int64_t min,
 	int r = get_int(o, prefix, key, min, max, expect, ret, err);
 
 	if (r == 0)
-		return husk_error_set(err, 0, "%s.%s: required", prefix, key);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s.%s: required", prefix, key);
 	return r;
 }
 
@@ -150,7 +151,8 @@ static int get_bool(json_t *o, const char *prefix, const char *key, int *ret, hu
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v))
-		return husk_error_set(err, 0, "%s.%s: must be true or false", prefix, key);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s.%s: must be true or false",
+				       prefix, key);
 	*ret = json_is_true(v);
 	return 1;
 }
@@ -163,7 +165,8 @@ static int get_string(json_t *o, const char *prefix, const char *key, const char
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return husk_error_set(err, 0, "%s.%s: must be a string", prefix, key);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s.%s: must be a string", prefix,
+				       key);
 	*ret = json_string_value(v);
 	return 1;
 }
@@ -178,8 +181,8 @@ static int get_typed(json_t *o, const char *prefix, const char *key, bool array,
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (array ? !json_is_array(v) : !json_is_object(v))
-		return husk_error_set(err, 0, "%s.%s: must be %s", prefix, key,
-				      array ? "an array" : "an object");
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s.%s: must be %s", prefix, key,
+				       array ? "an array" : "an object");
 	*ret = v;
 	return 1;
 }
@@ -240,8 +243,10 @@ static const char *limit_str(char buf[32], int64_t v, const char *unlimited)
 static int unsupported_v2(struct plan *p, const char *prefix, const char *key)
 {
 	if (key)
-		return husk_error_set(p->err, 0, "%s.%s: not supported on cgroup v2", prefix, key);
-	return husk_error_set(p->err, 0, "%s: not supported on cgroup v2", prefix);
+		return husk_error_fail(p->err, HUSK_ERR_UNSUPPORTED,
+				       "%s.%s: not supported on cgroup v2", prefix, key);
+	return husk_error_fail(p->err, HUSK_ERR_UNSUPPORTED, "%s: not supported on cgroup v2",
+			       prefix);
 }
 
 /* -- memory -- */
@@ -269,9 +274,9 @@ static int read_memory(json_t *o, struct memory *m, husk_error **err)
 	    get_bool(o, MEM, "checkBeforeUpdate", &m->check, err) < 0)
 		return -1;
 	if (m->swap > 0 && m->limit > 0 && m->swap < m->limit)
-		return husk_error_set(err, 0,
-				      MEM ".swap: must be at least memory.limit (it limits "
-					  "memory+swap)");
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       MEM ".swap: must be at least memory.limit (it limits "
+					   "memory+swap)");
 	return 0;
 }
 
@@ -368,8 +373,8 @@ static int check_cpu_list(const char *s, const char *key, husk_error **err)
 {
 	for (const char *c = s; *c; c++)
 		if (!isdigit((unsigned char)*c) && *c != ',' && *c != '-')
-			return husk_error_set(err, 0, CPU ".%s: `%s` is not a list like 0-3,5", key,
-					      s);
+			return husk_error_fail(err, HUSK_ERR_INVALID,
+					       CPU ".%s: `%s` is not a list like 0-3,5", key, s);
 	return 0;
 }
 
@@ -389,7 +394,8 @@ static int read_cpu(json_t *o, struct cpu *c, husk_error **err)
 	    get_string(o, CPU, "mems", &c->mems, err) < 0)
 		return -1;
 	if (c->shares == 1)
-		return husk_error_set(err, 0, CPU ".shares: must be " SHARES ", not 1");
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       CPU ".shares: must be " SHARES ", not 1");
 	r1 = get_int(o, CPU, "burst", 0, INT64_MAX, USECS, &c->burst, err);
 	r2 = get_int(o, CPU, "idle", 0, 1, "0 or 1", &c->idle, err);
 	if (r1 < 0 || r2 < 0)
@@ -513,7 +519,8 @@ static int plan_pids(struct plan *p, json_t *resources)
 static int check_weight(int64_t w, const char *field, husk_error **err)
 {
 	if (w != 0 && w < 10)
-		return husk_error_set(err, 0, "%s: must be " WEIGHT ", not %" PRId64, field, w);
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "%s: must be " WEIGHT ", not %" PRId64, field, w);
 	return 0;
 }
 
@@ -549,7 +556,7 @@ static int plan_blkio_weight(struct plan *p, json_t *o)
 static int read_dev(json_t *e, const char *prefix, int64_t *major, int64_t *minor, husk_error **err)
 {
 	if (!json_is_object(e))
-		return husk_error_set(err, 0, "%s: must be an object", prefix);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s: must be an object", prefix);
 	if (need_int(e, prefix, "major", 0, UINT32_MAX, "a device major number", major, err) < 0 ||
 	    need_int(e, prefix, "minor", 0, UINT32_MAX, "a device minor number", minor, err) < 0)
 		return -1;
@@ -677,13 +684,13 @@ static int plan_hugepage(struct plan *p, json_t *e, const char *prefix, size_t a
 
 	(void)arg;
 	if (!json_is_object(e))
-		return husk_error_set(p->err, 0, "%s: must be an object", prefix);
+		return husk_error_fail(p->err, HUSK_ERR_INVALID, "%s: must be an object", prefix);
 	if (get_string(e, prefix, "pageSize", &size, p->err) < 0 ||
 	    need_int(e, prefix, "limit", 0, INT64_MAX, "a number of bytes", &limit, p->err) < 0)
 		return -1;
 	if (size == NULL || !valid_page_size(size))
-		return husk_error_set(p->err, 0, "%s.pageSize: must be a size like 2MB or 1GB",
-				      prefix);
+		return husk_error_fail(p->err, HUSK_ERR_INVALID,
+				       "%s.pageSize: must be a size like 2MB or 1GB", prefix);
 	snprintf(file, sizeof(file), "hugetlb.%s.%s", size, v1 ? "limit_in_bytes" : "max");
 	snprintf(rsvd, sizeof(rsvd), "hugetlb.%s.rsvd.%s", size, v1 ? "limit_in_bytes" : "max");
 	at(p, prefix, "limit");
@@ -705,12 +712,13 @@ static int plan_net_priority(struct plan *p, json_t *e, const char *prefix, size
 
 	(void)arg;
 	if (!json_is_object(e))
-		return husk_error_set(p->err, 0, "%s: must be an object", prefix);
+		return husk_error_fail(p->err, HUSK_ERR_INVALID, "%s: must be an object", prefix);
 	if (get_string(e, prefix, "name", &name, p->err) < 0 ||
 	    need_int(e, prefix, "priority", 0, UINT32_MAX, "a priority", &prio, p->err) < 0)
 		return -1;
 	if (name == NULL || name[0] == '\0' || strpbrk(name, " \t\n/") != NULL)
-		return husk_error_set(p->err, 0, "%s.name: must be an interface name", prefix);
+		return husk_error_fail(p->err, HUSK_ERR_INVALID,
+				       "%s.name: must be an interface name", prefix);
 	return add(at(p, prefix, NULL), "net_prio", "net_prio.ifpriomap", 0, "%s %" PRId64, name,
 		   prio);
 }
@@ -749,9 +757,11 @@ static int plan_rdma(struct plan *p, json_t *resources)
 		int64_t v = 0;
 		snprintf(prefix, sizeof(prefix), RES ".rdma.%s", dev);
 		if (dev[0] == '\0' || strpbrk(dev, " \t\n=") != NULL)
-			return husk_error_set(p->err, 0, "%s: not a device name", prefix);
+			return husk_error_fail(p->err, HUSK_ERR_INVALID, "%s: not a device name",
+					       prefix);
 		if (!json_is_object(e))
-			return husk_error_set(p->err, 0, "%s: must be an object", prefix);
+			return husk_error_fail(p->err, HUSK_ERR_INVALID, "%s: must be an object",
+					       prefix);
 		if ((r = get_int(e, prefix, "hcaHandles", 0, UINT32_MAX, "a count", &v, p->err)) <
 		    0)
 			return -1;
@@ -788,16 +798,17 @@ static int plan_unified(struct plan *p, json_t *resources)
 	if (r <= 0)
 		return r;
 	if (p->version == 1 && json_object_size(o) > 0)
-		return husk_error_set(p->err, 0,
-				      RES ".unified: needs cgroup v2 (this host has v1)");
+		return husk_error_fail(p->err, HUSK_ERR_UNSUPPORTED,
+				       RES ".unified: needs cgroup v2 (this host has v1)");
 	json_object_foreach (o, key, v) {
 		char controller[64];
 		size_t len = strcspn(key, ".");
 		if (!valid_unified_key(key) || len >= sizeof(controller))
-			return husk_error_set(p->err, 0, RES ".unified.%s: not a cgroup file name",
-					      key);
+			return husk_error_fail(p->err, HUSK_ERR_INVALID,
+					       RES ".unified.%s: not a cgroup file name", key);
 		if (!json_is_string(v))
-			return husk_error_set(p->err, 0, RES ".unified.%s: must be a string", key);
+			return husk_error_fail(p->err, HUSK_ERR_INVALID,
+					       RES ".unified.%s: must be a string", key);
 		memcpy(controller, key, len);
 		controller[len] = '\0';
 		/* Core files (cgroup.*) need no controller. */
@@ -818,7 +829,7 @@ int husk_cgroup_plan(int version, json_t *resources, struct husk_cgroup_write **
 	if (version != 1 && version != 2)
 		return husk_error_set(err, EINVAL, "cgroup plan: no cgroup version %d", version);
 	if (resources && !json_is_object(resources))
-		return husk_error_set(err, 0, RES ": must be an object");
+		return husk_error_fail(err, HUSK_ERR_INVALID, RES ": must be an object");
 	if (resources) {
 		/* The unified settings go last: they override the rest. */
 		if (plan_memory(&p, resources) < 0 || plan_cpu(&p, resources) < 0 ||
@@ -879,10 +890,10 @@ static int check_usage(const char *dir, int version, const struct husk_cgroup_wr
 		return 0;
 	text[strcspn(text, "\n")] = '\0';
 	if (parse_int64(text, 0, INT64_MAX, &usage) == 0 && usage > limit)
-		return husk_error_set(err, 0,
-				      "%s: %" PRId64 " is below the current usage of %" PRId64
-				      " bytes (memory.checkBeforeUpdate)",
-				      w->field, limit, usage);
+		return husk_error_fail(err, HUSK_ERR_BUSY,
+				       "%s: %" PRId64 " is below the current usage of %" PRId64
+				       " bytes (memory.checkBeforeUpdate)",
+				       w->field, limit, usage);
 	return 0;
 }
 
@@ -895,8 +906,9 @@ static int write_one(const struct husk_cgroup *cg, const struct husk_cgroup_writ
 	int r;
 
 	if (dir == NULL)
-		return husk_error_set(err, 0, "%s: the %s controller is not available on this host",
-				      w->field, w->controller ? w->controller : "cgroup");
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "%s: the %s controller is not available on this host",
+				       w->field, w->controller ? w->controller : "cgroup");
 	if (asprintf(&path, "%s/%s", dir, w->file) < 0)
 		return husk_error_set(err, ENOMEM, "cgroup");
 	if (w->alt_file && access(path, F_OK) < 0 && errno == ENOENT) {
@@ -996,9 +1008,9 @@ static int enable_in(const char *dir, const struct need *need, size_t n, bool be
 		if (!word_in(available, need[i].controller)) {
 			if (best_effort)
 				continue;
-			return husk_error_set(err, 0,
-					      "%s: the %s controller is not available in `%s`",
-					      need[i].field, need[i].controller, dir);
+			return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+					       "%s: the %s controller is not available in `%s`",
+					       need[i].field, need[i].controller, dir);
 		}
 		r = snprintf(buf + len, sizeof(buf) - len, "%s+%s", len ? " " : "",
 			     need[i].controller);
@@ -1034,7 +1046,8 @@ static int enable_in_ancestors(const char *dir, const struct need *need, size_t 
 		return husk_error_set(err, ENOMEM, "cgroup");
 	last = strrchr(p, '/');
 	if (strncmp(p, CGROUP_ROOT "/", root + 1) != 0 || last == NULL || last < p + root)
-		return husk_error_set(err, 0, "cgroup `%s` is not below " CGROUP_ROOT, dir);
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "cgroup `%s` is not below " CGROUP_ROOT, dir);
 	for (char *s = p + root; s && s <= last; s = strchr(s + 1, '/')) {
 		*s = '\0';
 		int r = enable_in(p, need, n, best_effort, err);
@@ -1082,7 +1095,7 @@ int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_erro
 	if (cg->version == 0 || cg->n == 0)
 		return 0;
 	if (devices && !json_is_null(devices) && !json_is_array(devices))
-		return husk_error_set(err, 0, RES ".devices: must be an array");
+		return husk_error_fail(err, HUSK_ERR_INVALID, RES ".devices: must be an array");
 	if (husk_cgroup_plan(cg->version, resources, &w, &n, err) < 0)
 		return -1;
 	/* A new container gets the default rules even without any of its own:

@@ -436,7 +436,7 @@ int husk_cgroup_stats(const struct husk_cgroup *cg, json_t **ret, husk_error **e
 	json_t *s;
 
 	if (cg->version == 0 || cg->n == 0)
-		return husk_error_set(err, 0, "the container has no cgroup");
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED, "the container has no cgroup");
 	s = json_pack("{s:o*, s:o*, s:o*, s:o*, s:o*}", "cpu", stats_cpu(cg), "memory",
 		      mem == NULL	 ? json_object()
 		      : cg->version == 1 ? stats_memory_v1(mem)

@@ -41,19 +41,21 @@ static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec,
 		      const struct husk_create_opts *o, husk_error **err)
 {
 	if (o->console_socket && spec->has_process && !spec->process.terminal)
-		return husk_error_set(err, 0,
-				      "--console-socket given, but process.terminal is false in "
-				      "config.json");
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "--console-socket given, but process.terminal is false in "
+				       "config.json");
 	if (!spec->has_process)
-		return husk_error_set(err, 0, "config.json: process: is required");
+		return husk_error_fail(err, HUSK_ERR_INVALID, "config.json: process: is required");
 	if (!spec->ns[HUSK_NS_MOUNT].enabled && spec->process.terminal)
-		return husk_error_set(err, 0,
-				      "config.json: process.terminal: needs a mount namespace (the "
-				      "console is mounted on /dev/console)");
+		return husk_error_fail(
+		    err, HUSK_ERR_INVALID,
+		    "config.json: process.terminal: needs a mount namespace (the "
+		    "console is mounted on /dev/console)");
 	if (rt->rootless && !spec->ns[HUSK_NS_USER].enabled && !in_user_namespace())
-		return husk_error_set(err, 0,
-				      "config.json: linux.namespaces: running without root needs a "
-				      "user namespace (husk-runtime spec --rootless makes one)");
+		return husk_error_fail(
+		    err, HUSK_ERR_PERMISSION,
+		    "config.json: linux.namespaces: running without root needs a "
+		    "user namespace (husk-runtime spec --rootless makes one)");
 	if (husk_sysctl_check_joined(spec, err) < 0)
 		return husk_error_wrap(err, "config.json");
 	for (size_t i = 0; rt->warn && spec->process.warnings && spec->process.warnings[i]; i++)
@@ -190,9 +192,10 @@ static int await_intermediate(struct parent *p, husk_error **err)
 
 	for (;;) {
 		if (sync_recv(p->l.sync_parent, &m, NULL) < 0)
-			return husk_error_set(err, 0, "container setup exited before reporting");
+			return husk_error_fail(err, HUSK_ERR_SYSTEM,
+					       "container setup exited before reporting");
 		if (m.type == SYNC_ERROR)
-			return husk_error_set(err, 0, "%s", m.text);
+			return sync_msg_error(&m, err);
 		if (m.type == SYNC_IDMAP) {
 			if (husk_idmap_write(p->l.spec, m.pid, p->l.rt->rootless, err) < 0 ||
 			    sync_send(p->l.sync_parent, SYNC_GO, 0, NULL) < 0)
@@ -217,9 +220,9 @@ static int handle_pty(struct parent *p, int fd, husk_error **err)
 	}
 	if (!p->l.foreground || p->l.o->detach) {
 		close(fd);
-		return husk_error_set(err, 0,
-				      "process.terminal is true: --console-socket is required "
-				      "unless run stays in the foreground");
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "process.terminal is true: --console-socket is required "
+				       "unless run stays in the foreground");
 	}
 	p->master = fd;
 	return 0;
@@ -238,7 +241,7 @@ static int send_seccomp_listener(struct parent *p, int fd, husk_error **err)
 	if (fd < 0 || state == NULL) {
 		if (fd >= 0)
 			close(fd);
-		return husk_error_set(err, 0, "seccomp notify fd missing");
+		return husk_error_fail(err, HUSK_ERR_SYSTEM, "seccomp notify fd missing");
 	}
 	r = husk_seccomp_send_listener(p->l.seccomp, fd, p->pid, state, err);
 	close(fd);
@@ -253,10 +256,11 @@ static int await_ready(struct parent *p, husk_error **err)
 	for (;;) {
 		int fd = -1;
 		if (sync_recv(p->l.sync_parent, &m, &fd) < 0)
-			return husk_error_set(err, 0, "container init exited during setup");
+			return husk_error_fail(err, HUSK_ERR_SYSTEM,
+					       "container init exited during setup");
 		switch (m.type) {
 		case SYNC_ERROR:
-			return husk_error_set(err, 0, "%s", m.text);
+			return sync_msg_error(&m, err);
 		case SYNC_PTY:
 			if (handle_pty(p, fd, err) < 0)
 				return -1;
@@ -279,7 +283,8 @@ static int await_ready(struct parent *p, husk_error **err)
 		default:
 			if (fd >= 0)
 				close(fd);
-			return husk_error_set(err, 0, "sync: unexpected message %d", m.type);
+			return husk_error_fail(err, HUSK_ERR_SYSTEM, "sync: unexpected message %d",
+					       m.type);
 		}
 	}
 }
@@ -494,9 +499,9 @@ static int run_start(struct parent *p, husk_error **err)
 	struct sync_msg m;
 
 	if (sync_send(p->l.sync_parent, SYNC_GO, p->pid, NULL) < 0)
-		return husk_error_set(err, 0, "container init exited before start");
+		return husk_error_fail(err, HUSK_ERR_SYSTEM, "container init exited before start");
 	if (sync_recv(p->l.sync_parent, &m, NULL) == 0 && m.type == SYNC_ERROR)
-		return husk_error_set(err, 0, "%s", m.text);
+		return sync_msg_error(&m, err);
 	husk_error *warn = NULL;
 
 	if (run_parent_hooks(p, HUSK_HOOK_POSTSTART, HUSK_STATUS_RUNNING, &warn) < 0 &&

@@ -104,7 +104,7 @@ static int open_namespaces(struct exec_ctx *x, husk_error **err)
 	if (x->rootfd < 0)
 		return husk_error_set(err, errno, "open `%s`", path);
 	if (proc_start_time(pid, &start) < 0 || start != x->c.st.pid_start_time)
-		return husk_error_set(err, 0, "container `%s` stopped", x->c.st.id);
+		return husk_error_fail(err, HUSK_ERR_BUSY, "container `%s` stopped", x->c.st.id);
 	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
 	{
 		cleanup_free char *sg = NULL;
@@ -240,7 +240,7 @@ static int handle_messages(struct exec_ctx *x, husk_error **err)
 			x->intermediate = 0;
 			break;
 		case SYNC_ERROR:
-			return husk_error_set(err, 0, "%s", m.text);
+			return sync_msg_error(&m, err);
 		case SYNC_PTY:
 			if (x->console >= 0) {
 				static const char name[] = "/dev/ptmx";
@@ -253,8 +253,9 @@ static int handle_messages(struct exec_ctx *x, husk_error **err)
 				x->master = fd;
 			} else {
 				close(fd);
-				return husk_error_set(err, 0,
-						      "--tty needs --console-socket with --detach");
+				return husk_error_fail(
+				    err, HUSK_ERR_INVALID,
+				    "--tty needs --console-socket with --detach");
 			}
 			break;
 		case SYNC_SECCOMP: {
@@ -280,17 +281,20 @@ static int prepare(struct exec_ctx *x, const char *id, json_t *process, husk_err
 	if (open_container(x->rt, id, false, &x->c, err) < 0)
 		return -1;
 	if (x->c.status == HUSK_STATUS_STOPPED)
-		return husk_error_set(err, 0, "container `%s` is stopped: cannot exec in it", id);
+		return husk_error_fail(err, HUSK_ERR_BUSY,
+				       "container `%s` is stopped: cannot exec in it", id);
 	if (x->c.status == HUSK_STATUS_PAUSED && !x->o->ignore_paused)
-		return husk_error_set(err, 0, "container `%s` is paused: resume it first", id);
+		return husk_error_fail(err, HUSK_ERR_BUSY,
+				       "container `%s` is paused: resume it first", id);
 	if (husk_process_parse(process, "process", &x->proc, err) < 0)
 		return -1;
 	for (size_t i = 0; x->rt->warn && x->proc.warnings && x->proc.warnings[i]; i++)
 		x->rt->warn(x->proc.warnings[i]);
 	if (x->proc.terminal && x->o->detach && !x->o->console_socket)
-		return husk_error_set(err, 0, "exec: --tty with --detach needs --console-socket");
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "exec: --tty with --detach needs --console-socket");
 	if (!x->proc.terminal && x->o->console_socket)
-		return husk_error_set(err, 0, "exec: --console-socket needs --tty");
+		return husk_error_fail(err, HUSK_ERR_INVALID, "exec: --console-socket needs --tty");
 	if (x->o->console_socket &&
 	    husk_terminal_connect(x->o->console_socket, &x->console, err) < 0)
 		return -1;
@@ -343,7 +347,7 @@ int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *p
 	x.sync_child = -1;
 	if (handle_messages(&x, err) < 0 || x.pid <= 0) {
 		if (err && *err == NULL)
-			husk_error_set(err, 0, "exec: the process did not start");
+			husk_error_fail(err, HUSK_ERR_SYSTEM, "exec: the process did not start");
 		goto out;
 	}
 	if (write_pid_file(o->pid_file, x.pid, err) < 0)
@@ -379,7 +383,8 @@ int husk_container_saved_process(const struct husk_runtime *rt, const char *id, 
 		return -1;
 	p = json_object_get(c.st.config, "process");
 	if (!json_is_object(p))
-		return husk_error_set(err, 0, "container `%s`: no process saved in its state", id);
+		return husk_error_fail(err, HUSK_ERR_NOT_FOUND,
+				       "container `%s`: no process saved in its state", id);
 	*ret = json_deep_copy(p);
 	return *ret ? 0 : husk_error_set(err, ENOMEM, "exec");
 }

@@ -43,8 +43,10 @@ static __attribute__((noreturn)) void fail(struct init_ctx *c, husk_error *e)
 {
 	const char *msg = e && e->msg ? e->msg : "unknown error";
 
+	/* `start` reads "KIND CODE message" */
 	if (c->start_conn >= 0)
-		dprintf(c->start_conn, "%s\n", msg);
+		dprintf(c->start_conn, "%d %d %s\n", e ? (int)e->kind : HUSK_ERR_SYSTEM,
+			e ? e->code : 0, msg);
 	else if (sync_send_error(c->l->sync_child, e) < 0)
 		dprintf(2, "husk: %s\n", msg);
 	_exit(127);

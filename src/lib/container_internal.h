@@ -26,8 +26,9 @@ enum sync_type {
 
 struct sync_msg {
 	int type;
-	int code;
+	int code; /* SYNC_ERROR: the error's errno and kind */
 	pid_t pid;
+	int kind;
 	char text[2048];
 };
 
@@ -36,6 +37,8 @@ int sync_send_error(int fd, const husk_error *e);
 /* Reads one message; a closed peer is ECONNRESET. */
 int sync_recv(int fd, struct sync_msg *m, int *ret_fd);
 int sync_expect(int fd, int type, struct sync_msg *m, husk_error **err);
+/* The error a SYNC_ERROR message carries, as the other side had it. */
+int sync_msg_error(const struct sync_msg *m, husk_error **err);
 
 struct launch {
 	const struct husk_runtime *rt;

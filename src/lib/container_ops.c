@@ -63,6 +63,16 @@ static int run_saved_hooks(struct opened *c, enum husk_hook_kind kind, enum husk
 	return r;
 }
 
+/* The init's "KIND CODE message" line (container_init.c fail()). */
+static int init_error(const char *line, husk_error **err)
+{
+	int kind = HUSK_ERR_SYSTEM, code = 0, used = 0;
+
+	if (sscanf(line, "%d %d %n", &kind, &code, &used) != 2 || used == 0)
+		return husk_error_restore(err, HUSK_ERR_SYSTEM, 0, line);
+	return husk_error_restore(err, (enum husk_error_kind)kind, code, line + used);
+}
+
 /* Connects to the waiting init, and waits until it has exec'd (the
  * connection closes) or failed (it writes why). */
 static int release_init(struct opened *c, husk_error **err)
@@ -87,7 +97,7 @@ static int release_init(struct opened *c, husk_error **err)
 		return 0;
 	msg[len] = '\0';
 	msg[strcspn(msg, "\n")] = '\0';
-	return husk_error_set(err, 0, "%s", msg);
+	return init_error(msg, err);
 }
 
 int husk_container_start(const struct husk_runtime *rt, const char *id, husk_error **err)
@@ -98,8 +108,9 @@ int husk_container_start(const struct husk_runtime *rt, const char *id, husk_err
 	if (open_container(rt, id, true, &c, err) < 0)
 		return -1;
 	if (c.status != HUSK_STATUS_CREATED)
-		return husk_error_set(err, 0, "container `%s` is %s, not created: cannot start it",
-				      id, husk_status_name(c.status));
+		return husk_error_fail(err, HUSK_ERR_BUSY,
+				       "container `%s` is %s, not created: cannot start it", id,
+				       husk_status_name(c.status));
 	if (release_init(&c, err) < 0)
 		return -1;
 	if (run_saved_hooks(&c, HUSK_HOOK_POSTSTART, HUSK_STATUS_RUNNING, &warn) < 0 && rt->warn)
@@ -135,7 +146,7 @@ static int signal_init(const struct husk_state *st, int sig, husk_error **err)
 	if (proc_start_time(st->pid, &start) < 0 || start != st->pid_start_time) {
 		if (pidfd >= 0)
 			close(pidfd);
-		return husk_error_set(err, 0, NOT_RUNNING_FMT, st->id);
+		return husk_error_fail(err, HUSK_ERR_BUSY, NOT_RUNNING_FMT, st->id);
 	}
 	if (pidfd >= 0) {
 		r = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
@@ -178,7 +189,7 @@ static int signal_all(const struct husk_state *st, bool stopped, int sig, husk_e
 	}
 	r = husk_cgroup_pids(&cg, &pids, &n, err);
 	husk_cgroup_clear(&cg);
-	if (r < 0 && stopped && err && *err && (*err)->code == ENOENT) {
+	if (r < 0 && stopped && err && husk_error_is(*err, HUSK_ERR_NOT_FOUND)) {
 		husk_error_free(err);
 		return 0;
 	}
@@ -202,7 +213,7 @@ int husk_container_kill(const struct husk_runtime *rt, const char *id, int sig, 
 	if (all)
 		return signal_all(&c.st, c.status == HUSK_STATUS_STOPPED, sig, err);
 	if (c.status == HUSK_STATUS_STOPPED)
-		return husk_error_set(err, 0, NOT_RUNNING_FMT, id);
+		return husk_error_fail(err, HUSK_ERR_BUSY, NOT_RUNNING_FMT, id);
 	return signal_init(&c.st, sig, err);
 }
 
@@ -233,9 +244,9 @@ static int stop_for_delete(struct opened *c, bool force, husk_error **err)
 	if (c->status == HUSK_STATUS_STOPPED)
 		return 0;
 	if (c->status != HUSK_STATUS_CREATED && !force)
-		return husk_error_set(err, 0,
-				      "container `%s` is %s: stop it first, or use delete --force",
-				      c->st.id, husk_status_name(c->status));
+		return husk_error_fail(err, HUSK_ERR_BUSY,
+				       "container `%s` is %s: stop it first, or use delete --force",
+				       c->st.id, husk_status_name(c->status));
 	if (load_cgroup(&c->st, &cg, NULL) == 0 && cg.version) {
 		signal_all(&c->st, false, SIGKILL, NULL);
 		if (c->status == HUSK_STATUS_PAUSED)
@@ -273,8 +284,9 @@ int husk_container_delete(const struct husk_runtime *rt, const char *id, bool fo
 	int r = 0;
 
 	if (open_container(rt, id, true, &c, err) < 0) {
-		/* A state dir left by a runtime killed mid-create: remove it. */
-		if (force && err && *err && strstr((*err)->msg, "state.json")) {
+		/* A state dir without a readable state: left by a runtime
+		 * killed mid-create. Remove what it made. */
+		if (force && c.dirfd >= 0) {
 			husk_error_free(err);
 			remove_half_created(c.dirfd);
 			husk_state_dir_remove(rt->root, id);
@@ -354,14 +366,15 @@ static int set_frozen(const struct husk_runtime *rt, const char *id, bool frozen
 	if (open_container(rt, id, true, &c, err) < 0)
 		return -1;
 	if (c.status != want && !(frozen && c.status == HUSK_STATUS_CREATED))
-		return husk_error_set(err, 0, "container `%s` is %s: cannot %s it", id,
-				      husk_status_name(c.status), frozen ? "pause" : "resume");
+		return husk_error_fail(err, HUSK_ERR_BUSY, "container `%s` is %s: cannot %s it", id,
+				       husk_status_name(c.status), frozen ? "pause" : "resume");
 	if (load_cgroup(&c.st, &cg, err) < 0)
 		return -1;
 	if (cg.version == 0) {
 		husk_cgroup_clear(&cg);
-		return husk_error_set(err, 0, "container `%s` has no cgroup: cannot %s it", id,
-				      frozen ? "pause" : "resume");
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "container `%s` has no cgroup: cannot %s it", id,
+				       frozen ? "pause" : "resume");
 	}
 	r = husk_cgroup_freeze(&cg, frozen, err);
 	husk_cgroup_clear(&cg);
@@ -385,11 +398,12 @@ static int live_cgroup(const struct husk_runtime *rt, const char *id, bool exclu
 	if (open_container(rt, id, exclusive, c, err) < 0)
 		return -1;
 	if (c->status == HUSK_STATUS_STOPPED)
-		return husk_error_set(err, 0, "container `%s` is stopped", id);
+		return husk_error_fail(err, HUSK_ERR_BUSY, "container `%s` is stopped", id);
 	if (load_cgroup(&c->st, cg, err) < 0)
 		return -1;
 	if (cg->version == 0)
-		return husk_error_set(err, 0, "container `%s` has no cgroup", id);
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED, "container `%s` has no cgroup",
+				       id);
 	return 0;
 }
 
@@ -431,7 +445,8 @@ int husk_container_oom_count(const struct husk_runtime *rt, const char *id, uint
 	int r = live_cgroup(rt, id, false, &c, &cg, err);
 
 	if (r == 0 && husk_cgroup_oom_count(&cg, ret) < 0)
-		r = husk_error_set(err, 0, "container `%s`: no OOM counter", id);
+		r = husk_error_fail(err, HUSK_ERR_UNSUPPORTED, "container `%s`: no OOM counter",
+				    id);
 	husk_cgroup_clear(&cg);
 	return r;
 }

@@ -107,18 +107,21 @@ static int run_hook(const struct husk_hook *h, const char *kind, size_t i, const
 	close(pipefd[1]);
 	r = wait_hook(pid, h->timeout, &status);
 	if (r == -ETIMEDOUT)
-		return husk_error_set(err, 0, "hooks.%s[%zu] `%s`: timed out after %d s", kind, i,
-				      h->path, h->timeout);
+		return husk_error_fail(err, HUSK_ERR_SYSTEM,
+				       "hooks.%s[%zu] `%s`: timed out after %d s", kind, i, h->path,
+				       h->timeout);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return husk_error_set(err, 0, "hooks.%s[%zu] `%s`: could not be executed", kind, i,
-				      h->path);
+		return husk_error_fail(err, HUSK_ERR_SYSTEM,
+				       "hooks.%s[%zu] `%s`: could not be executed", kind, i,
+				       h->path);
 	if (WIFEXITED(status))
-		return husk_error_set(err, 0, "hooks.%s[%zu] `%s`: exited with status %d", kind, i,
-				      h->path, WEXITSTATUS(status));
-	return husk_error_set(err, 0, "hooks.%s[%zu] `%s`: killed by signal %d", kind, i, h->path,
-			      WTERMSIG(status));
+		return husk_error_fail(err, HUSK_ERR_SYSTEM,
+				       "hooks.%s[%zu] `%s`: exited with status %d", kind, i,
+				       h->path, WEXITSTATUS(status));
+	return husk_error_fail(err, HUSK_ERR_SYSTEM, "hooks.%s[%zu] `%s`: killed by signal %d",
+			       kind, i, h->path, WTERMSIG(status));
 }
 
 int husk_hooks_run_list(const struct husk_hook *hooks, size_t n, const char *kind_name,

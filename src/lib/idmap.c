@@ -37,27 +37,29 @@ int husk_idmap_validate(const struct husk_idmap *maps, size_t n, const char *whe
 {
 	/* The kernel accepts at most 340 lines (4.15+); older ones 5. */
 	if (n > 340)
-		return husk_error_set(err, 0, "%s: too many ranges (%zu, at most 340)", where, n);
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "%s: too many ranges (%zu, at most 340)", where, n);
 	for (size_t i = 0; i < n; i++) {
 		if (maps[i].size == 0)
-			return husk_error_set(err, 0, "%s[%zu].size: must be greater than 0", where,
-					      i);
+			return husk_error_fail(err, HUSK_ERR_INVALID,
+					       "%s[%zu].size: must be greater than 0", where, i);
 		/* The kernel refuses id 4294967295 ((uid_t)-1) and wrapping ranges. */
 		if ((uint64_t)maps[i].container_id + maps[i].size > (uint64_t)UINT32_MAX ||
 		    (uint64_t)maps[i].host_id + maps[i].size > (uint64_t)UINT32_MAX)
-			return husk_error_set(err, 0, "%s[%zu]: range overflows 32-bit ids", where,
-					      i);
+			return husk_error_fail(err, HUSK_ERR_INVALID,
+					       "%s[%zu]: range overflows 32-bit ids", where, i);
 		for (size_t j = 0; j < i; j++) {
 			if (ranges_overlap(maps[i].container_id, maps[i].size, maps[j].container_id,
 					   maps[j].size))
-				return husk_error_set(err, 0,
-						      "%s[%zu]: containerID range overlaps %s[%zu]",
-						      where, i, where, j);
+				return husk_error_fail(
+				    err, HUSK_ERR_INVALID,
+				    "%s[%zu]: containerID range overlaps %s[%zu]", where, i, where,
+				    j);
 			if (ranges_overlap(maps[i].host_id, maps[i].size, maps[j].host_id,
 					   maps[j].size))
-				return husk_error_set(err, 0,
-						      "%s[%zu]: hostID range overlaps %s[%zu]",
-						      where, i, where, j);
+				return husk_error_fail(err, HUSK_ERR_INVALID,
+						       "%s[%zu]: hostID range overlaps %s[%zu]",
+						       where, i, where, j);
 		}
 	}
 	return 0;

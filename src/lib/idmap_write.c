@@ -72,14 +72,14 @@ static int run_helper(const char *helper, pid_t pid, const struct husk_idmap *ma
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return husk_error_set(err, 0,
-				      "%s not found: install the uidmap package to use more than "
-				      "your own id in a user namespace",
-				      helper);
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "%s not found: install the uidmap package to use more than "
+				       "your own id in a user namespace",
+				       helper);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return husk_error_set(err, 0,
-				      "%s failed (check /etc/sub%cid for this user's ranges)",
-				      helper, helper[3] == 'u' ? 'u' : 'g');
+		return husk_error_fail(err, HUSK_ERR_PERMISSION,
+				       "%s failed (check /etc/sub%cid for this user's ranges)",
+				       helper, helper[3] == 'u' ? 'u' : 'g');
 	return 0;
 }
 

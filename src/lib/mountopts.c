@@ -108,10 +108,10 @@ int husk_mount_parse_options(struct husk_mount *m, char *const *options, husk_er
 				break;
 		if (k == ARRAY_SIZE(mount_opts)) {
 			if (*o == '\0')
-				return husk_error_set(err, 0, "empty mount option");
+				return husk_error_fail(err, HUSK_ERR_INVALID, "empty mount option");
 			if (is_unsupported(o))
-				return husk_error_set(err, 0, "mount option `%s` is not supported",
-						      o);
+				return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+						       "mount option `%s` is not supported", o);
 			if (append_data(&m->data, o) < 0)
 				return husk_error_set(err, ENOMEM, "mount option `%s`", o);
 			continue;

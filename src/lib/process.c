@@ -137,11 +137,13 @@ static int check_executable(const char *arg0, const char *path, husk_error **err
 	struct stat st;
 
 	if (stat(path, &st) < 0)
-		return husk_error_set(err, 0, "exec: \"%s\": stat %s: %s", arg0, path,
-				      errno == ENOENT ? "no such file or directory"
-						      : strerror(errno));
+		return husk_error_fail(err, errno == ENOENT ? HUSK_ERR_NOT_FOUND : HUSK_ERR_SYSTEM,
+				       "exec: \"%s\": stat %s: %s", arg0, path,
+				       errno == ENOENT ? "no such file or directory"
+						       : strerror(errno));
 	if (S_ISDIR(st.st_mode) || access(path, X_OK) < 0 || (st.st_mode & 0111) == 0)
-		return husk_error_set(err, 0, "exec: \"%s\": permission denied", arg0);
+		return husk_error_fail(err, HUSK_ERR_PERMISSION, "exec: \"%s\": permission denied",
+				       arg0);
 	return 0;
 }
 
@@ -177,8 +179,10 @@ int husk_process_find_executable(const struct husk_process *p, char **ret, husk_
 		return 0;
 	}
 	if (denied)
-		return husk_error_set(err, 0, "exec: \"%s\": permission denied", arg0);
-	return husk_error_set(err, 0, "exec: \"%s\": executable file not found in $PATH", arg0);
+		return husk_error_fail(err, HUSK_ERR_PERMISSION, "exec: \"%s\": permission denied",
+				       arg0);
+	return husk_error_fail(err, HUSK_ERR_NOT_FOUND,
+			       "exec: \"%s\": executable file not found in $PATH", arg0);
 }
 
 int husk_process_apply_rlimits(const struct husk_process *p, husk_error **err)
@@ -190,8 +194,8 @@ int husk_process_apply_rlimits(const struct husk_process *p, husk_error **err)
 		if (errno == EPERM) {
 			struct rlimit cur;
 			getrlimit(p->rlimits[i].resource, &cur);
-			return husk_error_set(
-			    err, 0,
+			return husk_error_fail(
+			    err, HUSK_ERR_PERMISSION,
 			    "process.rlimits: cannot raise %s to %llu (hard limit "
 			    "%llu): raising a hard limit needs CAP_SYS_RESOURCE, "
 			    "which this runtime does not have",
@@ -266,9 +270,9 @@ int husk_process_apply_user_and_caps(const struct husk_process *p, bool setgroup
 	    setgroups(p->n_additional_gids, p->n_additional_gids ? p->additional_gids : NULL) < 0)
 		return husk_error_set(err, errno, "process.user.additionalGids: setgroups");
 	if (!setgroups_allowed && p->n_additional_gids > 0)
-		return husk_error_set(err, 0,
-				      "process.user.additionalGids: setgroups is denied in this "
-				      "user namespace");
+		return husk_error_fail(err, HUSK_ERR_PERMISSION,
+				       "process.user.additionalGids: setgroups is denied in this "
+				       "user namespace");
 	if (setresgid(p->gid, p->gid, p->gid) < 0)
 		return husk_error_set(err, errno, "process.user.gid: setgid %u", (unsigned)p->gid);
 	if (setresuid(p->uid, p->uid, p->uid) < 0)
@@ -327,9 +331,10 @@ int husk_process_exec(const struct husk_process *p, const char *path, husk_error
 
 	execve(path, p->args, p->env ? p->env : empty_env);
 	if (errno == ENOENT)
-		return husk_error_set(err, 0, "exec: \"%s\": no such file or directory",
-				      p->args[0]);
+		return husk_error_fail(err, HUSK_ERR_NOT_FOUND,
+				       "exec: \"%s\": no such file or directory", p->args[0]);
 	if (errno == EACCES)
-		return husk_error_set(err, 0, "exec: \"%s\": permission denied", p->args[0]);
+		return husk_error_fail(err, HUSK_ERR_PERMISSION, "exec: \"%s\": permission denied",
+				       p->args[0]);
 	return husk_error_set(err, errno, "exec: \"%s\"", p->args[0]);
 }

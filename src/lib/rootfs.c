@@ -512,7 +512,8 @@ static int open_host_devnull(int *ret, husk_error **err)
 		return husk_error_set(err, errno, "open /dev/null");
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
 		close(fd);
-		return husk_error_set(err, 0, "/dev/null of the host is not the null device");
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "/dev/null of the host is not the null device");
 	}
 	*ret = fd;
 	return 0;

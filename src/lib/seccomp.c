@@ -69,7 +69,8 @@ static void scmp_releasep(scmp_filter_ctx *ctx)
 #define cleanup_json __attribute__((cleanup(json_decrefp)))
 
 /* Errors name the field: "linux.seccomp.syscalls[3].action: ...". */
-#define field_error(err, fmt, ...) husk_error_set(err, 0, "linux.seccomp." fmt, ##__VA_ARGS__)
+#define field_error(err, fmt, ...)                                                                 \
+	husk_error_fail(err, HUSK_ERR_INVALID, "linux.seccomp." fmt, ##__VA_ARGS__)
 
 struct name_value {
 	const char *name;
@@ -486,7 +487,8 @@ static int export_program(scmp_filter_ctx ctx, struct husk_seccomp *s, husk_erro
 		return husk_error_set(err, errno, "linux.seccomp: read the compiled filter");
 	n = (size_t)st.st_size / sizeof(struct sock_filter);
 	if (n == 0 || (size_t)st.st_size % sizeof(struct sock_filter) != 0)
-		return husk_error_set(err, 0, "linux.seccomp: libseccomp produced no valid filter");
+		return husk_error_fail(err, HUSK_ERR_SYSTEM,
+				       "linux.seccomp: libseccomp produced no valid filter");
 	if (n > BPF_MAXINSNS)
 		return field_error(err,
 				   "syscalls: the filter needs %zu BPF instructions, the "
@@ -582,7 +584,8 @@ static int compile(json_t *cfg, uint32_t default_action, struct husk_seccomp *s,
  */
 struct compiled_header {
 	int32_t failed;
-	int32_t code; /* husk_error code when failed */
+	int32_t code; /* husk_error code and kind when failed */
+	int32_t kind;
 	uint32_t notify;
 	uint32_t n_insns;
 };
@@ -598,6 +601,7 @@ static __attribute__((noreturn)) void compile_child(json_t *cfg, uint32_t defaul
 		const char *msg = e && e->msg ? e->msg : "linux.seccomp: compile failed";
 		h.failed = 1;
 		h.code = e ? e->code : 0;
+		h.kind = e ? (int)e->kind : HUSK_ERR_SYSTEM;
 		_exit(write_all(out, &h, sizeof(h)) < 0 || write_all(out, msg, strlen(msg)) < 0);
 	}
 	h.notify = s.notify;
@@ -664,18 +668,18 @@ static int take_answer(const char *buf, size_t len, struct husk_seccomp *s, husk
 	size_t size;
 
 	if (len < sizeof(h))
-		return husk_error_set(err, 0, "linux.seccomp: the filter compiler died");
+		return husk_error_fail(err, HUSK_ERR_SYSTEM,
+				       "linux.seccomp: the filter compiler died");
 	memcpy(&h, buf, sizeof(h));
 	if (h.failed) {
-		/* the text is whole already: keep the code, add nothing to it */
-		int r = husk_error_set(err, 0, "%.*s", (int)(len - sizeof(h)), buf + sizeof(h));
-		if (err && *err)
-			(*err)->code = h.code;
-		return h.code > 0 ? -h.code : r;
+		/* the text is whole already: keep its kind and code */
+		cleanup_free char *msg = strndup(buf + sizeof(h), len - sizeof(h));
+		return husk_error_restore(err, (enum husk_error_kind)h.kind, h.code, msg);
 	}
 	size = (size_t)h.n_insns * sizeof(*s->insns);
 	if (h.n_insns == 0 || len - sizeof(h) != size)
-		return husk_error_set(err, 0, "linux.seccomp: the filter compiler died");
+		return husk_error_fail(err, HUSK_ERR_SYSTEM,
+				       "linux.seccomp: the filter compiler died");
 	s->insns = malloc(size);
 	if (s->insns == NULL)
 		return husk_error_set(err, ENOMEM, "linux.seccomp");
@@ -712,8 +716,8 @@ static int compile_within(json_t *cfg, uint32_t default_action, int timeout_ms,
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (len == -ETIMEDOUT)
-		return husk_error_set(
-		    err, 0,
+		return husk_error_fail(
+		    err, HUSK_ERR_SYSTEM,
 		    "linux.seccomp: libseccomp did not finish compiling the filter in %d ms "
 		    "(libseccomp "
 		    "2.5 can loop for ever when one syscall has rules comparing the same argument "
@@ -742,7 +746,7 @@ int husk_seccomp_prepare_within(json_t *cfg, const char *cache_dir, int timeout_
 	int r;
 
 	if (!json_is_object(cfg))
-		return husk_error_set(err, 0, "linux.seccomp: must be an object");
+		return husk_error_fail(err, HUSK_ERR_INVALID, "linux.seccomp: must be an object");
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return husk_error_set(err, ENOMEM, "linux.seccomp");
@@ -793,10 +797,10 @@ int husk_seccomp_load(struct husk_seccomp *s, int *ret_notify_fd, husk_error **e
 	/* Without a listener, a positive value is a thread TSYNC could not move
 	 * to the filter; nothing was installed. */
 	if (!s->notify && r > 0)
-		return husk_error_set(err, 0,
-				      "install the seccomp filter: thread %ld cannot be "
-				      "synchronized",
-				      r);
+		return husk_error_fail(err, HUSK_ERR_SYSTEM,
+				       "install the seccomp filter: thread %ld cannot be "
+				       "synchronized",
+				       r);
 	/* The kernel creates the listener O_CLOEXEC: no fcntl, which the filter
 	 * might deny, is needed. */
 	if (ret_notify_fd != NULL)

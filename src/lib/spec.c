@@ -15,7 +15,7 @@
 #include "util.h"
 
 /* Errors name the field: "process.args: must be a non-empty array of strings". */
-#define field_error(err, fmt, ...) husk_error_set(err, 0, fmt, ##__VA_ARGS__)
+#define field_error(err, fmt, ...) husk_error_fail(err, HUSK_ERR_INVALID, fmt, ##__VA_ARGS__)
 
 static int get_string(json_t *obj, const char *key, const char *where, bool required, char **ret,
 		      husk_error **err)
@@ -252,7 +252,8 @@ static int parse_console_size(json_t *obj, const char *where, struct husk_proces
 	if (!json_is_object(cs) ||
 	    get_uint(json_object_get(cs, "height"), f, "height", UINT16_MAX, &h, err) < 0 ||
 	    get_uint(json_object_get(cs, "width"), f, "width", UINT16_MAX, &w, err) < 0)
-		return husk_error_set(err, 0, "%s.consoleSize: must have height and width", where);
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "%s.consoleSize: must have height and width", where);
 	p->has_console_size = true;
 	p->console_rows = (unsigned short)h;
 	p->console_cols = (unsigned short)w;
@@ -835,8 +836,9 @@ int husk_spec_parse(const char *text, size_t len, const char *bundle, struct hus
 		return husk_error_set(err, ENOMEM, "config");
 	s->json = json_loadb(fixed ? fixed : text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (s->json == NULL)
-		return husk_error_set(err, 0, "invalid JSON at line %d column %d: %s", jerr.line,
-				      jerr.column, jerr.text);
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "invalid JSON at line %d column %d: %s", jerr.line,
+				       jerr.column, jerr.text);
 	if (parse_document(s, err) < 0)
 		return -1;
 	*ret = steal_pointer(&s);

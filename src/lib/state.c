@@ -44,18 +44,20 @@ int husk_id_validate(const char *id, husk_error **err)
 	size_t n = id ? strlen(id) : 0;
 
 	if (n == 0)
-		return husk_error_set(err, 0, "container id: must not be empty");
+		return husk_error_fail(err, HUSK_ERR_INVALID, "container id: must not be empty");
 	if (n > 1024)
-		return husk_error_set(err, 0, "container id: longer than 1024 bytes");
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "container id: longer than 1024 bytes");
 	for (size_t i = 0; i < n; i++) {
 		char c = id[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			  (c >= '0' && c <= '9') || (i > 0 && strchr("_.+-", c) != NULL);
 		if (!ok)
-			return husk_error_set(err, 0,
-					      "container id `%s`: invalid character `%c` (allowed: "
-					      "letters, digits and _ . + - after the first)",
-					      id, c);
+			return husk_error_fail(
+			    err, HUSK_ERR_INVALID,
+			    "container id `%s`: invalid character `%c` (allowed: "
+			    "letters, digits and _ . + - after the first)",
+			    id, c);
 	}
 	return 0;
 }
@@ -81,7 +83,8 @@ int husk_state_dir_create(const char *root, const char *id, int *ret_dirfd, husk
 		return husk_error_set(err, errno, "open state root `%s`", root);
 	if (mkdirat(rootfd, id, 0700) < 0) {
 		if (errno == EEXIST)
-			return husk_error_set(err, 0, "container `%s` already exists", id);
+			return husk_error_fail(err, HUSK_ERR_EXISTS,
+					       "container `%s` already exists", id);
 		return husk_error_set(err, errno, "create state directory `%s/%s`", root, id);
 	}
 	fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -106,12 +109,9 @@ int husk_state_dir_open(const char *root, const char *id, bool exclusive, int *r
 		return husk_error_set(err, ENOMEM, "state");
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT) {
-			husk_error_set(err, 0, "container `%s` does not exist", id);
-			if (err && *err)
-				(*err)->code = ENOENT;
-			return -ENOENT;
-		}
+		if (errno == ENOENT)
+			return husk_error_fail(err, HUSK_ERR_NOT_FOUND,
+					       "container `%s` does not exist", id);
 		return husk_error_set(err, errno, "open `%s`", path);
 	}
 	if (lock_dir(fd, exclusive, id, err) < 0)
@@ -120,7 +120,8 @@ int husk_state_dir_open(const char *root, const char *id, bool exclusive, int *r
 	if (faccessat(fd, "state.json", F_OK, 0) < 0 && faccessat(fd, ".", F_OK, 0) == 0) {
 		struct stat st;
 		if (fstat(fd, &st) == 0 && st.st_nlink == 0)
-			return husk_error_set(err, 0, "container `%s` does not exist", id);
+			return husk_error_fail(err, HUSK_ERR_NOT_FOUND,
+					       "container `%s` does not exist", id);
 	}
 	*ret_dirfd = steal_fd(&fd);
 	return 0;
@@ -185,7 +186,7 @@ int husk_state_read(int dirfd, struct husk_state *st, husk_error **err)
 		return -1;
 	o = json_loadb(text, len, 0, &jerr);
 	if (o == NULL || !json_is_object(o))
-		return husk_error_set(err, 0, "state.json: corrupt: %s", jerr.text);
+		return husk_error_fail(err, HUSK_ERR_SYSTEM, "state.json: corrupt: %s", jerr.text);
 	st->id = dup_string(o, "id");
 	st->bundle = dup_string(o, "bundle");
 	st->oci_version = dup_string(o, "ociVersion");
@@ -200,7 +201,7 @@ int husk_state_read(int dirfd, struct husk_state *st, husk_error **err)
 	st->annotations = json_incref(json_object_get(o, "annotations"));
 	st->config = json_incref(json_object_get(o, "config"));
 	if (st->id == NULL)
-		return husk_error_set(err, 0, "state.json: corrupt: no id");
+		return husk_error_fail(err, HUSK_ERR_SYSTEM, "state.json: corrupt: no id");
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 /* The runtime <-> container message channel, and the waits around it. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
@@ -22,7 +23,9 @@ int sync_send(int fd, int type, pid_t pid, const char *text)
 
 int sync_send_error(int fd, const husk_error *e)
 {
-	struct sync_msg m = {.type = SYNC_ERROR, .code = e ? e->code : 0};
+	struct sync_msg m = {.type = SYNC_ERROR,
+			     .code = e ? e->code : 0,
+			     .kind = e ? (int)e->kind : HUSK_ERR_SYSTEM};
 
 	snprintf(m.text, sizeof(m.text), "%s", e && e->msg ? e->msg : "unknown error");
 	return send_fd(fd, -1, &m, sizeof(m));
@@ -38,7 +41,7 @@ int sync_recv(int fd, struct sync_msg *m, int *ret_fd)
 	if (n < 0)
 		return -1;
 	/* a short message is refused with whatever fd it carried */
-	if ((size_t)n < sizeof(int) * 3) {
+	if ((size_t)n < offsetof(struct sync_msg, text)) {
 		errno = EPROTO;
 		return -1;
 	}
@@ -51,14 +54,20 @@ int sync_recv(int fd, struct sync_msg *m, int *ret_fd)
 int sync_expect(int fd, int type, struct sync_msg *m, husk_error **err)
 {
 	if (sync_recv(fd, m, NULL) < 0)
-		return husk_error_set(err, errno == ECONNRESET ? 0 : errno, "%s",
-				      errno == ECONNRESET ? "the other side of the launch exited"
-							  : "sync");
+		return errno == ECONNRESET ? husk_error_fail(err, HUSK_ERR_SYSTEM,
+							     "the other side of the launch exited")
+					   : husk_error_set(err, errno, "sync");
 	if (m->type == SYNC_ERROR)
-		return husk_error_set(err, 0, "%s", m->text);
+		return sync_msg_error(m, err);
 	if (m->type != type)
-		return husk_error_set(err, 0, "sync: expected message %d, got %d", type, m->type);
+		return husk_error_fail(err, HUSK_ERR_SYSTEM, "sync: expected message %d, got %d",
+				       type, m->type);
 	return 0;
+}
+
+int sync_msg_error(const struct sync_msg *m, husk_error **err)
+{
+	return husk_error_restore(err, (enum husk_error_kind)m->kind, m->code, m->text);
 }
 
 int wait_reaped(pid_t pid)

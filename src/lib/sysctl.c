@@ -78,18 +78,21 @@ int husk_sysctl_validate(const struct husk_spec *spec, husk_error **err)
 		enum husk_ns_type ns;
 
 		if (!valid_key(key))
-			return husk_error_set(err, 0, "linux.sysctl: invalid key `%s`", key);
+			return husk_error_fail(err, HUSK_ERR_INVALID,
+					       "linux.sysctl: invalid key `%s`", key);
 		switch (husk_sysctl_classify(key)) {
 		case HUSK_SYSCTL_UTS_FIELD:
-			return husk_error_set(err, 0,
-					      "linux.sysctl: `%s` is not allowed: set the `%s` "
-					      "field instead",
-					      key, strstr(key, "host") ? "hostname" : "domainname");
+			return husk_error_fail(err, HUSK_ERR_INVALID,
+					       "linux.sysctl: `%s` is not allowed: set the `%s` "
+					       "field instead",
+					       key,
+					       strstr(key, "host") ? "hostname" : "domainname");
 		case HUSK_SYSCTL_HOST:
-			return husk_error_set(err, 0,
-					      "linux.sysctl: `%s` belongs to no namespace: writing "
-					      "it would change the host",
-					      key);
+			return husk_error_fail(
+			    err, HUSK_ERR_INVALID,
+			    "linux.sysctl: `%s` belongs to no namespace: writing "
+			    "it would change the host",
+			    key);
 		case HUSK_SYSCTL_IPC:
 			ns = HUSK_NS_IPC;
 			break;
@@ -99,11 +102,11 @@ int husk_sysctl_validate(const struct husk_spec *spec, husk_error **err)
 			break;
 		}
 		if (!spec->ns[ns].enabled)
-			return husk_error_set(err, 0,
-					      "linux.sysctl: `%s` needs %s namespace of the "
-					      "container's own (linux.namespaces has none, so it "
-					      "would change the host's)",
-					      key, ns_words(ns));
+			return husk_error_fail(err, HUSK_ERR_INVALID,
+					       "linux.sysctl: `%s` needs %s namespace of the "
+					       "container's own (linux.namespaces has none, so it "
+					       "would change the host's)",
+					       key, ns_words(ns));
 	}
 	return 0;
 }
@@ -128,10 +131,10 @@ int husk_sysctl_check_joined(const struct husk_spec *spec, husk_error **err)
 			continue;
 		if (is_our_namespace(path,
 				     ns == HUSK_NS_IPC ? "/proc/self/ns/ipc" : "/proc/self/ns/net"))
-			return husk_error_set(err, 0,
-					      "linux.sysctl: `%s` needs %s namespace of the "
-					      "container's own, and `%s` is the host's",
-					      spec->sysctl[i].key, ns_words(ns), path);
+			return husk_error_fail(err, HUSK_ERR_INVALID,
+					       "linux.sysctl: `%s` needs %s namespace of the "
+					       "container's own, and `%s` is the host's",
+					       spec->sysctl[i].key, ns_words(ns), path);
 	}
 	return 0;
 }

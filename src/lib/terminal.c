@@ -86,7 +86,7 @@ int husk_terminal_connect(const char *socket_path, int *ret_fd, husk_error **err
 	if (fd < 0)
 		return husk_error_set(err, errno, "console socket");
 	if (strlen(socket_path) >= sizeof(addr.sun_path))
-		return husk_error_set(err, 0, "--console-socket: path too long");
+		return husk_error_fail(err, HUSK_ERR_INVALID, "--console-socket: path too long");
 	strcpy(addr.sun_path, socket_path);
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		return husk_error_set(err, errno, "--console-socket: connect `%s`", socket_path);

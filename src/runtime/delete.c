@@ -26,7 +26,7 @@ int cmd_delete(struct cli *cli, int argc, char **argv)
 	}
 	if (husk_container_delete(&cli->rt, argv[optind], force, &err) < 0) {
 		/* runc semantics: forcing the delete of what is already gone succeeds. */
-		if (force && err->code == ENOENT) {
+		if (force && husk_error_is(err, HUSK_ERR_NOT_FOUND)) {
 			husk_error_free(&err);
 			return 0;
 		}

@@ -74,7 +74,8 @@ static json_t *build_process(struct cli *cli, struct exec_args *a, int argc, cha
 		if (!json_is_object(user))
 			json_object_set_new(p, "user", user = json_object());
 		if (a->user && parse_user((char *)a->user, user) < 0) {
-			husk_error_set(err, 0, "--user: `%s` is not UID[:GID]", a->user);
+			husk_error_fail(err, HUSK_ERR_INVALID, "--user: `%s` is not UID[:GID]",
+					a->user);
 			return NULL;
 		}
 		if (json_array_size(a->gids))
@@ -110,8 +111,8 @@ static json_t *load_process_file(const char *path, husk_error **err)
 		return NULL;
 	p = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (p == NULL)
-		husk_error_set(err, 0, "%s: invalid JSON at line %d column %d: %s", path, jerr.line,
-			       jerr.column, jerr.text);
+		husk_error_fail(err, HUSK_ERR_INVALID, "%s: invalid JSON at line %d column %d: %s",
+				path, jerr.line, jerr.column, jerr.text);
 	return p;
 }
 

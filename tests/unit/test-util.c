@@ -335,13 +335,52 @@ static void test_proc_start_time(void)
 	CHECK(proc_start_time(child, &child_start) < 0, "proc_start_time of a reaped child fails");
 }
 
+static void test_error_kinds(void)
+{
+	static const struct {
+		int errnum;
+		enum husk_error_kind kind;
+	} cases[] = {
+	    {ENOENT, HUSK_ERR_NOT_FOUND},
+	    {EEXIST, HUSK_ERR_EXISTS},
+	    {EINVAL, HUSK_ERR_INVALID},
+	    {EBUSY, HUSK_ERR_BUSY},
+	    {EAGAIN, HUSK_ERR_BUSY},
+	    {EPERM, HUSK_ERR_PERMISSION},
+	    {EACCES, HUSK_ERR_PERMISSION},
+	    {ENOSYS, HUSK_ERR_UNSUPPORTED},
+	    {EOPNOTSUPP, HUSK_ERR_UNSUPPORTED},
+	    {EIO, HUSK_ERR_SYSTEM},
+	    {ENOMEM, HUSK_ERR_SYSTEM},
+	};
+	husk_error *err = NULL;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		husk_error_set(&err, cases[i].errnum, "x");
+		CHECK(husk_error_is(err, cases[i].kind), "%s is of kind %s",
+		      strerror(cases[i].errnum), husk_error_kind_name(cases[i].kind));
+		husk_error_free(&err);
+	}
+	CHECK(!husk_error_is(NULL, HUSK_ERR_SYSTEM), "no error is of no kind");
+	CHECK_INT_EQ(husk_error_restore(&err, HUSK_ERR_NOT_FOUND, ENOENT, "exec: x: gone"), -ENOENT,
+		     "restore returns -code");
+	CHECK_STR_EQ(err ? err->msg : NULL, "exec: x: gone", "restore adds no strerror");
+	CHECK(husk_error_is(err, HUSK_ERR_NOT_FOUND), "restore keeps the kind");
+	husk_error_free(&err);
+	husk_error_restore(&err, (enum husk_error_kind)99, 0, "y");
+	CHECK(husk_error_is(err, HUSK_ERR_SYSTEM), "an unknown kind from a peer becomes system");
+	husk_error_free(&err);
+}
+
 static void test_errors(void)
 {
 	husk_error *err = NULL;
 
-	CHECK_INT_EQ(husk_error_set(&err, 0, "field %s", "x"), -1, "error_set(0) returns -1");
-	CHECK_STR_EQ(err ? err->msg : NULL, "field x", "error_set message");
-	CHECK_INT_EQ(err ? err->code : -1, 0, "error_set code 0");
+	CHECK_INT_EQ(husk_error_fail(&err, HUSK_ERR_INVALID, "field %s", "x"), -1,
+		     "error_fail returns -1");
+	CHECK_STR_EQ(err ? err->msg : NULL, "field x", "error_fail message");
+	CHECK_INT_EQ(err ? err->code : -1, 0, "error_fail code 0");
+	CHECK(husk_error_is(err, HUSK_ERR_INVALID), "error_fail keeps its kind");
 	CHECK_INT_EQ(husk_error_set(&err, ENOENT, "second"), -ENOENT, "error_set returns -errnum");
 	CHECK_STR_EQ(err ? err->msg : NULL, "field x", "the first error is kept");
 	CHECK_INT_EQ(husk_error_wrap(&err, "ctx %d", 1), -1, "error_wrap returns the code");
@@ -354,6 +393,7 @@ static void test_errors(void)
 	CHECK_STR_EQ(err ? err->msg : NULL, "open `/x`: Permission denied",
 		     "errno error message has strerror");
 	CHECK_INT_EQ(err ? err->code : 0, EACCES, "errno error code");
+	CHECK(husk_error_is(err, HUSK_ERR_PERMISSION), "EACCES is a permission error");
 	CHECK_INT_EQ(husk_error_wrap(&err, "a"), -EACCES, "error_wrap keeps -errno");
 	husk_error_free(&err);
 
@@ -379,6 +419,8 @@ int main(void)
 	test_fd_passing();
 	test_proc_start_time();
 	test_errors();
+	test_error_kinds();
+	test_error_kinds();
 
 	close(tmpfd);
 	CHECK_INT_EQ(rm_rf_at(AT_FDCWD, tmpdir), 0, "remove the test directory");
