@@ -35,31 +35,42 @@ static int open_master(int rootfd, husk_error **err)
 	return fd;
 }
 
+static int open_slave(int master, husk_error **err)
+{
+	char name[64];
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (slave >= 0)
+		return slave;
+	if (ptsname_r(master, name, sizeof(name)) != 0)
+		return husk_error_set(err, errno, "ptsname");
+	slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return husk_error_set(err, errno, "open `%s`", name);
+	return slave;
+}
+
 int husk_terminal_open(int rootfd, unsigned short rows, unsigned short cols, int *ret_master,
 		       int *ret_slave, husk_error **err)
 {
 	cleanup_close int master = open_master(rootfd, err);
-	int unlock = 0, slave;
+	cleanup_close int slave = -1;
+	int unlock = 0;
 
 	if (master < 0)
 		return -1;
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
 		return husk_error_set(err, errno, "unlock pty");
-	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (slave < 0) {
-		char name[64];
-		if (ptsname_r(master, name, sizeof(name)) != 0)
-			return husk_error_set(err, errno, "ptsname");
-		slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (slave < 0)
-			return husk_error_set(err, errno, "open `%s`", name);
-	}
-	if (rows || cols) {
-		struct winsize ws = {.ws_row = rows, .ws_col = cols};
-		ioctl(slave, TIOCSWINSZ, &ws);
-	}
+	slave = open_slave(master, err);
+	if (slave < 0)
+		return -1;
+	/* Before the master is handed over: the program must not start on a
+	 * terminal without the size it was given (runc fails here too). */
+	if ((rows || cols) &&
+	    ioctl(slave, TIOCSWINSZ, &(struct winsize){.ws_row = rows, .ws_col = cols}) < 0)
+		return husk_error_set(err, errno, "process.consoleSize: set the terminal size");
 	*ret_master = steal_fd(&master);
-	*ret_slave = slave;
+	*ret_slave = steal_fd(&slave);
 	return 0;
 }
 
