@@ -25,7 +25,7 @@
 
 #include <husk/husk.h>
 
-#include "../unit/tap.h"
+#include "tap.h"
 
 #define N 20
 
