@@ -244,6 +244,13 @@ static void run_containers(const char *tag)
 		struct husk_create_opts o = {.id = ids[i]};
 
 		snprintf(ids[i], sizeof(ids[i]), "api-%s-%d", tag, i);
+		/* A namespace to join takes the slow path (an intermediate
+		 * process): the init must still be our child. */
+		if (i == 2)
+			json_array_append_new(
+			    json_object_get(json_object_get(cfg, "linux"), "namespaces"),
+			    json_pack("{s:s, s:s}", "type", "network", "path",
+				      "/proc/self/ns/net"));
 		if (husk_spec_from_json(cfg, NULL, &spec, &err) == 0 &&
 		    husk_container_create(&rt, spec, &o, &h[i], &err) == 0)
 			created++;
@@ -256,7 +263,8 @@ static void run_containers(const char *tag)
 			ours++;
 	}
 	CHECK_INT_EQ(created, N, "%s: %d containers created and held at once", tag, N);
-	CHECK_INT_EQ(ours, N, "%s: each init is this process's own child", tag);
+	CHECK_INT_EQ(ours, N, "%s: each init is this process's own child (one by an intermediate)",
+		     tag);
 	CHECK(h[0] && husk_handle_pty(h[0]) >= 0, "%s: the terminal's pty is in the handle", tag);
 	CHECK(h[1] && husk_handle_pty(h[1]) < 0, "%s: no pty without a terminal", tag);
 
