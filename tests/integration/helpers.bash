@@ -194,6 +194,21 @@ pid_gone() {
 	fi
 }
 
+# wait_pid_gone PID [TRIES]: until no process PID exists, not even a zombie
+# (kill -0 fails: a zombie nobody reaps is a leak too), every 0.05 s, 100
+# tries by default; fails with a message. A test asserts with this, not with
+# `! kill -0 PID`, which errexit ignores.
+wait_pid_gone() {
+	local i
+	for ((i = 0; i < ${2:-100}; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	echo "process $1 still exists: $(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" \
+		"$(grep '^State:' "/proc/$1/status" 2>/dev/null)"
+	return 1
+}
+
 # assert_failed: the last `run` failed, and not by a timeout (status 124).
 assert_failed() {
 	if [ "$status" -eq 0 ] || [ "$status" -eq 124 ]; then
