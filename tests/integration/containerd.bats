@@ -31,6 +31,7 @@
 # Every runtime call is logged (a wrapper script appends its arguments to a
 # file, then execs husk-runtime); a failing test prints the calls.
 load helpers
+load tools/host-cgroups
 bats_require_minimum_version 1.5.0
 
 IMAGE=localhost/husk-busybox:latest
@@ -131,17 +132,21 @@ husk_delete_all() {
 }
 
 # rm_cgroups NAME: remove the cgroup directories /NAME (and below) in every
-# hierarchy, after thawing and killing what is still in them (NAME is our
-# containerd namespace: only our containers live there).
+# hierarchy (v1 and hybrid: /sys/fs/cgroup/*/NAME; v2: /sys/fs/cgroup/NAME),
+# after thawing and killing what is still in them (NAME is our containerd
+# namespace: only our containers live there).
 rm_cgroups() {
 	local d f p i
 	for f in $(find /sys/fs/cgroup/freezer/"$1" -name freezer.state 2>/dev/null); do
 		echo THAWED >"$f" 2>/dev/null
 	done
-	for f in $(find /sys/fs/cgroup/*/"$1" -name cgroup.procs 2>/dev/null); do
+	for f in $(find /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1" -name cgroup.freeze 2>/dev/null); do
+		echo 0 >"$f" 2>/dev/null
+	done
+	for f in $(find /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1" -name cgroup.procs 2>/dev/null); do
 		for p in $(cat "$f" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
 	done
-	for d in /sys/fs/cgroup/*/"$1"; do
+	for d in /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1"; do
 		[ -d "$d" ] || continue
 		for ((i = 0; i < 20; i++)); do
 			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
@@ -234,7 +239,8 @@ assert_clean() {
 		return 1
 	fi
 	local cg
-	cg=$(find /sys/fs/cgroup -maxdepth 4 -type d -path "*/$CD_NS/$id" 2>/dev/null)
+	# (find fails when a cgroup of another test goes away during the walk)
+	cg=$(find /sys/fs/cgroup -maxdepth 4 -type d -path "*/$CD_NS/$id" 2>/dev/null) || true
 	if [ -n "$cg" ]; then
 		echo "cgroups of $id left: $cg"
 		return 1
@@ -330,20 +336,22 @@ TTY_PROBE='tty; [ -t 0 ] && echo stdin-tty; i=0; until s=$(stty size 2>/dev/null
 	[[ "$output" == *"/dev/pts/"* ]]
 	grep -q -- "exec --process .* --console-socket .* det" "$CALLS"
 
-	# pause freezes the container's cgroup, resume thaws it
+	# pause freezes the container's cgroup, resume thaws it (the v1
+	# freezer where the host has one, else cgroup2's cgroup.freeze)
+	local fz
+	fz=$(pid_cgroup_dir "$pid" freezer)
+	[[ "$fz" == */$CD_NS/det ]]
+	[ "$(freezer_state "$fz")" = THAWED ]
 	run cctr task pause det
 	[ "$status" -eq 0 ]
 	run cctr task ls
 	[[ "$output" =~ det[[:space:]]+$pid[[:space:]]+PAUSED ]]
-	local fz
-	fz=$(find /sys/fs/cgroup/freezer -type d -path "*/$CD_NS/det" | head -n 1)
-	[ -n "$fz" ]
-	wait_frozen "$fz"
+	wait_freezer_state "$fz" FROZEN
 	run cctr task resume det
 	[ "$status" -eq 0 ]
 	run cctr task ls
 	[[ "$output" =~ det[[:space:]]+$pid[[:space:]]+RUNNING ]]
-	[ "$(cat "$fz/freezer.state")" = THAWED ]
+	[ "$(freezer_state "$fz")" = THAWED ]
 
 	# kill: SIGTERM by default; the trap makes the process exit 7
 	run cctr task kill det
@@ -361,36 +369,28 @@ TTY_PROBE='tty; [ -t 0 ] && echo stdin-tty; i=0; until s=$(stty size 2>/dev/null
 	[[ "$output" == *"exit code 7"* ]]
 	run cctr containers rm det
 	[ "$status" -eq 0 ]
-	! kill -0 "$pid" 2>/dev/null
+	wait_pid_gone "$pid"
 	assert_clean det
 }
 
-# wait_frozen DIR: the v1 freezer state in DIR reaches FROZEN (it passes
-# through FREEZING while the kernel stops the tasks).
-wait_frozen() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ "$(cat "$1/freezer.state")" = FROZEN ] && return 0
-		sleep 0.1
-	done
-	echo "freezer.state of $1: $(cat "$1/freezer.state")"
-	return 1
-}
-
 @test "ctr task pause returns once the container is frozen" {
-	[ -d /sys/fs/cgroup/freezer ] || skip "no cgroup v1 freezer"
 	# many processes: freezing them takes the kernel a moment
 	run hrun -d "$IMAGE" busy sh -c 'for i in $(seq 100); do sleep 1000 & done; wait'
 	[ "$status" -eq 0 ]
-	local fz i state
-	fz=$(find /sys/fs/cgroup/freezer -type d -path "*/$CD_NS/busy" | head -n 1)
-	[ -n "$fz" ]
+	local fz i state pid
+	run cctr task ls
+	[[ "$output" =~ busy[[:space:]]+([0-9]+)[[:space:]]+RUNNING ]]
+	pid=${BASH_REMATCH[1]}
+	# the v1 freezer where the host has one, else cgroup2's
+	fz=$(pid_cgroup_dir "$pid" freezer)
+	[[ "$fz" == */$CD_NS/busy ]]
+	[ "$(freezer_state "$fz")" = THAWED ]
 	for ((i = 0; i < 10; i++)); do
 		cctr task pause busy
 		# runc and crun return from `pause` only when the state is FROZEN:
 		# until then the processes still run
-		state=$(cat "$fz/freezer.state")
-		echo "round $i: freezer.state right after pause: $state"
+		state=$(freezer_state "$fz")
+		echo "round $i: freezer state right after pause: $state"
 		[ "$state" = FROZEN ]
 		cctr task resume busy
 	done
@@ -405,8 +405,9 @@ wait_frozen() {
 }
 
 @test "ctr task kill --all signals every process of the container" {
-	# the init ignores TERM; its two children do not
-	run hrun -d "$IMAGE" all sh -c 'trap "" TERM; sleep 1001 & sleep 1002 & while :; do sleep 0.1; done'
+	# the init ignores TERM; its two children do not (started before the
+	# trap: a child inherits an ignored signal, through exec too)
+	run hrun -d "$IMAGE" all sh -c 'sleep 1001 & sleep 1002 & trap "" TERM; while :; do sleep 0.1; done'
 	[ "$status" -eq 0 ]
 	local i pids= p
 	for ((i = 0; i < 50; i++)); do
@@ -422,11 +423,7 @@ wait_frozen() {
 	run cctr task kill -a -s TERM all
 	[ "$status" -eq 0 ]
 	called "kill --all all 15"
-	for ((i = 0; i < 50; i++)); do
-		for p in $pids; do kill -0 "$p" 2>/dev/null && continue 2; done
-		break
-	done
-	for p in $pids; do ! kill -0 "$p" 2>/dev/null; done
+	for p in $pids; do wait_pid_gone "$p"; done
 	# the init ignored it and still runs
 	cctr task ls | grep -qE "^all[[:space:]]+[0-9]+[[:space:]]+RUNNING"
 	run cctr task kill -a -s KILL all
