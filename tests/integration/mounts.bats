@@ -4,6 +4,7 @@
 # filesystems and /dev, linux.devices, maskedPaths, readonlyPaths, sysctl, and
 # mount destinations that try to leave the rootfs through symlinks.
 load helpers
+load tools/host-cgroups
 
 setup() {
 	skip_unless_root
@@ -368,23 +369,48 @@ optional_fields() {
 }
 
 @test "cgroup mount: /sys/fs/cgroup shows the container's own cgroup, read-only" {
-	run_ctr cgmnt sh -c 'grep " /sys/fs/cgroup" /proc/mounts; cat /sys/fs/cgroup/pids/cgroup.procs;
-		ls /sys/fs/cgroup/memory/memory.limit_in_bytes;
-		echo 5 > /sys/fs/cgroup/pids/pids.max; echo "rc=$?"; mkdir /sys/fs/cgroup/pids/x'
-	[ "$status" -ne 0 ]
-	local l
+	local layout fs name dirs=() types=() d l wfile
+	layout=$(host_cgroup_layout)
+	[ "$layout" != none ] || skip "no cgroup filesystem at /sys/fs/cgroup on the host"
+	# what the container must see, by the host's layout (see cgroup_mounts):
+	# v2: its own cgroup2 directory at /sys/fs/cgroup; v1 and hybrid: one
+	# directory per hierarchy, named by its controllers, and a hybrid's unified
+	if [ "$layout" = v2 ]; then
+		dirs=(/sys/fs/cgroup) types=(cgroup2)
+	else
+		while read -r fs name _ _; do
+			dirs+=("/sys/fs/cgroup/$name")
+			types+=("$fs")
+		done < <(cgroup_mounts)
+	fi
+	[ ${#dirs[@]} -gt 0 ] || skip "no cgroup hierarchy below /sys/fs/cgroup on the host"
+	# a file to write and a directory to create in the first: every v1
+	# cgroup has notify_on_release, every cgroup2 one cgroup.max.descendants
+	wfile=${dirs[0]}/notify_on_release
+	[ "${types[0]}" = cgroup ] || wfile=${dirs[0]}/cgroup.max.descendants
+	run_ctr cgmnt sh -c "grep ' /sys/fs/cgroup' /proc/mounts
+		for d in ${dirs[*]}; do grep -qx 1 \$d/cgroup.procs && echo own=\$d; done
+		echo 0 > $wfile; echo write-rc=\$?
+		mkdir ${dirs[0]}/x; echo mkdir-rc=\$?
+		[ ! -e ${dirs[0]}/x ] || echo x-created"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for d in "${dirs[@]}"; do
+		# mounted, and pid 1 (the shell) is in the cgroup it sees there
+		echo "$output" | awk -v d="$d" '$2 == d {f = 1} END {exit !f}'
+		grep -qx "own=$d" <<<"$output"
+	done
 	while read -r l; do
 		[[ "$(echo "$l" | awk '{print $4}')" == ro,* ]] || {
 			echo "not read-only: $l"
 			return 1
 		}
 	done < <(echo "$output" | awk '$2 ~ /^\/sys\/fs\/cgroup/')
-	# pid 1 (the shell) is in the cgroup it sees
-	echo "$output" | grep -qx 1
-	[[ "$output" == *memory.limit_in_bytes* ]]
-	[[ "$output" == *"rc=1"* ]]
+	[[ "$output" == *"write-rc=1"* ]]
+	[[ "$output" == *"$wfile: Read-only file system"* ]]
+	[[ "$output" == *"mkdir-rc=1"* ]]
 	[[ "$output" == *"can't create directory"*"Read-only file system"* ]]
-	[ ! -d "$(cgroup_dirs | grep pids)/x" ]
+	[[ "$output" != *x-created* ]]
 }
 
 # propagation_src: $SRC, a shared tmpfs on the host holding in/ and out/.

@@ -294,7 +294,7 @@ without_ns() {
 	[ "$(readlink "/proc/$pid/root")" = "$(readlink -f "$BUNDLE/rootfs")" ]
 	# and nothing of the config's mounts landed in the host's mount table
 	[ "$(grep -c . /proc/self/mountinfo)" = "$mounts_before" ]
-	! grep -qF "$BUNDLE" /proc/self/mountinfo
+	! grep -qF "$BUNDLE" /proc/self/mountinfo || false
 	husk delete -f hostns
 	[ "$(grep -c . /proc/self/mountinfo)" = "$mounts_before" ]
 }
