@@ -10,14 +10,16 @@
  *   sec-5736 hunt SECONDS   (container) the attack: grab /proc/PID/exe of
  *                           every process that is not busybox or us, then
  *                           keep trying to reopen it for writing until the
- *                           deadline; prints "grabbed PATH" per grab and
- *                           "WRITABLE PATH" or "refused PATH ENAME" per grab
- *                           at the end. Exit 0 unless something was writable.
+ *                           deadline or SIGTERM; prints "grabbed PATH" per
+ *                           grab as it goes, and "WRITABLE PATH" or "refused
+ *                           PATH ENAME" per grab and "grabs: N" at the end.
+ *                           Exit 0 unless something was writable.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,14 @@
 #include <unistd.h>
 
 #define MAX_GRABS 64
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static const char *ename(int e)
 {
@@ -144,7 +154,9 @@ static int hunt(double seconds)
 	if (len > 0)
 		self_exe[len] = '\0';
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while (now() < end) {
+	/* pid 1 of the container: only signals with a handler reach it */
+	signal(SIGTERM, on_term);
+	while (!stop && now() < end) {
 		scan(g, &n, self_exe);
 		try_write(g, n);
 	}
