@@ -9,6 +9,7 @@ setup() {
 	skip_unless_root
 	command -v useradd >/dev/null || skip "useradd not installed"
 	command -v setpriv >/dev/null || skip "setpriv not installed"
+	command -v unshare >/dev/null || skip "unshare not installed"
 	RL_USER=hkrl$$t$BATS_TEST_NUMBER
 	RL_DIR=$(mktemp -d /tmp/husk-rootless.XXXXXX)
 	useradd -M -U -d /nonexistent -s /bin/sh "$RL_USER"
@@ -19,12 +20,17 @@ setup() {
 	echo "$RL_USER:$SUB_START:65536" >>/etc/subuid
 	echo "$RL_USER:$SUB_START:65536" >>/etc/subgid
 	chmod 755 "$RL_DIR"
+	userns_allowed || skip "unprivileged user namespaces are not allowed here: $USERNS_WHY"
+	# the user runs a copy of the runtime: the checkout may be below a
+	# directory it cannot search (a CI workspace under a 0700 home)
+	RL_RUNTIME=$RL_DIR/husk-runtime
+	install -m 755 "$HUSK_RUNTIME" "$RL_RUNTIME"
 	mkdir -p "$RL_DIR/bundle" "$RL_DIR/xdg" "$RL_DIR/data"
 	cp -a "$(shared_rootfs)" "$RL_DIR/bundle/rootfs"
 	chown -R "$RL_USER:$RL_USER" "$RL_DIR/bundle" "$RL_DIR/xdg" "$RL_DIR/data"
 	chmod 700 "$RL_DIR/xdg"
 	BUNDLE=$RL_DIR/bundle
-	as_user sh -c "cd '$BUNDLE' && '$HUSK_RUNTIME' spec --rootless"
+	as_user sh -c "cd '$BUNDLE' && '$RL_RUNTIME' spec --rootless"
 	rl_update_config '.process.terminal = false | .process.args = ["/bin/true"]'
 }
 
@@ -34,7 +40,7 @@ teardown() {
 	if [ -d "$RL_DIR/xdg/husk" ]; then
 		for id in $(ls "$RL_DIR/xdg/husk"); do
 			timeout 20 setpriv --reuid="$RL_UID" --regid="$RL_GID" --clear-groups -- env XDG_RUNTIME_DIR="$RL_DIR/xdg" \
-				"$HUSK_RUNTIME" delete -f "$id" >/dev/null 2>&1
+				"$RL_RUNTIME" delete -f "$id" >/dev/null 2>&1
 		done
 	fi
 	# every process of this user is one a test started
@@ -55,6 +61,21 @@ teardown() {
 	return 0
 }
 
+# userns_allowed: the test user may create a user namespace and map itself
+# into it, as `run` of a rootless bundle does. If not, $USERNS_WHY says what
+# the host has: Debian's kernel.unprivileged_userns_clone, user.max_user_namespaces,
+# AppArmor's restriction (Ubuntu), and what unshare said.
+userns_allowed() {
+	local out f v
+	out=$(as_user_raw unshare --user --map-root-user true 2>&1) && return 0
+	USERNS_WHY="unshare --user --map-root-user as uid $RL_UID: ${out:-failed}"
+	for f in /proc/sys/kernel/unprivileged_userns_clone /proc/sys/user/max_user_namespaces \
+		/proc/sys/kernel/apparmor_restrict_unprivileged_userns; do
+		v=$(cat "$f" 2>/dev/null) && USERNS_WHY+="; ${f#/proc/sys/}=$v"
+	done
+	return 1
+}
+
 # as_user_raw CMD...: CMD with the test user's ids (setpriv: no PAM, which a
 # minimal guest lacks).
 as_user_raw() { setpriv --reuid="$RL_UID" --regid="$RL_GID" --clear-groups -- "$@"; }
@@ -66,7 +87,7 @@ as_user() {
 }
 
 # rl_husk ARGS...: husk-runtime as the test user, with its default state root.
-rl_husk() { as_user timeout 20 "$HUSK_RUNTIME" "$@"; }
+rl_husk() { as_user timeout 20 "$RL_RUNTIME" "$@"; }
 
 rl_update_config() {
 	jq "$1" "$BUNDLE/config.json" >"$BUNDLE/config.json.new" &&
@@ -105,7 +126,7 @@ ctr_output() { echo "$output" | grep -v '^husk-runtime: warning:' || true; }
 @test "rootless: the state dir defaults to \$XDG_RUNTIME_DIR/husk" {
 	local pid
 	rl_set_args sleep 60
-	as_user timeout 20 "$HUSK_RUNTIME" run -d -b "$BUNDLE" rl2 </dev/null >/dev/null 2>&1
+	as_user timeout 20 "$RL_RUNTIME" run -d -b "$BUNDLE" rl2 </dev/null >/dev/null 2>&1
 	[ -f "$RL_DIR/xdg/husk/rl2/state.json" ]
 	[ "$(stat -c %U "$RL_DIR/xdg/husk/rl2")" = "$RL_USER" ]
 	run rl_husk state rl2
@@ -120,7 +141,7 @@ ctr_output() { echo "$output" | grep -v '^husk-runtime: warning:' || true; }
 
 @test "rootless: create, state, start and delete as the user" {
 	rl_set_args sleep 60
-	as_user timeout 20 "$HUSK_RUNTIME" create -b "$BUNDLE" rl3 </dev/null >/dev/null 2>&1
+	as_user timeout 20 "$RL_RUNTIME" create -b "$BUNDLE" rl3 </dev/null >/dev/null 2>&1
 	run rl_husk state rl3
 	[ "$status" -eq 0 ]
 	[ "$(ctr_output | jq -r .status)" = created ]
@@ -230,7 +251,7 @@ in_delegation() {
 	rl_update_config ".linux.cgroupsPath = \"/$DELEG_NAME/ctr\"
 		| .linux.resources = {\"memory\": {\"limit\": 33554432}, \"pids\": {\"limit\": 20}}"
 	rl_set_args sleep 60
-	in_delegation "$HUSK_RUNTIME" run -d -b "$BUNDLE" rl9 </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1
+	in_delegation "$RL_RUNTIME" run -d -b "$BUNDLE" rl9 </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1
 	cat "$BATS_TEST_TMPDIR/out"
 	run grep -c '^husk-runtime: warning:' "$BATS_TEST_TMPDIR/out"
 	[ "$output" = 0 ]
@@ -240,7 +261,7 @@ in_delegation() {
 	pid=$(rl_husk state rl9 | grep -v '^husk-runtime:' | jq -r .pid)
 	grep -qx "$pid" "$DELEG/ctr/cgroup.procs"
 	[ "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" = "$RL_UID" ]
-	in_delegation "$HUSK_RUNTIME" delete -f rl9
+	in_delegation "$RL_RUNTIME" delete -f rl9
 	[ ! -e "$DELEG/ctr" ]
 	[ ! -e "$RL_DIR/xdg/husk/rl9" ]
 }
@@ -250,7 +271,7 @@ in_delegation() {
 	rl_update_config ".linux.cgroupsPath = \"/$DELEG_NAME/ctr\"
 		| .linux.resources = {\"memory\": {\"limit\": 33554432, \"swap\": 33554432}}"
 	rl_set_args sh -c 'x=a; while :; do x="$x$x"; done'
-	run in_delegation "$HUSK_RUNTIME" run -b "$BUNDLE" rl10
+	run in_delegation "$RL_RUNTIME" run -b "$BUNDLE" rl10
 	echo "$output"
 	[ "$status" -eq 137 ]
 	[ "$(grep '^oom_kill ' "$DELEG/memory.events" | cut -d' ' -f2)" -ge 1 ]
