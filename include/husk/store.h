@@ -42,7 +42,9 @@
  * A handle is for one process: do not use it across fork(). Its `lock` is
  * an flock, which a forked child that does not exec keeps holding (all fds are
  * O_CLOEXEC): close the store before forking a long-lived child such as a
- * container monitor, or gc waits for that child.
+ * container monitor, or gc waits for that child. For the same reason keep
+ * handles short-lived: gc waits for every handle that has written (a hold is
+ * a write) until it is closed.
  *
  * Image ids are config digests (as Docker's and Podman's); images.json keys
  * images by manifest digest, which is what a pull or a `load` verifies.

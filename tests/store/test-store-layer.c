@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -224,6 +225,66 @@ static void test_whiteouts(void)
 	husk_store_close(r);
 }
 
+/* As an ordinary user (nobody): the store is rootless by itself, whiteouts
+ * are still character devices, the opaque xattr is user.overlay.opaque, and
+ * device nodes are refused. */
+static void test_unprivileged(void)
+{
+	static const struct tentry wh[] = {
+	    {'f', ".wh.gone"}, {'d', "d"}, {'f', "d/.wh..wh..opq"}, {'f', "d/f", "f"}, {0}};
+	static const struct tentry dev[] = {{'c', "null", NULL, 0666, 0x103}, {0}};
+	cleanup_free char *root = test_root("nobody");
+	struct tbuf a = make_tar(wh, T_NONE), b = make_tar(dev, T_NONE);
+	struct husk_store *s;
+	int status = -1;
+	char *v;
+	pid_t pid;
+
+	make_dir(root, ".", 0700);
+	if (chmod(test_dir, 0711) < 0 || chown(root, 65534, 65534) < 0)
+		TAP_BAIL_OUT("chown: %m");
+	pid = fork();
+	if (pid == 0) {
+		husk_error *err = NULL;
+		char *d1 = NULL, *d2 = NULL;
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(10);
+		s = test_open_at(root, false);
+		if (husk_store_write_blob(s, a.data, a.len, NULL, &d1, &err) < 0 ||
+		    husk_store_write_blob(s, b.data, b.len, NULL, &d2, &err) < 0)
+			_exit(11);
+		if (husk_store_unpack_layer(s, d1, NULL, NULL, NULL, &err) < 0)
+			_exit(12);
+		if (husk_store_unpack_layer(s, d2, NULL, NULL, NULL, &err) == 0 ||
+		    !strstr(err->msg, "device node"))
+			_exit(13);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK_INT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0,
+		     "as nobody: a whiteout layer unpacks, a device node is refused");
+	s = test_open_at(root, false);
+	{
+		cleanup_free char *layers = path_in(root, "layers");
+		DIR *d = opendir(layers);
+		struct dirent *de;
+		char *path = NULL;
+		while (d && (de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				path = path_in(layers, de->d_name);
+		if (d)
+			closedir(d);
+		CHECK(path && is_whiteout(path, "gone"), "as nobody: a 0/0 character device");
+		v = path ? getx(path, "d", "user.overlay.opaque") : NULL;
+		CHECK_STR_EQ(v, "y", "as nobody: user.overlay.opaque=y");
+		free(v);
+		free(path);
+	}
+	free(a.data);
+	free(b.data);
+	husk_store_close(s);
+}
+
 static void expect_refused(const char *what, const struct tentry *entries, bool rootless,
 			   const char *message)
 {
@@ -346,6 +407,8 @@ static void make_upper(const char *dir)
 	write_text(dir, "data/file", "content", 0640);
 	if (link(a, b) < 0)
 		TAP_BAIL_OUT("link: %m");
+	write_text(dir, "caf\xc3\xa9 \xe6\x97\xa5", "utf-8 name", 0644);
+	write_text(dir, "latin\xe9", "not utf-8", 0644);
 	make_dir(dir, "opaque", 0755);
 	write_text(dir, "opaque/inside", "i", 0644);
 	if (setxattr(opq, "trusted.overlay.opaque", "y", 1, 0) < 0)
@@ -418,6 +481,8 @@ static void test_pack(void)
 	CHECK_STR_EQ(v, "me", "xattrs too");
 	free(v);
 	CHECK_INT_EQ(path ? lmode(path, "data") & 07777 : 0, 0750, "modes too");
+	CHECK(path && S_ISREG(lmode(path, "caf\xc3\xa9 \xe6\x97\xa5")), "a UTF-8 name too");
+	CHECK(path && S_ISREG(lmode(path, "latin\xe9")), "a name that is not UTF-8 too");
 	{
 		cleanup_free char *pa = path ? path_in(path, "data/file") : NULL;
 		cleanup_free char *pb = path ? path_in(path, "data/link2") : NULL;
@@ -484,6 +549,7 @@ int main(void)
 	test_compressed(T_ZSTD, "zstd");
 	test_diffid_mismatch();
 	test_whiteouts();
+	test_unprivileged();
 	test_hostile();
 	test_truncated_and_corrupt();
 	test_empty_layer();
