@@ -137,7 +137,9 @@ void husk_layer_clear(struct husk_layer *l);
 
 /*
  * Unpacks a layer blob (tar, tar+gzip, tar+zstd, ...) into layers/<diffid>/,
- * once: an existing directory is reused. The DiffID is computed while
+ * once: an existing directory of that DiffID is reused without reading the
+ * blob (it was verified when it was made, and the DiffID is what the image's
+ * config, hence its id, names). The DiffID is computed while
  * unpacking and must equal diff_id when that is given (NULL: not known yet,
  * e.g. `import`). Hostile entries are refused: `..` or absolute paths,
  * writing through a symlink, hardlinks out of the layer, device nodes when

@@ -51,23 +51,40 @@ struct unpack {
 	const char *entry; /* as the archive names it, for messages */
 };
 
+/* Names come from the archive: a newline or an escape sequence in one must
+ * not break the one-line error or the terminal that shows it. */
+static void replace_control_chars(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 __attribute__((format(printf, 3, 4))) static int entry_fail(struct unpack *u, husk_error **err,
 							    const char *fmt, ...)
 {
-	cleanup_free char *msg = NULL;
+	cleanup_free char *msg = NULL, *line = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	return husk_error_fail(err, HUSK_ERR_INVALID, "layer entry `%s`: %s", u->entry,
-			       msg ? msg : fmt);
+	if (asprintf(&line, "layer entry `%s`: %s", u->entry, msg ? msg : fmt) < 0)
+		return husk_error_fail(err, HUSK_ERR_INVALID, "layer entry: %s", fmt);
+	replace_control_chars(line);
+	return husk_error_fail(err, HUSK_ERR_INVALID, "%s", line);
 }
 
 static int entry_syserr(struct unpack *u, husk_error **err, const char *what)
 {
-	return husk_error_set(err, errno, "layer entry `%s`: %s", u->entry, what);
+	int e = errno;
+	cleanup_free char *line = NULL;
+
+	if (asprintf(&line, "layer entry `%s`: %s", u->entry, what) < 0)
+		return husk_error_set(err, e, "layer entry: %s", what);
+	replace_control_chars(line);
+	return husk_error_set(err, e, "%s", line);
 }
 
 /* The entry's path without `.` components and repeated slashes; "" is the
@@ -252,7 +269,7 @@ static int clear_slot(struct unpack *u, int dirfd, const char *name, const char 
 	}
 	if (u->parent_path != NULL && path_is_under(u->parent_path, path))
 		parent_cache_drop(u);
-	if (rm_rf_at(dirfd, name) < 0)
+	if (store_remove_tree(dirfd, name) < 0)
 		return entry_syserr(u, err, "replace a directory");
 	return 0;
 }
@@ -283,8 +300,9 @@ static int apply_xattrs(struct unpack *u, struct archive_entry *e, int fd, husk_
 			continue;
 		if (fsetxattr(fd, name, value, size, 0) == 0)
 			continue;
-		/* A filesystem without xattrs, or trusted.* as an ordinary user. */
-		if (errno == ENOTSUP || errno == EOPNOTSUPP || (errno == EPERM && !u->s->chown))
+		/* A filesystem without xattrs, or trusted.* (security.*) when
+		 * rootless, even as root in a user namespace. */
+		if (errno == ENOTSUP || errno == EOPNOTSUPP || (errno == EPERM && u->s->rootless))
 			continue;
 		return entry_syserr(u, err, name);
 	}
@@ -803,14 +821,14 @@ int husk_store_unpack_layer(struct husk_store *s, const char *blob_digest, const
 	if (store_create_temp_dir(s->layersfd, &tmp, err) < 0)
 		return -1;
 	if (unpack_to_temp(s, blob_digest, tmp, diff_id, computed, err) < 0) {
-		rm_rf_at(s->layersfd, tmp);
+		store_remove_tree(s->layersfd, tmp);
 		return husk_error_wrap(err, "layer %s", blob_digest);
 	}
 	/* A directory is renamed only onto an empty one: when another writer
 	 * made the same layer first, keep theirs. */
 	if (renameat(s->layersfd, tmp, s->layersfd, digest_hex(computed)) < 0) {
 		int e = errno;
-		rm_rf_at(s->layersfd, tmp);
+		store_remove_tree(s->layersfd, tmp);
 		if (e != EEXIST && e != ENOTEMPTY)
 			return husk_error_set(err, e, "layer %s", computed);
 	}

@@ -14,6 +14,8 @@
 #include "tap.h"
 #include "store-test.h"
 
+#define FAKE_HEX "3333333333333333333333333333333333333333333333333333333333333333"
+
 static char *getx(const char *dir, const char *rel, const char *name)
 {
 	cleanup_free char *p = path_in(dir, rel);
@@ -233,11 +235,13 @@ static void test_unprivileged(void)
 	static const struct tentry wh[] = {
 	    {'f', ".wh.gone"}, {'d', "d"}, {'f', "d/.wh..wh..opq"}, {'f', "d/f", "f"}, {0}};
 	static const struct tentry dev[] = {{'c', "null", NULL, 0666, 0x103}, {0}};
+	static const struct tentry ro[] = {{'d', "ro", NULL, 0555},
+					   {'d', "ro/sub", NULL, 0500},
+					   {'f', "ro/sub/f", "f", 0400},
+					   {0}};
 	cleanup_free char *root = test_root("nobody");
-	struct tbuf a = make_tar(wh, T_NONE), b = make_tar(dev, T_NONE);
-	struct husk_store *s;
+	struct tbuf a = make_tar(wh, T_NONE), b = make_tar(dev, T_NONE), c = make_tar(ro, T_NONE);
 	int status = -1;
-	char *v;
 	pid_t pid;
 
 	make_dir(root, ".", 0700);
@@ -245,44 +249,40 @@ static void test_unprivileged(void)
 		TAP_BAIL_OUT("chown: %m");
 	pid = fork();
 	if (pid == 0) {
+		struct husk_store *s;
 		husk_error *err = NULL;
-		char *d1 = NULL, *d2 = NULL;
+		char *d1 = NULL, *d2 = NULL, *d3 = NULL, *path = NULL, *v;
 		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(10);
 		s = test_open_at(root, false);
 		if (husk_store_write_blob(s, a.data, a.len, NULL, &d1, &err) < 0 ||
-		    husk_store_write_blob(s, b.data, b.len, NULL, &d2, &err) < 0)
+		    husk_store_write_blob(s, b.data, b.len, NULL, &d2, &err) < 0 ||
+		    husk_store_write_blob(s, c.data, c.len, NULL, &d3, &err) < 0)
 			_exit(11);
-		if (husk_store_unpack_layer(s, d1, NULL, NULL, NULL, &err) < 0)
+		if (husk_store_unpack_layer(s, d1, NULL, NULL, &path, &err) < 0)
 			_exit(12);
+		v = getx(path, "d", "user.overlay.opaque");
+		if (!is_whiteout(path, "gone") || v == NULL || strcmp(v, "y") != 0)
+			_exit(13);
 		if (husk_store_unpack_layer(s, d2, NULL, NULL, NULL, &err) == 0 ||
 		    !strstr(err->msg, "device node"))
-			_exit(13);
+			_exit(14);
+		husk_error_free(&err);
+		if (husk_store_unpack_layer(s, d3, "sha256:" FAKE_HEX, NULL, NULL, &err) == 0 ||
+		    count_in(s, "layers") != 1)
+			_exit(15); /* the read-only tree must be gone */
+		if (husk_store_unpack_layer(s, d3, NULL, NULL, NULL, &err) < 0 ||
+		    husk_store_gc(s, NULL, &err) < 0 || count_in(s, "layers") != 0)
+			_exit(16);
 		_exit(0);
 	}
 	waitpid(pid, &status, 0);
 	CHECK_INT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0,
-		     "as nobody: a whiteout layer unpacks, a device node is refused");
-	s = test_open_at(root, false);
-	{
-		cleanup_free char *layers = path_in(root, "layers");
-		DIR *d = opendir(layers);
-		struct dirent *de;
-		char *path = NULL;
-		while (d && (de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.')
-				path = path_in(layers, de->d_name);
-		if (d)
-			closedir(d);
-		CHECK(path && is_whiteout(path, "gone"), "as nobody: a 0/0 character device");
-		v = path ? getx(path, "d", "user.overlay.opaque") : NULL;
-		CHECK_STR_EQ(v, "y", "as nobody: user.overlay.opaque=y");
-		free(v);
-		free(path);
-	}
+		     "as nobody: whiteouts are 0/0 devices and opaque is user.overlay.opaque, a "
+		     "device node is refused, a read-only tree goes after a failure and in gc");
 	free(a.data);
 	free(b.data);
-	husk_store_close(s);
+	free(c.data);
 }
 
 static void expect_refused(const char *what, const struct tentry *entries, bool rootless,
@@ -318,6 +318,7 @@ static void test_hostile(void)
 	struct tentry hl_via[] = {{'l', "etc", "/etc"}, {'h', "pw", "etc/passwd"}, {0}};
 	struct tentry hl_missing[] = {{'h', "hl", "nothing/here"}, {0}};
 	struct tentry dev[] = {{'c', "dev/mem", NULL, 0600, 0x101}, {0}};
+	struct tentry newline[] = {{'f', "a\nb\033[2J/../../x", "evil"}, {0}};
 	struct tentry blk[] = {{'b', "dev/sda", NULL, 0600, 0x800}, {0}};
 
 	snprintf(escape, sizeof(escape), "/tmp/husk-escape-%d", (int)getpid());
@@ -336,6 +337,7 @@ static void test_hostile(void)
 	expect_refused("a hardlink to /etc/passwd", hl_abs, false, "leads out of the layer");
 	expect_refused("a hardlink through a symlink to /etc", hl_via, false, "is a symlink");
 	expect_refused("a hardlink to nothing", hl_missing, false, "not in the layer");
+	expect_refused("a name with a newline and an escape", newline, false, "a?b?[2J/../../x");
 	expect_refused("a char device when rootless", dev, true, "device node");
 	expect_refused("a block device when rootless", blk, true, "device node");
 }
