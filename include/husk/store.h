@@ -242,8 +242,9 @@ int husk_store_tag(struct husk_store *s, const char *ref, const char *name, husk
  * `rmi`. A name removes that name, and the image with it when it was its
  * last one. An id removes the image and all its names; without force it is
  * refused (HUSK_ERR_BUSY) when the image has several names. Either way an
- * image held by a container is refused without force (with force, the
- * holder keeps its blobs until released). The blobs and layers become
+ * image held by a container is refused without force; with force it loses
+ * its names but stays, nameless (Docker's dangling image), until it is
+ * released and removed by id. The blobs and layers of a removed image become
  * garbage for husk_store_gc(). ret_deleted (may be NULL): whether the image
  * itself went, not only a name.
  */
@@ -316,7 +317,8 @@ int husk_store_check(struct husk_store *s, char ***ret_problems, husk_error **er
 /*
  * Makes `busybox:latest` from the host's static busybox (/bin/busybox) if it
  * is not in the store: one layer with /bin/busybox, a symlink per applet,
- * /etc/passwd and /etc/group (root, nobody), /tmp (1777), /root, and empty
+ * /etc/passwd (root, nobody) and /etc/group (root, nogroup), /tmp (1777),
+ * /root (0700), /home, /var, and empty
  * /proc, /sys and /dev; Cmd ["sh"] and the usual PATH. Reproducible: the
  * same busybox gives the same digests. ret_manifest_digest may be NULL.
  */
