@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layers written: a tar stream (pax, numeric owners) made with libarchive
+ * straight into a blob writer, and a directory tree packed into one, in a
+ * fixed order so that the same tree gives the same digest.
+ */
+#define _GNU_SOURCE
+#include "store_internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+struct tar_writer {
+	struct archive *a;
+	struct husk_blob_writer *blob;
+	husk_error *blob_err; /* why the blob writer refused */
+	bool failed;
+};
+
+static la_ssize_t tar_write_blob(struct archive *a, void *data, const void *buf, size_t len)
+{
+	struct tar_writer *t = data;
+
+	if (husk_blob_writer_write(t->blob, buf, len, &t->blob_err) < 0) {
+		archive_set_error(a, EIO, "%s", t->blob_err ? t->blob_err->msg : "write");
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+void tar_writer_free(struct tar_writer *t)
+{
+	if (t == NULL)
+		return;
+	if (t->a != NULL)
+		archive_write_free(t->a); /* closes, which may still write */
+	husk_blob_writer_free(t->blob);
+	husk_error_free(&t->blob_err);
+	free(t);
+}
+
+int tar_writer_new(struct husk_store *s, struct tar_writer **ret, husk_error **err)
+{
+	struct tar_writer *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return husk_error_set(err, ENOMEM, "layer");
+	if (husk_blob_writer_new(s, NULL, -1, &t->blob, err) < 0)
+		goto fail;
+	t->a = archive_write_new();
+	if (t->a == NULL) {
+		husk_error_set(err, ENOMEM, "layer");
+		goto fail;
+	}
+	/* pax only where ustar cannot say it (long names, xattrs, big ids),
+	 * and no block padding beyond the end marker. */
+	if (archive_write_set_format_pax_restricted(t->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(t->a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(t->a, t, NULL, tar_write_blob, NULL, NULL) != ARCHIVE_OK) {
+		husk_error_fail(err, HUSK_ERR_SYSTEM, "layer: %s", archive_error_string(t->a));
+		goto fail;
+	}
+	*ret = t;
+	return 0;
+fail:
+	tar_writer_free(t);
+	return -1;
+}
+
+static int tar_fail(struct tar_writer *t, const char *path, husk_error **err)
+{
+	t->failed = true;
+	if (t->blob_err != NULL) {
+		husk_error_restore(err, t->blob_err->kind, t->blob_err->code, t->blob_err->msg);
+		return husk_error_wrap(err, "layer entry `%s`", path);
+	}
+	return husk_error_fail(err, HUSK_ERR_SYSTEM, "layer entry `%s`: %s", path,
+			       archive_error_string(t->a));
+}
+
+/* The file's first size bytes; zeros if it shrank meanwhile (a container
+ * still running), so the entry keeps the size its header declared. */
+static int tar_copy_fd(struct tar_writer *t, struct archive_entry *e, int fd, husk_error **err)
+{
+	int64_t left = archive_entry_size(e);
+	static char zeros[65536];
+	char buf[65536];
+
+	while (left > 0) {
+		size_t want = left < (int64_t)sizeof(buf) ? (size_t)left : sizeof(buf);
+		ssize_t n = read(fd, buf, want);
+		const char *src = buf;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return husk_error_set(err, errno, "read `%s`", archive_entry_pathname(e));
+		if (n == 0) {
+			src = zeros;
+			n = (ssize_t)(want < sizeof(zeros) ? want : sizeof(zeros));
+		}
+		if (archive_write_data(t->a, src, (size_t)n) != n)
+			return tar_fail(t, archive_entry_pathname(e), err);
+		left -= n;
+	}
+	return 0;
+}
+
+int tar_writer_add(struct tar_writer *t, struct archive_entry *e, int fd, const void *data,
+		   husk_error **err)
+{
+	const char *path = archive_entry_pathname(e);
+	int64_t size = archive_entry_size(e);
+
+	if (t->failed)
+		return husk_error_fail(err, HUSK_ERR_INVALID, "layer: write after a failure");
+	if (archive_write_header(t->a, e) < ARCHIVE_WARN)
+		return tar_fail(t, path, err);
+	if (fd >= 0 && size > 0)
+		return tar_copy_fd(t, e, fd, err);
+	if (data != NULL && size > 0 && archive_write_data(t->a, data, (size_t)size) != size)
+		return tar_fail(t, path, err);
+	return 0;
+}
+
+int tar_writer_finish(struct tar_writer *t, struct husk_layer *ret, husk_error **err)
+{
+	cleanup_free char *digest = NULL, *diff_id = NULL, *media = NULL;
+	int64_t size = 0;
+
+	if (t->failed)
+		return husk_error_fail(err, HUSK_ERR_INVALID, "layer: finish after a failure");
+	if (archive_write_close(t->a) != ARCHIVE_OK)
+		return tar_fail(t, "(end)", err);
+	if (husk_blob_writer_commit(t->blob, &digest, &size, err) < 0)
+		return -1;
+	diff_id = strdup(digest);
+	media = strdup(MEDIA_OCI_LAYER);
+	if (diff_id == NULL || media == NULL)
+		return husk_error_set(err, ENOMEM, "layer");
+	*ret = (struct husk_layer){.digest = steal_pointer(&digest),
+				   .diff_id = steal_pointer(&diff_id),
+				   .media_type = steal_pointer(&media),
+				   .size = size};
+	return 0;
+}
+
+void husk_layer_clear(struct husk_layer *l)
+{
+	free(l->digest);
+	free(l->diff_id);
+	free(l->media_type);
+	free(l->path);
+	*l = (struct husk_layer){NULL};
+}
+
+/* --- A directory tree packed --------------------------------------------- */
+
+struct hardlink_seen {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+
+struct pack {
+	struct tar_writer *t;
+	const struct husk_pack_opts *opts;
+	struct hardlink_seen *links;
+	size_t n_links;
+};
+
+static void entry_freep(struct archive_entry **e)
+{
+	if (*e != NULL)
+		archive_entry_free(*e);
+}
+#define cleanup_entry __attribute__((cleanup(entry_freep)))
+
+static bool is_overlay_xattr(const char *name)
+{
+	return strncmp(name, "trusted.overlay.", strlen("trusted.overlay.")) == 0 ||
+	       strncmp(name, "user.overlay.", strlen("user.overlay.")) == 0;
+}
+
+/* The xattrs of fd into e, sorted by name, overlay's own left out. */
+static int pack_xattrs(int fd, struct archive_entry *e, const char *path, husk_error **err)
+{
+	cleanup_free char *list = NULL;
+	cleanup_free char **names = NULL;
+	ssize_t len = flistxattr(fd, NULL, 0);
+	size_t n = 0;
+
+	if (len < 0)
+		return errno == ENOTSUP || errno == EOPNOTSUPP
+			   ? 0
+			   : husk_error_set(err, errno, "xattrs of `%s`", path);
+	if (len == 0)
+		return 0;
+	list = malloc((size_t)len);
+	names = calloc((size_t)len, sizeof(char *));
+	if (list == NULL || names == NULL)
+		return husk_error_set(err, ENOMEM, "xattrs of `%s`", path);
+	len = flistxattr(fd, list, (size_t)len);
+	if (len < 0)
+		return husk_error_set(err, errno, "xattrs of `%s`", path);
+	for (char *p = list; p < list + len; p += strlen(p) + 1)
+		if (!is_overlay_xattr(p))
+			names[n++] = p;
+	qsort(names, n, sizeof(char *), store_compare_strings);
+	for (size_t i = 0; i < n; i++) {
+		char value[65536];
+		ssize_t vlen = fgetxattr(fd, names[i], value, sizeof(value));
+		if (vlen < 0)
+			return husk_error_set(err, errno, "xattr %s of `%s`", names[i], path);
+		archive_entry_xattr_add_entry(e, names[i], value, (size_t)vlen);
+	}
+	return 0;
+}
+
+static bool dir_is_opaque(int fd)
+{
+	char v[2];
+
+	return (fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y') ||
+	       (fgetxattr(fd, "user.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y');
+}
+
+static struct archive_entry *pack_entry_new(struct pack *p, const char *path, const struct stat *st)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	if (e == NULL)
+		return NULL;
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_mode(e, st->st_mode);
+	archive_entry_set_uid(e, st->st_uid);
+	archive_entry_set_gid(e, st->st_gid);
+	if (p->opts->mtime >= 0)
+		archive_entry_set_mtime(e, (time_t)p->opts->mtime, 0);
+	else
+		archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+	return e;
+}
+
+/* An empty regular file named path: a whiteout in OCI's terms. */
+static int pack_marker(struct pack *p, const char *path, const struct stat *like, husk_error **err)
+{
+	struct stat st = *like;
+	cleanup_entry struct archive_entry *e = NULL;
+
+	st.st_mode = S_IFREG | 0;
+	e = pack_entry_new(p, path, &st);
+	if (e == NULL)
+		return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
+	archive_entry_set_size(e, 0);
+	return tar_writer_add(p->t, e, -1, NULL, err);
+}
+
+static char *whiteout_path(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *out = NULL;
+
+	if (asprintf(&out, "%.*s.wh.%s", slash ? (int)(slash - path + 1) : 0, path,
+		     slash ? slash + 1 : path) < 0)
+		return NULL;
+	return out;
+}
+
+/* A hardlink entry when (dev, ino) was packed already, else remembers it. */
+static int pack_hardlink_seen(struct pack *p, const struct stat *st, const char *path,
+			      const char **ret_first, husk_error **err)
+{
+	struct hardlink_seen *n;
+
+	*ret_first = NULL;
+	for (size_t i = 0; i < p->n_links; i++)
+		if (p->links[i].dev == st->st_dev && p->links[i].ino == st->st_ino) {
+			*ret_first = p->links[i].path;
+			return 0;
+		}
+	n = realloc(p->links, (p->n_links + 1) * sizeof(*n));
+	if (n == NULL)
+		return husk_error_set(err, ENOMEM, "layer");
+	p->links = n;
+	n[p->n_links].dev = st->st_dev;
+	n[p->n_links].ino = st->st_ino;
+	n[p->n_links].path = strdup(path);
+	if (n[p->n_links].path == NULL)
+		return husk_error_set(err, ENOMEM, "layer");
+	p->n_links++;
+	return 0;
+}
+
+static int pack_regular(struct pack *p, int dirfd, const char *name, const char *path,
+			const struct stat *st, husk_error **err)
+{
+	cleanup_entry struct archive_entry *e = pack_entry_new(p, path, st);
+	cleanup_close int fd = -1;
+	const char *first = NULL;
+
+	if (e == NULL)
+		return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
+	if (st->st_nlink > 1 && pack_hardlink_seen(p, st, path, &first, err) < 0)
+		return -1;
+	if (first != NULL) {
+		archive_entry_set_hardlink(e, first);
+		archive_entry_set_size(e, 0);
+		return tar_writer_add(p->t, e, -1, NULL, err);
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return husk_error_set(err, errno, "open `%s`", path);
+	archive_entry_set_size(e, st->st_size);
+	if (pack_xattrs(fd, e, path, err) < 0)
+		return -1;
+	return tar_writer_add(p->t, e, fd, NULL, err);
+}
+
+static int pack_symlink(struct pack *p, int dirfd, const char *name, const char *path,
+			const struct stat *st, husk_error **err)
+{
+	cleanup_entry struct archive_entry *e = pack_entry_new(p, path, st);
+	char target[4097];
+	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+
+	if (e == NULL)
+		return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
+	if (n < 0)
+		return husk_error_set(err, errno, "readlink `%s`", path);
+	target[n] = '\0';
+	archive_entry_set_symlink(e, target);
+	archive_entry_set_size(e, 0);
+	return tar_writer_add(p->t, e, -1, NULL, err);
+}
+
+static int pack_node(struct pack *p, const char *path, const struct stat *st, husk_error **err)
+{
+	cleanup_entry struct archive_entry *e = NULL;
+	cleanup_free char *wh = NULL;
+
+	if (S_ISSOCK(st->st_mode))
+		return 0;
+	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0) && p->opts->overlay_upper) {
+		wh = whiteout_path(path);
+		if (wh == NULL)
+			return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
+		return pack_marker(p, wh, st, err);
+	}
+	e = pack_entry_new(p, path, st);
+	if (e == NULL)
+		return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
+	archive_entry_set_rdev(e, st->st_rdev);
+	archive_entry_set_size(e, 0);
+	return tar_writer_add(p->t, e, -1, NULL, err);
+}
+
+static int pack_tree(struct pack *p, int dirfd, const char *prefix, husk_error **err);
+
+static int pack_dir(struct pack *p, int dirfd, const char *name, const char *path,
+		    const struct stat *st, husk_error **err)
+{
+	cleanup_entry struct archive_entry *e = pack_entry_new(p, path, st);
+	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_free char *opq = NULL;
+
+	if (e == NULL)
+		return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
+	if (fd < 0)
+		return husk_error_set(err, errno, "open `%s`", path);
+	archive_entry_set_size(e, 0);
+	if (pack_xattrs(fd, e, path, err) < 0 || tar_writer_add(p->t, e, -1, NULL, err) < 0)
+		return -1;
+	if (p->opts->overlay_upper && dir_is_opaque(fd)) {
+		if (asprintf(&opq, "%s/.wh..wh..opq", path) < 0)
+			return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
+		if (pack_marker(p, opq, st, err) < 0)
+			return -1;
+	}
+	return pack_tree(p, fd, path, err);
+}
+
+static int pack_one(struct pack *p, int dirfd, const char *name, const char *prefix,
+		    husk_error **err)
+{
+	cleanup_free char *path = NULL;
+	struct stat st;
+
+	if (asprintf(&path, "%s%s%s", prefix ? prefix : "", prefix ? "/" : "", name) < 0)
+		return husk_error_set(err, ENOMEM, "layer");
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return husk_error_set(err, errno, "stat `%s`", path);
+	if (S_ISDIR(st.st_mode))
+		return pack_dir(p, dirfd, name, path, &st, err);
+	if (S_ISREG(st.st_mode))
+		return pack_regular(p, dirfd, name, path, &st, err);
+	if (S_ISLNK(st.st_mode))
+		return pack_symlink(p, dirfd, name, path, &st, err);
+	return pack_node(p, path, &st, err);
+}
+
+static int read_sorted_names(int dirfd, char ***ret, husk_error **err)
+{
+	cleanup_strv char **names = calloc(1, sizeof(char *));
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+
+	if (names == NULL || fd < 0 || (d = fdopendir(fd)) == NULL) {
+		int e = names == NULL ? ENOMEM : errno;
+		if (fd >= 0)
+			close(fd);
+		return husk_error_set(err, e, "read a directory");
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		char *copy;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		copy = strdup(de->d_name);
+		if (copy == NULL || strv_append(&names, copy) < 0) {
+			closedir(d);
+			return husk_error_set(err, ENOMEM, "read a directory");
+		}
+	}
+	if (errno != 0) {
+		int e = errno;
+		closedir(d);
+		return husk_error_set(err, e, "read a directory");
+	}
+	closedir(d);
+	store_strv_sort(names);
+	*ret = steal_pointer(&names);
+	return 0;
+}
+
+static int pack_tree(struct pack *p, int dirfd, const char *prefix, husk_error **err)
+{
+	cleanup_strv char **names = NULL;
+
+	if (read_sorted_names(dirfd, &names, err) < 0)
+		return -1;
+	for (size_t i = 0; names[i]; i++)
+		if (pack_one(p, dirfd, names[i], prefix, err) < 0)
+			return -1;
+	return 0;
+}
+
+int husk_store_pack_dir(struct husk_store *s, int dirfd, const struct husk_pack_opts *opts,
+			struct husk_layer *ret, husk_error **err)
+{
+	static const struct husk_pack_opts defaults = {.mtime = -1};
+	struct pack p = {.opts = opts ? opts : &defaults};
+	int r = -1;
+
+	if (tar_writer_new(s, &p.t, err) == 0 && pack_tree(&p, dirfd, NULL, err) == 0)
+		r = tar_writer_finish(p.t, ret, err);
+	tar_writer_free(p.t);
+	for (size_t i = 0; i < p.n_links; i++)
+		free(p.links[i].path);
+	free(p.links);
+	return r < 0 ? husk_error_wrap(err, "pack a layer") : 0;
+}
