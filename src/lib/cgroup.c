@@ -109,7 +109,7 @@ json_t *husk_cgroup_to_json(const struct husk_cgroup *cg)
 	return steal_pointer(&o);
 }
 
-/* State written before backends existed names none: its version says. */
+/* State written before there were backends has no "backend": its "version" says. */
 static const struct husk_cgroup_ops *backend_of_version(json_t *version)
 {
 	if (version == NULL || json_integer_value(version) == 0)
