@@ -114,7 +114,7 @@ elif [ $VM = 1 ]; then
 	# The guest runs under emulation (slow): the files that exercise what
 	# this host cannot, cgroup v2.
 	vm_files=()
-	for f in ${HUSK_VM_FILES:-smoke cgroups exec rootless}; do
+	for f in ${HUSK_VM_FILES:-smoke cgroups exec rootless api}; do
 		[ -f "tests/integration/$f.bats" ] && vm_files+=("tests/integration/$f.bats")
 	done
 	rc=0

@@ -4,6 +4,7 @@
 #include "cgroup.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -205,8 +206,10 @@ static pid_t clone_into_v2(const struct husk_cgroup *cg, int flags)
 {
 	const char *dir = husk_cgroup_v2_dir(cg);
 	cleanup_close int cgfd = -1;
+	/* With CLONE_PARENT the exit signal is the caller's own (clone3
+	 * refuses one). */
 	struct clone3_args args = {.flags = (uint64_t)(unsigned)flags | CLONE_INTO_CGROUP,
-				   .exit_signal = SIGCHLD};
+				   .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD};
 
 	if (dir == NULL || (cgfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;

@@ -59,16 +59,17 @@ static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec,
 	if (husk_sysctl_check_joined(spec, err) < 0)
 		return husk_error_wrap(err, "config.json");
 	for (size_t i = 0; rt->warn && spec->process.warnings && spec->process.warnings[i]; i++)
-		rt->warn(spec->process.warnings[i]);
+		runtime_warn(rt, spec->process.warnings[i]);
 	/* Last, once nothing here can fail (a refusal stays one line): no
 	 * mount namespace is allowed, as runc and crun allow it, but nothing
 	 * is mounted on the host for the container, it is only chrooted. */
 	if (!spec->ns[HUSK_NS_MOUNT].enabled && rt->warn &&
 	    (spec->n_mounts || (spec->masked_paths && spec->masked_paths[0]) ||
 	     (spec->readonly_paths && spec->readonly_paths[0]) || spec->root_readonly))
-		rt->warn("config.json: linux.namespaces: no mount namespace: mounts, maskedPaths, "
-			 "readonlyPaths and root.readonly are not applied (they would change the "
-			 "host's mounts); the process is only chrooted into root.path");
+		runtime_warn(
+		    rt, "config.json: linux.namespaces: no mount namespace: mounts, maskedPaths, "
+			"readonlyPaths and root.readonly are not applied (they would change the "
+			"host's mounts); the process is only chrooted into root.path");
 	return 0;
 }
 
@@ -170,10 +171,13 @@ static int write_state(struct parent *p, husk_error **err)
 static int launch_clone(struct parent *p, husk_error **err)
 {
 	struct launch *l = &p->l;
-	pid_t pid = husk_cgroup_clone(&l->cg, l->intermediate ? 0 : l->clone_flags, &l->cg_born_in);
+	int flags = (l->intermediate ? 0 : l->clone_flags) | (l->adopted ? CLONE_PARENT : 0);
+	pid_t pid = husk_cgroup_clone(&l->cg, flags, &l->cg_born_in);
 
 	if (pid < 0)
 		return husk_error_set(err, errno, "clone container process");
+	if (l->adopted)
+		adopted_add(l->adopted, pid);
 	if (pid == 0)
 		container_init_main(l);
 	close(l->sync_child);
@@ -204,7 +208,11 @@ static int await_intermediate(struct parent *p, husk_error **err)
 		}
 		if (m.type == SYNC_PID) {
 			p->pid = m.pid;
-			waitpid(p->intermediate, NULL, 0);
+			/* adopted: both are our parent's to reap */
+			if (p->l.adopted)
+				adopted_add(p->l.adopted, m.pid);
+			else
+				waitpid(p->intermediate, NULL, 0);
 			p->intermediate = 0;
 			return 0;
 		}
@@ -337,8 +345,9 @@ static int setup_cgroup(struct parent *p, husk_error **err)
 	 * container's output, and a line there on every run is noise. */
 	if (husk_cgroup_is_none(&l->cg) && l->rt->rootless && l->rt->warn &&
 	    husk_cgroup_resources_limit_anything(l->spec->resources))
-		l->rt->warn("no cgroup can be created by this user: the container runs without "
-			    "resource limits");
+		runtime_warn(l->rt,
+			     "no cgroup can be created by this user: the container runs without "
+			     "resource limits");
 	if (apply_resources(l, err) < 0)
 		return -1;
 	return 0;
@@ -458,98 +467,85 @@ static void parent_init(struct parent *p, const struct husk_runtime *rt, struct 
 	plan_namespaces(&p->l);
 }
 
-int husk_container_create(const struct husk_runtime *rt, struct husk_spec *spec,
-			  const struct husk_create_opts *o, husk_error **err)
+int container_create_core(const struct husk_runtime *rt, struct husk_spec *spec,
+			  const struct husk_create_opts *o, bool keep, struct adopted *adopted,
+			  struct launched *ret, husk_error **err)
 {
 	struct parent p;
 	int r;
 
 	if (check_spec(rt, spec, o, err) < 0)
 		return -1;
-	parent_init(&p, rt, spec, o, false);
+	/* Kept (a handle), start comes through the sync socket. */
+	parent_init(&p, rt, spec, o, keep);
+	p.l.adopted = adopted;
 	r = launch(&p, err);
+	if (r == 0 && keep) {
+		*ret = (struct launched){.pid = p.pid,
+					 .pty = p.master,
+					 .sync = p.l.sync_parent,
+					 .poststart_hooks = spec->n_hooks[HUSK_HOOK_POSTSTART] > 0};
+		p.master = -1;
+		p.l.sync_parent = -1;
+	}
 	parent_cleanup(&p, r < 0);
 	return r;
 }
 
-static volatile pid_t forward_pid;
-
-static void forward_signal(int sig)
+int husk_container_create(const struct husk_runtime *rt, struct husk_spec *spec,
+			  const struct husk_create_opts *o, struct husk_handle **ret_handle,
+			  husk_error **err)
 {
-	if (forward_pid > 0)
-		kill(forward_pid, sig);
-}
+	struct launched got;
 
-static void install_forwarding(pid_t pid)
-{
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-	struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
-
-	forward_pid = pid;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaction(sigs[i], &sa, NULL);
-}
-
-/* Start in the foreground: release the init, then wait for its exec (the
- * sync socket closes on exec) or its error. */
-static int run_start(struct parent *p, husk_error **err)
-{
-	struct sync_msg m;
-
-	if (sync_send(p->l.sync_parent, SYNC_GO, p->pid, NULL) < 0)
-		return husk_error_fail(err, HUSK_ERR_SYSTEM, "container init exited before start");
-	if (sync_recv(p->l.sync_parent, &m, NULL) == 0 && m.type == SYNC_ERROR)
-		return sync_msg_error(&m, err);
-	husk_error *warn = NULL;
-
-	if (run_parent_hooks(p, HUSK_HOOK_POSTSTART, HUSK_STATUS_RUNNING, &warn) < 0 &&
-	    p->l.rt->warn)
-		p->l.rt->warn(warn->msg);
-	husk_error_free(&warn);
+	if (launch_needs_helper())
+		return helper_create(rt, spec, o, ret_handle, err);
+	if (container_create_core(rt, spec, o, ret_handle != NULL, NULL, &got, err) < 0)
+		return -1;
+	if (ret_handle == NULL)
+		return 0;
+	if (handle_new(rt, o->id, got.pid, got.pty, got.sync, ret_handle, err) < 0) {
+		kill(got.pid, SIGKILL);
+		waitpid(got.pid, NULL, 0);
+		husk_container_delete(rt, o->id, true, NULL);
+		return -1;
+	}
+	(*ret_handle)->poststart_hooks = got.poststart_hooks;
 	return 0;
 }
 
-static void run_finish(struct parent *p)
+/* A started container whose foreground failed: stopped and removed. */
+static void abandon(const struct husk_runtime *rt, struct husk_handle *h)
 {
-	husk_error *e = NULL;
+	int status;
 
-	if (run_parent_hooks(p, HUSK_HOOK_POSTSTOP, HUSK_STATUS_STOPPED, &e) < 0 && p->l.rt->warn)
-		p->l.rt->warn(e->msg);
-	husk_error_free(&e);
-	husk_cgroup_destroy(&p->l.cg, NULL);
-	husk_state_dir_remove(p->l.rt->root, p->l.o->id);
+	husk_handle_kill(h, SIGKILL, NULL);
+	husk_handle_wait(h, &status, NULL);
+	husk_container_delete(rt, husk_handle_id(h), true, NULL);
 }
 
 int husk_container_run(const struct husk_runtime *rt, struct husk_spec *spec,
 		       const struct husk_create_opts *o, int *ret_status, husk_error **err)
 {
-	struct parent p;
-	int r;
+	cleanup_handle struct husk_handle *h = NULL;
+	husk_error *e = NULL;
 
 	*ret_status = 0;
-	if (check_spec(rt, spec, o, err) < 0)
+	if (husk_container_create(rt, spec, o, &h, err) < 0)
 		return -1;
-	parent_init(&p, rt, spec, o, true);
-	/* The init of the slow path is a grandchild: be its reaper. */
-	if (!o->detach)
-		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	r = launch(&p, err);
-	if (r == 0)
-		r = run_start(&p, err);
-	if (r < 0 || o->detach) {
-		parent_cleanup(&p, r < 0);
-		return r;
+	if (husk_handle_start(h, err) < 0) {
+		abandon(rt, h);
+		return -1;
 	}
-	install_forwarding(p.pid);
-	/* The state lock must not be held while the container runs. */
-	close(p.dirfd);
-	p.dirfd = -1;
-	if (p.master >= 0)
-		husk_terminal_proxy(p.master, -1, NULL);
-	*ret_status = wait_reaped(p.pid);
-	forward_pid = 0;
-	run_finish(&p);
-	parent_cleanup(&p, false);
+	if (o->detach)
+		return 0;
+	if (husk_foreground(h, ret_status, err) < 0) {
+		abandon(rt, h);
+		return -1;
+	}
+	/* Gone: its poststop hooks, cgroup and state go too. */
+	if (husk_container_delete(rt, o->id, true, &e) < 0)
+		runtime_warn(rt, e->msg);
+	husk_error_free(&e);
 	return 0;
 }

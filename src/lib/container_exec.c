@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,7 +52,9 @@ struct exec_ctx {
 	bool setgroups_denied;
 	pid_t intermediate, pid;
 	int master;
-	int console; /* connected --console-socket, checked before anything runs */
+	int console;		 /* connected --console-socket, checked before anything runs */
+	bool keep_pty;		 /* the pty goes in the caller's handle */
+	struct adopted *adopted; /* in a launch helper: clone for our parent */
 };
 
 static void exec_ctx_clear(struct exec_ctx *x)
@@ -159,40 +162,19 @@ static int setup_terminal(struct exec_ctx *x, husk_error **err)
 	return r;
 }
 
-static int load_seccomp(struct exec_ctx *x, husk_error **err)
-{
-	int fd = -1, r;
-
-	if (x->seccomp == NULL)
-		return 0;
-	if (husk_seccomp_load(x->seccomp, &fd, err) < 0)
-		return -1;
-	if (fd < 0)
-		return 0;
-	r = send_fd(x->sync_child, fd, &(struct sync_msg){.type = SYNC_SECCOMP},
-		    sizeof(struct sync_msg));
-	close(fd);
-	return r < 0 ? husk_error_set(err, errno, "send seccomp notify fd") : 0;
-}
-
 /* In the container: from the joined namespaces to execve. */
 static __attribute__((noreturn)) void exec_process(struct exec_ctx *x)
 {
 	const struct husk_process *p = &x->proc;
 	cleanup_free char *exe = NULL;
 	husk_error *e = NULL;
+	const struct lock_down d = {.preserve_fds = x->o->preserve_fds,
+				    .setgroups_allowed = !x->setgroups_denied,
+				    .seccomp = x->seccomp,
+				    .sync_fd = x->sync_child};
 
-	if (setup_terminal(x, &e) < 0 || husk_process_prepare_env(&x->proc, &e) < 0 ||
-	    husk_process_apply_rlimits(p, &e) < 0 || husk_process_apply_oom_score_adj(p, &e) < 0 ||
-	    husk_process_apply_cwd_and_umask(p, &e) < 0 ||
-	    husk_process_find_executable(p, &exe, &e) < 0)
-		child_fail(x, e);
-	/* fds first: a seccomp profile may not allow close_range */
-	if (husk_close_fds_on_exec(x->o->preserve_fds, &e) < 0 ||
-	    (!p->no_new_privileges && load_seccomp(x, &e) < 0) ||
-	    husk_process_apply_user_and_caps(p, !x->setgroups_denied, &e) < 0 ||
-	    husk_process_apply_no_new_privs(p, &e) < 0 ||
-	    (p->no_new_privileges && load_seccomp(x, &e) < 0))
+	if (setup_terminal(x, &e) < 0 || container_process_prepare(&x->proc, &exe, &e) < 0 ||
+	    container_process_lock_down(p, &d, &e) < 0)
 		child_fail(x, e);
 	husk_process_exec(p, exe, &e);
 	child_fail(x, e);
@@ -212,9 +194,10 @@ static __attribute__((noreturn)) void intermediate(struct exec_ctx *x)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (join(x, &e) < 0)
 		child_fail(x, e);
-	pid = fork();
+	/* CLONE_PARENT: the process is the caller's child, to wait on. */
+	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (pid < 0) {
-		husk_error_set(&e, errno, "fork");
+		husk_error_set(&e, errno, "clone");
 		child_fail(x, e);
 	}
 	if (pid == 0)
@@ -234,7 +217,10 @@ static int handle_messages(struct exec_ctx *x, husk_error **err)
 		switch (m.type) {
 		case SYNC_PID:
 			x->pid = m.pid;
-			waitpid(x->intermediate, NULL, 0);
+			if (x->adopted)
+				adopted_add(x->adopted, m.pid);
+			else
+				waitpid(x->intermediate, NULL, 0);
 			x->intermediate = 0;
 			break;
 		case SYNC_ERROR:
@@ -247,7 +233,7 @@ static int handle_messages(struct exec_ctx *x, husk_error **err)
 				if (r < 0)
 					return husk_error_set(err, errno,
 							      "--console-socket: send terminal");
-			} else if (!x->o->detach) {
+			} else if (x->keep_pty) {
 				x->master = fd;
 			} else {
 				close(fd);
@@ -287,8 +273,8 @@ static int prepare(struct exec_ctx *x, const char *id, json_t *process, husk_err
 	if (husk_process_parse(process, "process", &x->proc, err) < 0)
 		return -1;
 	for (size_t i = 0; x->rt->warn && x->proc.warnings && x->proc.warnings[i]; i++)
-		x->rt->warn(x->proc.warnings[i]);
-	if (x->proc.terminal && x->o->detach && !x->o->console_socket)
+		runtime_warn(x->rt, x->proc.warnings[i]);
+	if (x->proc.terminal && !x->keep_pty && !x->o->console_socket)
 		return husk_error_fail(err, HUSK_ERR_INVALID,
 				       "exec: --tty with --detach needs --console-socket");
 	if (!x->proc.terminal && x->o->console_socket)
@@ -308,8 +294,9 @@ static int prepare(struct exec_ctx *x, const char *id, json_t *process, husk_err
 	return 0;
 }
 
-int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *process,
-			const struct husk_exec_opts *o, int *ret_status, husk_error **err)
+int container_exec_core(const struct husk_runtime *rt, const char *id, json_t *process,
+			const struct husk_exec_opts *o, bool keep, struct adopted *adopted,
+			struct launched *ret, husk_error **err)
 {
 	struct exec_ctx x = {.rt = rt,
 			     .o = o,
@@ -317,10 +304,11 @@ int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *p
 			     .sync_parent = -1,
 			     .sync_child = -1,
 			     .master = -1,
-			     .console = -1};
+			     .console = -1,
+			     .keep_pty = keep,
+			     .adopted = adopted};
 	int sv[2], r = -1;
 
-	*ret_status = 0;
 	for (size_t i = 0; i < N_NS; i++)
 		x.nsfd[i] = -1;
 	x.c.dirfd = -1;
@@ -332,15 +320,15 @@ int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *p
 	}
 	x.sync_parent = sv[0];
 	x.sync_child = sv[1];
-	if (!o->detach)
-		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	x.intermediate = husk_cgroup_clone(&x.cg, 0, &x.cg_born_in);
+	x.intermediate = husk_cgroup_clone(&x.cg, adopted ? CLONE_PARENT : 0, &x.cg_born_in);
 	if (x.intermediate < 0) {
 		husk_error_set(err, errno, "fork");
 		goto out;
 	}
 	if (x.intermediate == 0)
 		intermediate(&x);
+	if (adopted)
+		adopted_add(adopted, x.intermediate);
 	close(x.sync_child);
 	x.sync_child = -1;
 	if (handle_messages(&x, err) < 0 || x.pid <= 0) {
@@ -350,25 +338,58 @@ int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *p
 	}
 	if (write_pid_file(o->pid_file, x.pid, err) < 0)
 		goto out;
+	if (keep) {
+		*ret = (struct launched){.pid = x.pid, .pty = x.master, .sync = -1};
+		x.master = -1;
+	}
 	r = 0;
-	if (o->detach)
-		goto out;
-	if (x.master >= 0)
-		husk_terminal_proxy(x.master, -1, NULL);
-	*ret_status = wait_reaped(x.pid);
-	x.pid = 0;
 out:
-	if (r < 0 && x.intermediate > 0)
-		kill(x.intermediate, SIGKILL), waitpid(x.intermediate, NULL, 0);
-	/* Ours to reap when we are its subreaper (not detached); else init's. */
+	/* Processes started but not handed over are killed, and reaped when
+	 * ours (else our parent reaps them: adopted). A detached one is left
+	 * to whoever reaps orphans. */
+	if (r < 0 && x.intermediate > 0) {
+		kill(x.intermediate, SIGKILL);
+		if (!adopted)
+			waitpid(x.intermediate, NULL, 0);
+	}
 	if (r < 0 && x.pid > 0) {
 		kill(x.pid, SIGKILL);
-		if (!o->detach)
-			while (waitpid(x.pid, NULL, 0) < 0 && errno == EINTR)
-				;
+		while (!adopted && waitpid(x.pid, NULL, 0) < 0 && errno == EINTR)
+			;
 	}
 	exec_ctx_clear(&x);
 	return r;
+}
+
+int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *process,
+			const struct husk_exec_opts *o, struct husk_handle **ret_handle,
+			husk_error **err)
+{
+	struct launched got;
+
+	if (launch_needs_helper())
+		return helper_exec(rt, id, process, o, ret_handle, err);
+	if (container_exec_core(rt, id, process, o, ret_handle != NULL, NULL, &got, err) < 0)
+		return -1;
+	if (ret_handle && handle_new(rt, id, got.pid, got.pty, -1, ret_handle, err) < 0) {
+		kill(got.pid, SIGKILL);
+		waitpid(got.pid, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+int husk_container_exec_wait(const struct husk_runtime *rt, const char *id, json_t *process,
+			     const struct husk_exec_opts *o, int *ret_status, husk_error **err)
+{
+	cleanup_handle struct husk_handle *h = NULL;
+
+	*ret_status = 0;
+	if (o->detach)
+		return husk_container_exec(rt, id, process, o, NULL, err);
+	if (husk_container_exec(rt, id, process, o, &h, err) < 0)
+		return -1;
+	return husk_foreground(h, ret_status, err);
 }
 
 int husk_container_saved_process(const struct husk_runtime *rt, const char *id, json_t **ret,

@@ -118,9 +118,11 @@ static void intermediate(struct init_ctx *c)
 	}
 	if ((flags & CLONE_NEWTIME) && write_time_offsets(l->spec, &e) < 0)
 		fail(c, e);
-	pid = fork();
+	/* CLONE_PARENT: the init is the runtime's child, as on the direct
+	 * path, for its caller to wait on (no subreaper needed). */
+	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (pid < 0) {
-		husk_error_set(&e, errno, "fork container init");
+		husk_error_set(&e, errno, "clone container init");
 		fail(c, e);
 	}
 	if (pid > 0) {
@@ -251,8 +253,6 @@ static int prepare_process(struct init_ctx *c, husk_error **err)
 
 	if (!c->l->o->no_new_keyring && join_session_keyring(c->l->o->id, err) < 0)
 		return -1;
-	if (husk_process_apply_rlimits(p, err) < 0 || husk_process_apply_oom_score_adj(p, err) < 0)
-		return -1;
 	if (p->terminal) {
 		if (husk_terminal_become_controlling(c->slave, err) < 0)
 			return -1;
@@ -261,47 +261,19 @@ static int prepare_process(struct init_ctx *c, husk_error **err)
 	}
 	if (c->l->spec->has_personality && personality(c->l->spec->personality) < 0)
 		return husk_error_set(err, errno, "linux.personality");
-	if (husk_process_prepare_env(&c->l->spec->process, err) < 0 ||
-	    husk_process_apply_cwd_and_umask(p, err) < 0)
-		return -1;
-	return husk_process_find_executable(p, &c->exe, err);
+	return container_process_prepare(&c->l->spec->process, &c->exe, err);
 }
 
-/* The filter goes on as late as possible, but before the wait for start, so
- * that a notify fd can still reach the runtime, which hands it on. Without
- * no_new_privs, loading needs CAP_SYS_ADMIN: before the capabilities drop. */
-static int load_seccomp(struct init_ctx *c, husk_error **err)
-{
-	int fd = -1;
-
-	if (c->l->seccomp == NULL)
-		return 0;
-	if (husk_seccomp_load(c->l->seccomp, &fd, err) < 0)
-		return -1;
-	if (fd >= 0) {
-		int r = send_fd(c->l->sync_child, fd, &(struct sync_msg){.type = SYNC_SECCOMP},
-				sizeof(struct sync_msg));
-		close(fd);
-		if (r < 0)
-			return husk_error_set(err, errno, "send seccomp notify fd");
-	}
-	return 0;
-}
-
+/* The filter goes on before the wait for start, so that a notify fd can
+ * still reach the runtime. */
 static int drop_privileges(struct init_ctx *c, husk_error **err)
 {
-	const struct husk_process *p = &c->l->spec->process;
+	const struct lock_down d = {.preserve_fds = c->l->o->preserve_fds,
+				    .setgroups_allowed = !c->l->setgroups_denied,
+				    .seccomp = c->l->seccomp,
+				    .sync_fd = c->l->sync_child};
 
-	/* Before the filter: a profile may not allow close_range (the
-	 * fallback lists /proc/self/fd, which a chroot may not have). */
-	if (husk_close_fds_on_exec(c->l->o->preserve_fds, err) < 0)
-		return -1;
-	if (!p->no_new_privileges && load_seccomp(c, err) < 0)
-		return -1;
-	if (husk_process_apply_user_and_caps(p, !c->l->setgroups_denied, err) < 0 ||
-	    husk_process_apply_no_new_privs(p, err) < 0)
-		return -1;
-	return p->no_new_privileges ? load_seccomp(c, err) : 0;
+	return container_process_lock_down(&c->l->spec->process, &d, err);
 }
 
 static int wait_for_start(struct init_ctx *c, husk_error **err)
@@ -349,8 +321,7 @@ void container_init_main(struct launch *l)
 	close(l->state_dirfd);
 	if (l->intermediate)
 		intermediate(&c);
-	else
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (sync_expect(l->sync_child, SYNC_GO, &m, &e) < 0)
 		fail(&c, e);
 	c.host_pid = m.pid;

@@ -114,9 +114,43 @@ int husk_container_start(const struct husk_runtime *rt, const char *id, husk_err
 	if (release_init(&c, err) < 0)
 		return -1;
 	if (run_saved_hooks(&c, HUSK_HOOK_POSTSTART, HUSK_STATUS_RUNNING, &warn) < 0 && rt->warn)
-		rt->warn(warn->msg);
+		runtime_warn(rt, warn->msg);
 	husk_error_free(&warn);
 	return 0;
+}
+
+/* The poststart hooks of a container started by handle, from its state. */
+static void run_poststart(const struct husk_handle *h)
+{
+	cleanup_opened struct opened c;
+	husk_error *warn = NULL;
+
+	if (open_container(h->rt, h->id, false, &c, &warn) < 0 ||
+	    run_saved_hooks(&c, HUSK_HOOK_POSTSTART, HUSK_STATUS_RUNNING, &warn) < 0)
+		runtime_warn(h->rt, warn->msg);
+	husk_error_free(&warn);
+}
+
+int husk_handle_start(struct husk_handle *h, husk_error **err)
+{
+	struct sync_msg m;
+	int r = 0;
+
+	if (h->sync < 0)
+		return husk_error_fail(err, HUSK_ERR_BUSY,
+				       "container `%s`: not waiting for a start by this handle",
+				       h->id);
+	/* The socket closes when the init execs, or carries why it could not. */
+	if (sync_send(h->sync, SYNC_GO, h->pid, NULL) < 0)
+		r = husk_error_fail(err, HUSK_ERR_SYSTEM,
+				    "container `%s`: init exited before start", h->id);
+	else if (sync_recv(h->sync, &m, NULL) == 0 && m.type == SYNC_ERROR)
+		r = sync_msg_error(&m, err);
+	close(h->sync);
+	h->sync = -1;
+	if (r == 0 && h->poststart_hooks)
+		run_poststart(h);
+	return r;
 }
 
 int husk_container_state(const struct husk_runtime *rt, const char *id, json_t **ret,
@@ -297,7 +331,7 @@ int husk_container_delete(const struct husk_runtime *rt, const char *id, bool fo
 	if (stop_for_delete(&c, force, err) < 0)
 		return -1;
 	if (run_saved_hooks(&c, HUSK_HOOK_POSTSTOP, HUSK_STATUS_STOPPED, &warn) < 0 && rt->warn)
-		rt->warn(warn->msg);
+		runtime_warn(rt, warn->msg);
 	husk_error_free(&warn);
 	if (load_cgroup(&c.st, &cg, err) < 0)
 		return -1;

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -323,6 +324,18 @@ int husk_close_fds_on_exec(int preserve_fds, husk_error **err)
 	}
 	closedir(d);
 	return 0;
+}
+
+void husk_process_reset_signals(void)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int husk_process_exec(const struct husk_process *p, const char *path, husk_error **err)

@@ -32,4 +32,7 @@ int husk_process_apply_cwd_and_umask(const struct husk_process *p, husk_error **
 int husk_close_fds_on_exec(int preserve_fds, husk_error **err);
 
 /* Never returns on success. */
+/* Default dispositions and an empty mask: nothing of the caller's signal
+ * state (an ignored SIGPIPE, a blocked SIGTERM) reaches the container. */
+void husk_process_reset_signals(void);
 int husk_process_exec(const struct husk_process *p, const char *path, husk_error **err);

@@ -845,6 +845,31 @@ int husk_spec_parse(const char *text, size_t len, const char *bundle, struct hus
 	return 0;
 }
 
+int husk_spec_from_json(json_t *config, const char *bundle, struct husk_spec **ret,
+			husk_error **err)
+{
+	cleanup_spec struct husk_spec *s = calloc(1, sizeof(*s));
+	const char *root =
+	    json_string_value(json_object_get(json_object_get(config, "root"), "path"));
+
+	if (s == NULL)
+		return husk_error_set(err, ENOMEM, "config");
+	if (!json_is_object(config))
+		return husk_error_fail(err, HUSK_ERR_INVALID, "config: must be an object");
+	if (root != NULL && root[0] != '/')
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "root.path: `%s` must be absolute without a bundle", root);
+	/* A copy: the caller may go on changing its own. */
+	s->json = json_deep_copy(config);
+	s->bundle = strdup(bundle ? bundle : "/");
+	if (s->json == NULL || s->bundle == NULL)
+		return husk_error_set(err, ENOMEM, "config");
+	if (parse_document(s, err) < 0)
+		return -1;
+	*ret = steal_pointer(&s);
+	return 0;
+}
+
 int husk_spec_load(const char *bundle, const char *config_path, struct husk_spec **ret,
 		   husk_error **err)
 {

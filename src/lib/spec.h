@@ -13,7 +13,8 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include <husk/error.h>
+#include <husk/spec.h>
 
 enum husk_ns_type {
 	HUSK_NS_MOUNT,
@@ -159,21 +160,9 @@ struct husk_spec {
 	unsigned long personality;
 };
 
-/* Reads BUNDLE/config.json (or the given file) and validates it. Every error
- * names the file and the JSON field, e.g. "config.json: process.args: must be
- * a non-empty array of strings". */
-int husk_spec_load(const char *bundle, const char *config_path, struct husk_spec **ret,
-		   husk_error **err);
-int husk_spec_parse(const char *text, size_t len, const char *bundle, struct husk_spec **ret,
-		    husk_error **err);
-void husk_spec_free(struct husk_spec *spec);
+/* The public half (load, parse, from_json, free): <husk/spec.h>. */
 /* The "hooks" object alone (also used for the copy kept in a container's state). */
 int husk_spec_parse_hooks(struct husk_spec *s, json_t *hooks, husk_error **err);
-static inline void husk_spec_freep(struct husk_spec **p)
-{
-	husk_spec_free(*p);
-}
-#define cleanup_spec __attribute__((cleanup(husk_spec_freep)))
 
 /* process.json for exec, and the "process" object of config.json. `where` is
  * the prefix used in errors ("process"). */

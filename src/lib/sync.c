@@ -70,22 +70,6 @@ int sync_msg_error(const struct sync_msg *m, husk_error **err)
 	return husk_error_restore(err, (enum husk_error_kind)m->kind, m->code, m->text);
 }
 
-int wait_reaped(pid_t pid)
-{
-	int status = 0;
-
-	for (;;) {
-		pid_t r = waitpid(-1, &status, 0);
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR)
-			return 255;
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
-}
-
 int write_pid_file(const char *path, pid_t pid, husk_error **err)
 {
 	char buf[16];

@@ -5,14 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <termios.h>
 
 #include "rootfs.h"
 #include "util.h"
@@ -38,31 +35,42 @@ static int open_master(int rootfd, husk_error **err)
 	return fd;
 }
 
+static int open_slave(int master, husk_error **err)
+{
+	char name[64];
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (slave >= 0)
+		return slave;
+	if (ptsname_r(master, name, sizeof(name)) != 0)
+		return husk_error_set(err, errno, "ptsname");
+	slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return husk_error_set(err, errno, "open `%s`", name);
+	return slave;
+}
+
 int husk_terminal_open(int rootfd, unsigned short rows, unsigned short cols, int *ret_master,
 		       int *ret_slave, husk_error **err)
 {
 	cleanup_close int master = open_master(rootfd, err);
-	int unlock = 0, slave;
+	cleanup_close int slave = -1;
+	int unlock = 0;
 
 	if (master < 0)
 		return -1;
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
 		return husk_error_set(err, errno, "unlock pty");
-	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (slave < 0) {
-		char name[64];
-		if (ptsname_r(master, name, sizeof(name)) != 0)
-			return husk_error_set(err, errno, "ptsname");
-		slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (slave < 0)
-			return husk_error_set(err, errno, "open `%s`", name);
-	}
-	if (rows || cols) {
-		struct winsize ws = {.ws_row = rows, .ws_col = cols};
-		ioctl(slave, TIOCSWINSZ, &ws);
-	}
+	slave = open_slave(master, err);
+	if (slave < 0)
+		return -1;
+	/* Before the master is handed over: the program must not start on a
+	 * terminal without the size it was given (runc fails here too). */
+	if ((rows || cols) &&
+	    ioctl(slave, TIOCSWINSZ, &(struct winsize){.ws_row = rows, .ws_col = cols}) < 0)
+		return husk_error_set(err, errno, "process.consoleSize: set the terminal size");
 	*ret_master = steal_fd(&master);
-	*ret_slave = slave;
+	*ret_slave = steal_fd(&slave);
 	return 0;
 }
 
@@ -103,75 +111,5 @@ int husk_terminal_send_to_socket(const char *socket_path, int master, husk_error
 		return -1;
 	if (send_fd(fd, master, name, sizeof(name) - 1) < 0)
 		return husk_error_set(err, errno, "--console-socket: send terminal");
-	return 0;
-}
-
-static struct termios saved_termios;
-static bool termios_saved;
-
-static void restore_tty(void)
-{
-	if (termios_saved)
-		tcsetattr(0, TCSANOW, &saved_termios);
-}
-
-static void make_stdin_raw(void)
-{
-	struct termios t;
-
-	if (!isatty(0) || tcgetattr(0, &saved_termios) < 0)
-		return;
-	termios_saved = true;
-	atexit(restore_tty);
-	t = saved_termios;
-	cfmakeraw(&t);
-	t.c_oflag |= OPOST; /* keep output post-processing for the host terminal */
-	tcsetattr(0, TCSANOW, &t);
-}
-
-static bool copy_once(int from, int to)
-{
-	char buf[8192];
-	ssize_t n = read(from, buf, sizeof(buf));
-
-	if (n <= 0)
-		return n < 0 && (errno == EINTR || errno == EAGAIN);
-	return write_all(to, buf, (size_t)n) == 0;
-}
-
-int husk_terminal_proxy(int master, int stop_fd, husk_error **err)
-{
-	struct pollfd pfd[3] = {
-	    {.fd = master, .events = POLLIN},
-	    {.fd = 0, .events = POLLIN},
-	    {.fd = stop_fd, .events = POLLIN},
-	};
-
-	make_stdin_raw();
-	if (isatty(0)) {
-		struct winsize ws;
-		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-			ioctl(master, TIOCSWINSZ, &ws);
-	}
-	for (;;) {
-		if (poll(pfd, 3, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return husk_error_set(err, errno, "terminal poll");
-		}
-		if (pfd[0].revents & POLLIN) {
-			if (!copy_once(master, 1))
-				break;
-		} else if (pfd[0].revents & (POLLHUP | POLLERR)) {
-			break;
-		}
-		if (pfd[1].revents & (POLLIN | POLLHUP)) {
-			if (!copy_once(0, master))
-				pfd[1].fd = -1; /* stdin closed: keep reading output */
-		}
-		if (pfd[2].revents)
-			break;
-	}
-	restore_tty();
 	return 0;
 }

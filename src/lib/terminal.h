@@ -16,6 +16,3 @@ int husk_terminal_become_controlling(int slave, husk_error **err);
  * as runc's clients (conmon, containerd-shim) expect. */
 int husk_terminal_send_to_socket(const char *socket_path, int master, husk_error **err);
 int husk_terminal_connect(const char *socket_path, int *ret_fd, husk_error **err);
-/* Copies stdin to master and master to stdout until the master hangs up or
- * `stop_fd` becomes readable; puts a host tty in raw mode meanwhile. */
-int husk_terminal_proxy(int master, int stop_fd, husk_error **err);

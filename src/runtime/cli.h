@@ -25,7 +25,7 @@ struct verb {
 /* Prints "husk-runtime: MSG" on stderr and, with --log, a line in the log
  * file (JSON as runc writes it: {"level","msg","time"}). */
 void cli_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void cli_warn(const char *msg);
+void cli_warn(void *userdata, const char *msg);
 /* Reports err and returns the exit status 1. */
 int cli_fail(struct cli *cli, husk_error *err);
 int cli_usage(struct cli *cli, const struct verb *v, const char *problem);

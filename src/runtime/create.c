@@ -12,7 +12,7 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 		return 2;
 	if (load_bundle(cli, &a, &spec) != 0)
 		return 1;
-	if (husk_container_create(&cli->rt, spec, &a.o, &err) < 0)
+	if (husk_container_create(&cli->rt, spec, &a.o, NULL, &err) < 0)
 		return cli_fail(cli, err);
 	return 0;
 }

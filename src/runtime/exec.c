@@ -226,7 +226,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 				 : build_process(cli, &a, argc - first, argv + first, &err);
 	if (process == NULL)
 		return cli_fail(cli, err);
-	if (husk_container_exec(&cli->rt, argv[first], process, &a.o, &status, &err) < 0)
+	if (husk_container_exec_wait(&cli->rt, argv[first], process, &a.o, &status, &err) < 0)
 		return cli_fail(cli, err);
 	return status;
 }

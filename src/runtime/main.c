@@ -13,9 +13,6 @@
 #include "config.h"
 #include "state.h"
 #include "util.h"
-
-static struct cli *the_cli;
-
 static const struct verb verbs[] = {
     {"create", cmd_create, "create [--bundle DIR] [--pid-file F] [--console-socket S] ID"},
     {"run", cmd_run, "run [--bundle DIR] [--detach] [--pid-file F] ID"},
@@ -76,11 +73,10 @@ void cli_error(struct cli *cli, const char *fmt, ...)
 	free(msg);
 }
 
-void cli_warn(const char *msg)
+void cli_warn(void *userdata, const char *msg)
 {
 	fprintf(stderr, "husk-runtime: warning: %s\n", msg);
-	if (the_cli)
-		log_line(the_cli, "warning", msg);
+	log_line(userdata, "warning", msg);
 }
 
 int cli_fail(struct cli *cli, husk_error *err)
@@ -203,10 +199,11 @@ int main(int argc, char **argv)
 	husk_error *err = NULL;
 	int first;
 
-	the_cli = &cli;
+	husk_helper_main(argc, argv);
 	cli.argv0 = argv;
 	cli.rt.rootless = geteuid() != 0 || in_user_namespace();
 	cli.rt.warn = cli_warn;
+	cli.rt.userdata = &cli;
 	first = parse_global(&cli, argc, argv);
 	if (first < 0)
 		return 2;

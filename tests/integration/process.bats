@@ -370,3 +370,30 @@ status_field() { echo "$output" | awk -v k="$1:" '$1 == k {print $2}'; }
 	[[ "${lines[1]}" == pipe:* ]]
 	[ "${lines[2]}" = notty ]
 }
+
+# with_signals CMD...: CMD with SIGPIPE ignored and SIGTERM blocked, as a
+# server that launches containers often has them.
+with_signals() {
+	python3 -c 'import os, signal, sys
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
+
+@test "signals: the caller's ignored and blocked signals do not reach the process (run and exec)" {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	set_args cat /proc/self/status
+	run with_signals "$HUSK_RUNTIME" --root "$HUSK_ROOT" run -b "$BUNDLE" sig1
+	[ "$status" -eq 0 ]
+	echo "run: SigIgn $(status_field SigIgn) SigBlk $(status_field SigBlk)"
+	[ "$(status_field SigIgn)" = 0000000000000000 ]
+	[ "$(status_field SigBlk)" = 0000000000000000 ]
+
+	set_args sleep 1000
+	hrun_detached -b "$BUNDLE" sig2
+	run with_signals "$HUSK_RUNTIME" --root "$HUSK_ROOT" exec sig2 cat /proc/self/status
+	[ "$status" -eq 0 ]
+	echo "exec: SigIgn $(status_field SigIgn) SigBlk $(status_field SigBlk)"
+	[ "$(status_field SigIgn)" = 0000000000000000 ]
+	[ "$(status_field SigBlk)" = 0000000000000000 ]
+}
