@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Device rules: v1 devices.allow/deny lines, the v2 eBPF device filter. */
+/* Device rules: checked, merged with the defaults, and translated into v1
+ * devices.allow/deny lines or the eBPF device filter (loaded and attached
+ * here for the backends that use it). */
 #define _GNU_SOURCE
 #include "cgroup_resources.h"
 
@@ -12,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroup_backend.h"
 #include "util.h"
 
 #define DEV "linux.resources.devices"
@@ -431,8 +434,8 @@ static bool privileged(void)
 	       outside == 0 && count == 4294967295UL;
 }
 
-static int apply_bpf(const struct husk_cgroup *cg, json_t *rules, bool default_deny,
-		     husk_error **err)
+int husk_cgroup_devices_bpf_attach(const char *dir, json_t *rules, bool default_deny,
+				   husk_error **err)
 {
 	cleanup_free struct bpf_insn *insn = NULL;
 	cleanup_close int prog_fd = -1;
@@ -447,42 +450,15 @@ static int apply_bpf(const struct husk_cgroup *cg, json_t *rules, bool default_d
 		return husk_error_set(err, EPERM, "load the device filter (eBPF)");
 	if (prog_fd < 0)
 		return -1;
-	return attach_replacing(cg->dirs[0].dir, prog_fd, err);
+	return attach_replacing(dir, prog_fd, err);
 }
 
-int husk_cgroup_apply_devices(const struct husk_cgroup *cg, json_t *rules, bool default_deny,
-			      husk_error **err)
+bool husk_cgroup_devices_bpf_attached(const char *dir)
 {
-	struct husk_cgroup_write *w = NULL;
-	size_t n = 0;
-	int r;
-
-	if (cg->version == 0 || cg->n == 0)
-		return 0;
-	if (cg->version == 2)
-		return apply_bpf(cg, rules, default_deny, err);
-	if (husk_cgroup_devices_v1_plan(rules, default_deny, &w, &n, err) < 0)
-		return -1;
-	r = husk_cgroup_writes_exec(cg, w, n, err);
-	husk_cgroup_writes_free(w, n);
-	return r;
-}
-
-bool husk_cgroup_devices_restricted(const struct husk_cgroup *cg)
-{
-	const char *dir = husk_cgroup_dir_for(cg, "devices");
-	cleanup_free char *path = NULL, *list = NULL;
-	cleanup_close int dirfd = -1;
+	cleanup_close int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int fds[64];
 	size_t n = 0;
 
-	if (dir == NULL)
-		return true;
-	if (cg->version == 1)
-		return asprintf(&path, "%s/devices.list", dir) < 0 ||
-		       read_file_at(AT_FDCWD, path, &list, NULL, NULL) < 0 ||
-		       strncmp(list, "a *:* rwm", 9) != 0;
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0 || query_attached(dirfd, fds, ARRAY_SIZE(fds), &n, NULL) < 0)
 		return true;
 	close_all(fds, n);

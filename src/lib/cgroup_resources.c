@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* linux.resources: the plan of cgroupfs writes, and carrying it out (v1, v2). */
+/* linux.resources: reading and checking it, planning it through a backend's
+ * planner, and carrying the plan out on cgroupfs. */
 #define _GNU_SOURCE
 #include "cgroup_resources.h"
 
@@ -12,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup_backend.h"
 #include "util.h"
 
-#define RES	    "linux.resources"
-#define CGROUP_ROOT "/sys/fs/cgroup"
+#define RES HUSK_RES
 
 /* ---- the list of writes ---- */
 
@@ -59,55 +60,6 @@ int husk_cgroup_write_append(struct husk_cgroup_write **w, size_t *n, const char
 	};
 	(*n)++;
 	return failed ? -ENOMEM : 0;
-}
-
-/* ---- conversions ---- */
-
-uint64_t husk_cgroup_cpu_shares_to_weight(uint64_t shares)
-{
-	/* [2, 262144] onto [1, 10000], linearly, as runc and crun do. */
-	if (shares == 0)
-		return 0;
-	if (shares <= 2)
-		return 1;
-	if (shares >= 262144)
-		return 10000;
-	return 1 + ((shares - 2) * 9999) / 262142;
-}
-
-uint64_t husk_cgroup_blkio_weight_to_io_weight(uint64_t weight)
-{
-	/* [10, 1000] onto [1, 10000]. */
-	if (weight == 0)
-		return 0;
-	if (weight <= 10)
-		return 1;
-	if (weight >= 1000)
-		return 10000;
-	return 1 + ((weight - 10) * 9999) / 990;
-}
-
-int husk_cgroup_swap_to_v2(int64_t swap, int64_t limit, int64_t *ret, husk_error **err)
-{
-	/* An unlimited memory with swap left unset means both unlimited, as on v1. */
-	if (limit == -1 && swap == 0) {
-		*ret = -1;
-		return 0;
-	}
-	if (swap == -1 || swap == 0) {
-		*ret = swap;
-		return 0;
-	}
-	if (limit == 0 || limit == -1)
-		return husk_error_fail(err, HUSK_ERR_INVALID,
-				       RES ".memory.swap: a swap limit needs a memory limit "
-					   "(it limits memory+swap)");
-	if (swap < limit)
-		return husk_error_fail(err, HUSK_ERR_INVALID,
-				       RES ".memory.swap: must be at least memory.limit "
-					   "(it limits memory+swap)");
-	*ret = swap - limit;
-	return 0;
 }
 
 /* ---- reading linux.resources ---- */
@@ -189,16 +141,8 @@ static int get_typed(json_t *o, const char *prefix, const char *key, bool array,
 
 /* ---- building the plan ---- */
 
-struct plan {
-	int version;
-	struct husk_cgroup_write *w;
-	size_t n;
-	char field[256];
-	husk_error **err;
-};
-
-/* Sets the field the next writes come from. */
-static struct plan *at(struct plan *p, const char *prefix, const char *key)
+struct husk_cgroup_plan *husk_plan_at(struct husk_cgroup_plan *p, const char *prefix,
+				      const char *key)
 {
 	if (key)
 		snprintf(p->field, sizeof(p->field), "%s.%s", prefix, key);
@@ -207,8 +151,8 @@ static struct plan *at(struct plan *p, const char *prefix, const char *key)
 	return p;
 }
 
-__attribute__((format(printf, 5, 6))) static int
-add(struct plan *p, const char *controller, const char *file, unsigned flags, const char *fmt, ...)
+int husk_plan_add(struct husk_cgroup_plan *p, const char *controller, const char *file,
+		  unsigned flags, const char *fmt, ...)
 {
 	cleanup_free char *value = NULL;
 	va_list ap;
@@ -223,8 +167,7 @@ add(struct plan *p, const char *controller, const char *file, unsigned flags, co
 	return 0;
 }
 
-/* The last write gets a fallback file name (v1 blkio.weight → blkio.bfq.weight). */
-static int add_alt(struct plan *p, const char *alt)
+int husk_plan_add_alt(struct husk_cgroup_plan *p, const char *alt)
 {
 	struct husk_cgroup_write *w = &p->w[p->n - 1];
 
@@ -232,7 +175,7 @@ static int add_alt(struct plan *p, const char *alt)
 	return w->alt_file ? 0 : husk_error_set(p->err, ENOMEM, "cgroup plan");
 }
 
-static const char *limit_str(char buf[32], int64_t v, const char *unlimited)
+const char *husk_plan_limit(char buf[32], int64_t v, const char *unlimited)
 {
 	if (v < 0)
 		return unlimited;
@@ -240,29 +183,24 @@ static const char *limit_str(char buf[32], int64_t v, const char *unlimited)
 	return buf;
 }
 
-static int unsupported_v2(struct plan *p, const char *prefix, const char *key)
+int husk_plan_unsupported(struct husk_cgroup_plan *p, const char *prefix, const char *key)
 {
 	if (key)
-		return husk_error_fail(p->err, HUSK_ERR_UNSUPPORTED,
-				       "%s.%s: not supported on cgroup v2", prefix, key);
-	return husk_error_fail(p->err, HUSK_ERR_UNSUPPORTED, "%s: not supported on cgroup v2",
-			       prefix);
+		return husk_error_fail(p->err, HUSK_ERR_UNSUPPORTED, "%s.%s: not supported on %s",
+				       prefix, key, p->planner->name);
+	return husk_error_fail(p->err, HUSK_ERR_UNSUPPORTED, "%s: not supported on %s", prefix,
+			       p->planner->name);
 }
 
 /* -- memory -- */
 
-#define MEM	  RES ".memory"
+#define MEM	  HUSK_RES_MEMORY
 #define BYTES	  "-1 (unlimited) or a number of bytes"
 #define SWAPPINSS "between 0 and 100 (or -1: unset)"
 
-struct memory {
-	int64_t limit, reservation, swap, kernel_tcp, swappiness;
-	int disable_oom, use_hierarchy, check; /* -1: absent */
-};
-
-static int read_memory(json_t *o, struct memory *m, husk_error **err)
+static int read_memory(json_t *o, struct husk_res_memory *m, husk_error **err)
 {
-	*m = (struct memory){.swappiness = -1, .disable_oom = -1, .use_hierarchy = -1};
+	*m = (struct husk_res_memory){.swappiness = -1, .disable_oom = -1, .use_hierarchy = -1};
 	/* "kernel" (kmem) is deprecated and ignored, as by runc and the kernel. */
 	if (get_int(o, MEM, "limit", -1, INT64_MAX, BYTES, &m->limit, err) < 0 ||
 	    get_int(o, MEM, "reservation", -1, INT64_MAX, BYTES, &m->reservation, err) < 0 ||
@@ -280,73 +218,9 @@ static int read_memory(json_t *o, struct memory *m, husk_error **err)
 	return 0;
 }
 
-static int plan_memory_v1(struct plan *p, const struct memory *m)
+static int plan_memory(struct husk_cgroup_plan *p, json_t *resources)
 {
-	unsigned check = m->check == 1 ? HUSK_CGW_CHECK_USAGE : 0;
-	bool memsw = m->swap != 0 || m->limit == -1;
-
-	/* memsw must stay >= the limit: the plan writes the limit first and,
-	 * when that raises it above the old memsw, memsw before it. */
-	if (m->limit != 0 &&
-	    add(at(p, MEM, "limit"), "memory", "memory.limit_in_bytes",
-		check | (memsw ? HUSK_CGW_RETRY_AFTER_NEXT : 0), "%" PRId64, m->limit) < 0)
-		return -1;
-	if (m->swap != 0 && add(at(p, MEM, "swap"), "memory", "memory.memsw.limit_in_bytes", 0,
-				"%" PRId64, m->swap) < 0)
-		return -1;
-	/* Unlimited memory with swap unset: memory+swap unlimited too, where
-	 * swap accounting exists. */
-	if (m->swap == 0 && m->limit == -1 &&
-	    add(at(p, MEM, "limit"), "memory", "memory.memsw.limit_in_bytes", HUSK_CGW_OPTIONAL,
-		"-1") < 0)
-		return -1;
-	if (m->reservation != 0 &&
-	    add(at(p, MEM, "reservation"), "memory", "memory.soft_limit_in_bytes", 0, "%" PRId64,
-		m->reservation) < 0)
-		return -1;
-	if (m->kernel_tcp != 0 &&
-	    add(at(p, MEM, "kernelTCP"), "memory", "memory.kmem.tcp.limit_in_bytes", 0, "%" PRId64,
-		m->kernel_tcp) < 0)
-		return -1;
-	if (m->swappiness >= 0 && add(at(p, MEM, "swappiness"), "memory", "memory.swappiness", 0,
-				      "%" PRId64, m->swappiness) < 0)
-		return -1;
-	if (m->disable_oom >= 0 && add(at(p, MEM, "disableOOMKiller"), "memory",
-				       "memory.oom_control", 0, "%d", m->disable_oom) < 0)
-		return -1;
-	if (m->use_hierarchy >= 0 && add(at(p, MEM, "useHierarchy"), "memory",
-					 "memory.use_hierarchy", 0, "%d", m->use_hierarchy) < 0)
-		return -1;
-	return 0;
-}
-
-/* v2 has no kmem/tcp limit, swappiness, OOM-killer switch or hierarchy
- * switch: like runc, those are ignored. */
-static int plan_memory_v2(struct plan *p, const struct memory *m)
-{
-	unsigned check = m->check == 1 ? HUSK_CGW_CHECK_USAGE : 0;
-	int64_t swap = 0;
-	char buf[32];
-
-	if (husk_cgroup_swap_to_v2(m->swap, m->limit, &swap, p->err) < 0)
-		return -1;
-	if (m->limit != 0 && add(at(p, MEM, "limit"), "memory", "memory.max", check, "%s",
-				 limit_str(buf, m->limit, "max")) < 0)
-		return -1;
-	/* swap == limit gives memory.swap.max 0: no swap at all. */
-	if ((m->swap != 0 || m->limit == -1) &&
-	    add(at(p, MEM, m->swap ? "swap" : "limit"), "memory", "memory.swap.max",
-		m->swap ? 0 : HUSK_CGW_OPTIONAL, "%s", limit_str(buf, swap, "max")) < 0)
-		return -1;
-	if (m->reservation != 0 && add(at(p, MEM, "reservation"), "memory", "memory.low", 0, "%s",
-				       limit_str(buf, m->reservation, "max")) < 0)
-		return -1;
-	return 0;
-}
-
-static int plan_memory(struct plan *p, json_t *resources)
-{
-	struct memory m;
+	struct husk_res_memory m;
 	json_t *o;
 	int r = get_typed(resources, RES, "memory", false, &o, p->err);
 
@@ -354,20 +228,14 @@ static int plan_memory(struct plan *p, json_t *resources)
 		return r;
 	if (read_memory(o, &m, p->err) < 0)
 		return -1;
-	return p->version == 1 ? plan_memory_v1(p, &m) : plan_memory_v2(p, &m);
+	return p->planner->memory(p, &m);
 }
 
 /* -- cpu, cpuset -- */
 
-#define CPU    RES ".cpu"
+#define CPU    HUSK_RES_CPU
 #define USECS  "a number of microseconds"
 #define SHARES "between 2 and 262144 (0: unset)"
-
-struct cpu {
-	int64_t shares, quota, period, burst, rt_runtime, rt_period, idle;
-	bool has_burst, has_idle;
-	const char *cpus, *mems;
-};
 
 static int check_cpu_list(const char *s, const char *key, husk_error **err)
 {
@@ -378,11 +246,11 @@ static int check_cpu_list(const char *s, const char *key, husk_error **err)
 	return 0;
 }
 
-static int read_cpu(json_t *o, struct cpu *c, husk_error **err)
+static int read_cpu(json_t *o, struct husk_res_cpu *c, husk_error **err)
 {
 	int r1, r2;
 
-	*c = (struct cpu){0};
+	*c = (struct husk_res_cpu){0};
 	if (get_int(o, CPU, "shares", 0, 262144, SHARES, &c->shares, err) < 0 ||
 	    get_int(o, CPU, "quota", -1, INT64_MAX, "-1 (unlimited) or " USECS, &c->quota, err) <
 		0 ||
@@ -408,79 +276,38 @@ static int read_cpu(json_t *o, struct cpu *c, husk_error **err)
 	return 0;
 }
 
-static int plan_cpuset(struct plan *p, const struct cpu *c)
+static int plan_cpuset(struct husk_cgroup_plan *p, const struct husk_res_cpu *c)
 {
 	if (c->cpus && c->cpus[0] &&
-	    add(at(p, CPU, "cpus"), "cpuset", "cpuset.cpus", 0, "%s", c->cpus) < 0)
+	    husk_plan_add(husk_plan_at(p, CPU, "cpus"), "cpuset", "cpuset.cpus", 0, "%s", c->cpus) <
+		0)
 		return -1;
 	if (c->mems && c->mems[0] &&
-	    add(at(p, CPU, "mems"), "cpuset", "cpuset.mems", 0, "%s", c->mems) < 0)
+	    husk_plan_add(husk_plan_at(p, CPU, "mems"), "cpuset", "cpuset.mems", 0, "%s", c->mems) <
+		0)
 		return -1;
 	return 0;
 }
 
 /* The kernel refuses cpu.shares/cpu.weight while cpu.idle is 1: weight is
  * written first, and retried after idle when that fails. */
-static int plan_cpu_weight_idle(struct plan *p, const struct cpu *c)
+int husk_plan_cpu_weight_idle(struct husk_cgroup_plan *p, const struct husk_res_cpu *c,
+			      const char *weight_file, uint64_t weight)
 {
 	unsigned retry = c->has_idle ? HUSK_CGW_RETRY_AFTER_NEXT : 0;
 
-	if (c->shares != 0 && p->version == 1 &&
-	    add(at(p, CPU, "shares"), "cpu", "cpu.shares", retry, "%" PRId64, c->shares) < 0)
+	if (c->shares != 0 && husk_plan_add(husk_plan_at(p, CPU, "shares"), "cpu", weight_file,
+					    retry, "%" PRIu64, weight) < 0)
 		return -1;
-	if (c->shares != 0 && p->version == 2 &&
-	    add(at(p, CPU, "shares"), "cpu", "cpu.weight", retry, "%" PRIu64,
-		husk_cgroup_cpu_shares_to_weight((uint64_t)c->shares)) < 0)
-		return -1;
-	if (c->has_idle && add(at(p, CPU, "idle"), "cpu", "cpu.idle", 0, "%" PRId64, c->idle) < 0)
+	if (c->has_idle && husk_plan_add(husk_plan_at(p, CPU, "idle"), "cpu", "cpu.idle", 0,
+					 "%" PRId64, c->idle) < 0)
 		return -1;
 	return 0;
 }
 
-static int plan_cpu_v1(struct plan *p, const struct cpu *c)
+static int plan_cpu(struct husk_cgroup_plan *p, json_t *resources)
 {
-	/* Period before quota (and rt period before rt runtime) like runc; a
-	 * period the kernel refuses with the old quota is retried after it. */
-	if (c->period != 0 &&
-	    add(at(p, CPU, "period"), "cpu", "cpu.cfs_period_us",
-		c->quota ? HUSK_CGW_RETRY_AFTER_NEXT : 0, "%" PRId64, c->period) < 0)
-		return -1;
-	if (c->quota != 0 &&
-	    add(at(p, CPU, "quota"), "cpu", "cpu.cfs_quota_us", 0, "%" PRId64, c->quota) < 0)
-		return -1;
-	if (c->has_burst &&
-	    add(at(p, CPU, "burst"), "cpu", "cpu.cfs_burst_us", 0, "%" PRId64, c->burst) < 0)
-		return -1;
-	if (c->rt_period != 0 &&
-	    add(at(p, CPU, "realtimePeriod"), "cpu", "cpu.rt_period_us",
-		c->rt_runtime ? HUSK_CGW_RETRY_AFTER_NEXT : 0, "%" PRId64, c->rt_period) < 0)
-		return -1;
-	if (c->rt_runtime != 0 && add(at(p, CPU, "realtimeRuntime"), "cpu", "cpu.rt_runtime_us", 0,
-				      "%" PRId64, c->rt_runtime) < 0)
-		return -1;
-	return plan_cpu_weight_idle(p, c);
-}
-
-static int plan_cpu_v2(struct plan *p, const struct cpu *c)
-{
-	char buf[32];
-
-	if (c->rt_runtime != 0 || c->rt_period != 0)
-		return unsupported_v2(p, CPU, c->rt_runtime ? "realtimeRuntime" : "realtimePeriod");
-	if ((c->quota != 0 || c->period != 0) &&
-	    add(at(p, CPU, c->quota ? "quota" : "period"), "cpu", "cpu.max", 0, "%s %" PRId64,
-		limit_str(buf, c->quota > 0 ? c->quota : -1, "max"),
-		c->period ? c->period : 100000) < 0)
-		return -1;
-	if (c->has_burst &&
-	    add(at(p, CPU, "burst"), "cpu", "cpu.max.burst", 0, "%" PRId64, c->burst) < 0)
-		return -1;
-	return plan_cpu_weight_idle(p, c);
-}
-
-static int plan_cpu(struct plan *p, json_t *resources)
-{
-	struct cpu c;
+	struct husk_res_cpu c;
 	json_t *o;
 	int r = get_typed(resources, RES, "cpu", false, &o, p->err);
 
@@ -488,13 +315,13 @@ static int plan_cpu(struct plan *p, json_t *resources)
 		return r;
 	if (read_cpu(o, &c, p->err) < 0)
 		return -1;
-	r = p->version == 1 ? plan_cpu_v1(p, &c) : plan_cpu_v2(p, &c);
+	r = p->planner->cpu(p, &c);
 	return r < 0 ? r : plan_cpuset(p, &c);
 }
 
 /* -- pids -- */
 
-static int plan_pids(struct plan *p, json_t *resources)
+static int plan_pids(struct husk_cgroup_plan *p, json_t *resources)
 {
 	int64_t limit = 0;
 	json_t *o;
@@ -507,13 +334,15 @@ static int plan_pids(struct plan *p, json_t *resources)
 		return r;
 	/* 0 or negative: no limit (the runtime spec's historical wording). */
 	if (limit <= 0)
-		return add(at(p, RES ".pids", "limit"), "pids", "pids.max", 0, "max");
-	return add(at(p, RES ".pids", "limit"), "pids", "pids.max", 0, "%" PRId64, limit);
+		return husk_plan_add(husk_plan_at(p, RES ".pids", "limit"), "pids", "pids.max", 0,
+				     "max");
+	return husk_plan_add(husk_plan_at(p, RES ".pids", "limit"), "pids", "pids.max", 0,
+			     "%" PRId64, limit);
 }
 
 /* -- blockIO -- */
 
-#define BLKIO  RES ".blockIO"
+#define BLKIO  HUSK_RES_BLKIO
 #define WEIGHT "between 10 and 1000 (0: unset)"
 
 static int check_weight(int64_t w, const char *field, husk_error **err)
@@ -524,7 +353,7 @@ static int check_weight(int64_t w, const char *field, husk_error **err)
 	return 0;
 }
 
-static int plan_blkio_weight(struct plan *p, json_t *o)
+static int plan_blkio_weight(struct husk_cgroup_plan *p, json_t *o)
 {
 	int64_t weight = 0, leaf = 0;
 
@@ -533,23 +362,7 @@ static int plan_blkio_weight(struct plan *p, json_t *o)
 	    check_weight(weight, BLKIO ".weight", p->err) < 0 ||
 	    check_weight(leaf, BLKIO ".leafWeight", p->err) < 0)
 		return -1;
-	if (p->version == 2) {
-		if (leaf != 0)
-			return unsupported_v2(p, BLKIO, "leafWeight");
-		if (weight != 0 && add(at(p, BLKIO, "weight"), "io", "io.weight", 0, "%" PRIu64,
-				       husk_cgroup_blkio_weight_to_io_weight((uint64_t)weight)) < 0)
-			return -1;
-		return 0;
-	}
-	/* Without CFQ (kernels >= 5.0) only BFQ's file is there. */
-	if (weight != 0 &&
-	    (add(at(p, BLKIO, "weight"), "blkio", "blkio.weight", 0, "%" PRId64, weight) < 0 ||
-	     add_alt(p, "blkio.bfq.weight") < 0))
-		return -1;
-	if (leaf != 0 &&
-	    add(at(p, BLKIO, "leafWeight"), "blkio", "blkio.leaf_weight", 0, "%" PRId64, leaf) < 0)
-		return -1;
-	return 0;
+	return p->planner->blkio_weight(p, weight, leaf);
 }
 
 /* major and minor of one device entry; `prefix` names it ("...[2]"). */
@@ -563,69 +376,45 @@ static int read_dev(json_t *e, const char *prefix, int64_t *major, int64_t *mino
 	return 0;
 }
 
-static int plan_weight_device(struct plan *p, json_t *e, const char *prefix)
+static int plan_weight_device(struct husk_cgroup_plan *p, json_t *e, const char *prefix, size_t arg)
 {
-	int64_t major = 0, minor = 0, weight = 0, leaf = 0;
+	struct husk_res_weight_device d = {0};
 	int rw, rl;
 
-	if (read_dev(e, prefix, &major, &minor, p->err) < 0)
+	(void)arg;
+	if (read_dev(e, prefix, &d.major, &d.minor, p->err) < 0)
 		return -1;
-	rw = get_int(e, prefix, "weight", 0, 1000, WEIGHT, &weight, p->err);
-	rl = get_int(e, prefix, "leafWeight", 0, 1000, WEIGHT, &leaf, p->err);
+	rw = get_int(e, prefix, "weight", 0, 1000, WEIGHT, &d.weight, p->err);
+	rl = get_int(e, prefix, "leafWeight", 0, 1000, WEIGHT, &d.leaf, p->err);
 	if (rw < 0 || rl < 0)
 		return -1;
-	if (p->version == 2) {
-		if (rl > 0)
-			return unsupported_v2(p, prefix, "leafWeight");
-		if (rw == 0)
-			return 0;
-		if (weight == 0)
-			return add(at(p, prefix, "weight"), "io", "io.weight", 0,
-				   "%" PRId64 ":%" PRId64 " default", major, minor);
-		return add(at(p, prefix, "weight"), "io", "io.weight", 0,
-			   "%" PRId64 ":%" PRId64 " %" PRIu64, major, minor,
-			   husk_cgroup_blkio_weight_to_io_weight((uint64_t)weight));
-	}
-	if (rw > 0 && (add(at(p, prefix, "weight"), "blkio", "blkio.weight_device", 0,
-			   "%" PRId64 ":%" PRId64 " %" PRId64, major, minor, weight) < 0 ||
-		       add_alt(p, "blkio.bfq.weight_device") < 0))
-		return -1;
-	if (rl > 0 && add(at(p, prefix, "leafWeight"), "blkio", "blkio.leaf_weight_device", 0,
-			  "%" PRId64 ":%" PRId64 " %" PRId64, major, minor, leaf) < 0)
-		return -1;
-	return 0;
+	d.has_weight = rw > 0;
+	d.has_leaf = rl > 0;
+	return p->planner->blkio_weight_device(p, prefix, &d);
 }
 
-static const struct {
-	const char *key, *v1_file, *v2_key;
-} throttles[] = {
-    {"throttleReadBpsDevice", "blkio.throttle.read_bps_device", "rbps"},
-    {"throttleWriteBpsDevice", "blkio.throttle.write_bps_device", "wbps"},
-    {"throttleReadIOPSDevice", "blkio.throttle.read_iops_device", "riops"},
-    {"throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", "wiops"},
+static const char *const throttle_keys[] = {
+    [HUSK_THROTTLE_READ_BPS] = "throttleReadBpsDevice",
+    [HUSK_THROTTLE_WRITE_BPS] = "throttleWriteBpsDevice",
+    [HUSK_THROTTLE_READ_IOPS] = "throttleReadIOPSDevice",
+    [HUSK_THROTTLE_WRITE_IOPS] = "throttleWriteIOPSDevice",
 };
 
-static int plan_throttle(struct plan *p, json_t *e, const char *prefix, size_t t)
+static int plan_throttle(struct husk_cgroup_plan *p, json_t *e, const char *prefix, size_t t)
 {
 	int64_t major = 0, minor = 0, rate = 0;
 
 	if (read_dev(e, prefix, &major, &minor, p->err) < 0 ||
 	    need_int(e, prefix, "rate", 0, INT64_MAX, "a rate (0: no limit)", &rate, p->err) < 0)
 		return -1;
-	at(p, prefix, "rate");
-	if (p->version == 1)
-		return add(p, "blkio", throttles[t].v1_file, 0, "%" PRId64 ":%" PRId64 " %" PRId64,
-			   major, minor, rate);
-	if (rate == 0)
-		return add(p, "io", "io.max", 0, "%" PRId64 ":%" PRId64 " %s=max", major, minor,
-			   throttles[t].v2_key);
-	return add(p, "io", "io.max", 0, "%" PRId64 ":%" PRId64 " %s=%" PRId64, major, minor,
-		   throttles[t].v2_key, rate);
+	return p->planner->blkio_throttle(husk_plan_at(p, prefix, "rate"),
+					  (enum husk_res_throttle)t, major, minor, rate);
 }
 
 /* Calls fn for each element of the array o.key, with its field name. */
-static int each_elem(struct plan *p, json_t *o, const char *prefix, const char *key,
-		     int (*fn)(struct plan *, json_t *, const char *, size_t), size_t arg)
+static int each_elem(struct husk_cgroup_plan *p, json_t *o, const char *prefix, const char *key,
+		     int (*fn)(struct husk_cgroup_plan *, json_t *, const char *, size_t),
+		     size_t arg)
 {
 	json_t *a, *e;
 	size_t i;
@@ -642,13 +431,7 @@ static int each_elem(struct plan *p, json_t *o, const char *prefix, const char *
 	return 0;
 }
 
-static int weight_device_cb(struct plan *p, json_t *e, const char *name, size_t arg)
-{
-	(void)arg;
-	return plan_weight_device(p, e, name);
-}
-
-static int plan_blkio(struct plan *p, json_t *resources)
+static int plan_blkio(struct husk_cgroup_plan *p, json_t *resources)
 {
 	json_t *o;
 	int r = get_typed(resources, RES, "blockIO", false, &o, p->err);
@@ -656,10 +439,10 @@ static int plan_blkio(struct plan *p, json_t *resources)
 	if (r <= 0)
 		return r;
 	if (plan_blkio_weight(p, o) < 0 ||
-	    each_elem(p, o, BLKIO, "weightDevice", weight_device_cb, 0) < 0)
+	    each_elem(p, o, BLKIO, "weightDevice", plan_weight_device, 0) < 0)
 		return -1;
-	for (size_t t = 0; t < ARRAY_SIZE(throttles); t++)
-		if (each_elem(p, o, BLKIO, throttles[t].key, plan_throttle, t) < 0)
+	for (size_t t = 0; t < ARRAY_SIZE(throttle_keys); t++)
+		if (each_elem(p, o, BLKIO, throttle_keys[t], plan_throttle, t) < 0)
 			return -1;
 	return 0;
 }
@@ -675,12 +458,10 @@ static bool valid_page_size(const char *s)
 	       strcmp(s + digits + 1, "B") == 0;
 }
 
-static int plan_hugepage(struct plan *p, json_t *e, const char *prefix, size_t arg)
+static int plan_hugepage(struct husk_cgroup_plan *p, json_t *e, const char *prefix, size_t arg)
 {
 	const char *size = NULL;
 	int64_t limit = 0;
-	char file[96], rsvd[96];
-	bool v1 = p->version == 1;
 
 	(void)arg;
 	if (!json_is_object(e))
@@ -691,21 +472,14 @@ static int plan_hugepage(struct plan *p, json_t *e, const char *prefix, size_t a
 	if (size == NULL || !valid_page_size(size))
 		return husk_error_fail(p->err, HUSK_ERR_INVALID,
 				       "%s.pageSize: must be a size like 2MB or 1GB", prefix);
-	snprintf(file, sizeof(file), "hugetlb.%s.%s", size, v1 ? "limit_in_bytes" : "max");
-	snprintf(rsvd, sizeof(rsvd), "hugetlb.%s.rsvd.%s", size, v1 ? "limit_in_bytes" : "max");
-	at(p, prefix, "limit");
-	/* Reservations are limited alike where the kernel has them (5.7+). */
-	if (add(p, "hugetlb", file, 0, "%" PRId64, limit) < 0 ||
-	    add(p, "hugetlb", rsvd, HUSK_CGW_OPTIONAL, "%" PRId64, limit) < 0)
-		return -1;
-	return 0;
+	return p->planner->hugepage(husk_plan_at(p, prefix, "limit"), size, limit);
 }
 
-/* -- network (v1 only) -- */
+/* -- network -- */
 
-#define NET RES ".network"
+#define NET HUSK_RES_NETWORK
 
-static int plan_net_priority(struct plan *p, json_t *e, const char *prefix, size_t arg)
+static int plan_net_priority(struct husk_cgroup_plan *p, json_t *e, const char *prefix, size_t arg)
 {
 	const char *name = NULL;
 	int64_t prio = 0;
@@ -719,32 +493,35 @@ static int plan_net_priority(struct plan *p, json_t *e, const char *prefix, size
 	if (name == NULL || name[0] == '\0' || strpbrk(name, " \t\n/") != NULL)
 		return husk_error_fail(p->err, HUSK_ERR_INVALID,
 				       "%s.name: must be an interface name", prefix);
-	return add(at(p, prefix, NULL), "net_prio", "net_prio.ifpriomap", 0, "%s %" PRId64, name,
-		   prio);
+	return p->planner->net_priority(husk_plan_at(p, prefix, NULL), name, prio);
 }
 
-static int plan_network(struct plan *p, json_t *resources)
+static int plan_network(struct husk_cgroup_plan *p, json_t *resources)
 {
+	const struct husk_cgroup_planner *pl = p->planner;
 	int64_t classid = 0;
 	json_t *o, *prios = NULL;
 	int r = get_typed(resources, RES, "network", false, &o, p->err), rc;
+	bool no_classid, no_prio;
 
 	if (r <= 0)
 		return r;
 	rc = get_int(o, NET, "classID", 0, UINT32_MAX, "a 32-bit class id", &classid, p->err);
 	if (rc < 0 || get_typed(o, NET, "priorities", true, &prios, p->err) < 0)
 		return -1;
-	if (p->version == 2 && (rc > 0 || json_array_size(prios) > 0))
-		return unsupported_v2(p, NET, rc > 0 ? "classID" : "priorities");
-	if (rc > 0 &&
-	    add(at(p, NET, "classID"), "net_cls", "net_cls.classid", 0, "%" PRId64, classid) < 0)
+	/* Refused before the entries are read: the hierarchy has no such files. */
+	no_classid = rc > 0 && pl->net_classid == NULL;
+	no_prio = json_array_size(prios) > 0 && pl->net_priority == NULL;
+	if (no_classid || no_prio)
+		return husk_plan_unsupported(p, NET, no_classid ? "classID" : "priorities");
+	if (rc > 0 && pl->net_classid(husk_plan_at(p, NET, "classID"), classid) < 0)
 		return -1;
 	return each_elem(p, o, NET, "priorities", plan_net_priority, 0);
 }
 
 /* -- rdma -- */
 
-static int plan_rdma(struct plan *p, json_t *resources)
+static int plan_rdma(struct husk_cgroup_plan *p, json_t *resources)
 {
 	const char *dev;
 	json_t *o, *e;
@@ -772,62 +549,35 @@ static int plan_rdma(struct plan *p, json_t *resources)
 			return -1;
 		if (r > 0)
 			snprintf(objects, sizeof(objects), " hca_object=%" PRId64, v);
-		if ((handles[0] || objects[0]) && add(at(p, prefix, NULL), "rdma", "rdma.max", 0,
-						      "%s%s%s", dev, handles, objects) < 0)
+		if ((handles[0] || objects[0]) &&
+		    husk_plan_add(husk_plan_at(p, prefix, NULL), "rdma", "rdma.max", 0, "%s%s%s",
+				  dev, handles, objects) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* -- unified (v2 only) -- */
+/* -- unified -- */
 
-static bool valid_unified_key(const char *k)
+static int plan_unified(struct husk_cgroup_plan *p, json_t *resources)
 {
-	const char *dot = strchr(k, '.');
-
-	return dot != NULL && dot != k && dot[1] != '\0' && strchr(k, '/') == NULL &&
-	       strstr(k, "..") == NULL;
-}
-
-static int plan_unified(struct plan *p, json_t *resources)
-{
-	const char *key;
-	json_t *o, *v;
+	json_t *o;
 	int r = get_typed(resources, RES, "unified", false, &o, p->err);
 
 	if (r <= 0)
 		return r;
-	if (p->version == 1 && json_object_size(o) > 0)
-		return husk_error_fail(p->err, HUSK_ERR_UNSUPPORTED,
-				       RES ".unified: needs cgroup v2 (this host has v1)");
-	json_object_foreach (o, key, v) {
-		char controller[64];
-		size_t len = strcspn(key, ".");
-		if (!valid_unified_key(key) || len >= sizeof(controller))
-			return husk_error_fail(p->err, HUSK_ERR_INVALID,
-					       RES ".unified.%s: not a cgroup file name", key);
-		if (!json_is_string(v))
-			return husk_error_fail(p->err, HUSK_ERR_INVALID,
-					       RES ".unified.%s: must be a string", key);
-		memcpy(controller, key, len);
-		controller[len] = '\0';
-		/* Core files (cgroup.*) need no controller. */
-		if (add(at(p, RES ".unified", key),
-			strcmp(controller, "cgroup") == 0 ? NULL : controller, key, 0, "%s",
-			json_string_value(v)) < 0)
-			return -1;
-	}
-	return 0;
+	return p->planner->unified(p, o);
 }
 
-int husk_cgroup_plan(int version, json_t *resources, struct husk_cgroup_write **ret, size_t *ret_n,
-		     husk_error **err)
+int husk_cgroup_plan(const struct husk_cgroup_ops *backend, json_t *resources,
+		     struct husk_cgroup_write **ret, size_t *ret_n, husk_error **err)
 {
-	struct plan p = {.version = version, .err = err};
+	struct husk_cgroup_plan p = {.planner = backend->planner, .err = err};
 	int r = 0;
 
-	if (version != 1 && version != 2)
-		return husk_error_set(err, EINVAL, "cgroup plan: no cgroup version %d", version);
+	if (p.planner == NULL)
+		return husk_error_set(
+		    err, EINVAL, "cgroup plan: the %s backend has no cgroup files", backend->name);
 	if (resources && !json_is_object(resources))
 		return husk_error_fail(err, HUSK_ERR_INVALID, RES ": must be an object");
 	if (resources) {
@@ -857,7 +607,7 @@ bool husk_cgroup_resources_limit_anything(json_t *resources)
 
 	/* v1 has a file for every field but `unified`, whose refusal counts
 	 * as a limit too: the answer errs towards saying so. */
-	if (husk_cgroup_plan(1, resources, &w, &n, &e) < 0) {
+	if (husk_cgroup_plan(&husk_cgroup_v1_ops, resources, &w, &n, &e) < 0) {
 		husk_error_free(&e);
 		return true;
 	}
@@ -868,23 +618,16 @@ bool husk_cgroup_resources_limit_anything(json_t *resources)
 
 /* ---- carrying the plan out ---- */
 
-static const char *write_dir(const struct husk_cgroup *cg, const struct husk_cgroup_write *w)
+static int check_usage(const struct husk_cgroup *cg, const char *dir,
+		       const struct husk_cgroup_write *w, husk_error **err)
 {
-	if (cg->version == 2)
-		return cg->n > 0 ? cg->dirs[0].dir : NULL;
-	return w->controller ? husk_cgroup_dir_for(cg, w->controller) : NULL;
-}
-
-static int check_usage(const char *dir, int version, const struct husk_cgroup_write *w,
-		       husk_error **err)
-{
+	const struct husk_cgroup_planner *pl = cg->ops ? cg->ops->planner : NULL;
 	cleanup_free char *path = NULL, *text = NULL;
 	int64_t limit, usage;
 
-	if (parse_int64(w->value, 0, INT64_MAX, &limit) < 0)
+	if (pl == NULL || parse_int64(w->value, 0, INT64_MAX, &limit) < 0)
 		return 0; /* unlimited */
-	if (asprintf(&path, "%s/%s", dir,
-		     version == 2 ? "memory.current" : "memory.usage_in_bytes") < 0)
+	if (asprintf(&path, "%s/%s", dir, pl->memory_usage) < 0)
 		return husk_error_set(err, ENOMEM, "cgroup");
 	if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
 		return 0;
@@ -901,7 +644,7 @@ static int check_usage(const char *dir, int version, const struct husk_cgroup_wr
 static int write_one(const struct husk_cgroup *cg, const struct husk_cgroup_write *w,
 		     husk_error **err)
 {
-	const char *dir = write_dir(cg, w);
+	const char *dir = husk_cgroup_dir_for(cg, w->controller);
 	cleanup_free char *path = NULL;
 	int r;
 
@@ -916,7 +659,7 @@ static int write_one(const struct husk_cgroup *cg, const struct husk_cgroup_writ
 		if (asprintf(&path, "%s/%s", dir, w->alt_file) < 0)
 			return husk_error_set(err, ENOMEM, "cgroup");
 	}
-	if ((w->flags & HUSK_CGW_CHECK_USAGE) && check_usage(dir, cg->version, w, err) < 0)
+	if ((w->flags & HUSK_CGW_CHECK_USAGE) && check_usage(cg, dir, w, err) < 0)
 		return -1;
 	r = write_file_at(AT_FDCWD, path, w->value, strlen(w->value), NULL);
 	if (r == -ENOENT && (w->flags & HUSK_CGW_OPTIONAL))
@@ -958,132 +701,13 @@ int husk_cgroup_writes_exec(const struct husk_cgroup *cg, const struct husk_cgro
 	return 0;
 }
 
-/* ---- v2: controllers in the parents' cgroup.subtree_control ---- */
+/* ---- applying ---- */
 
-struct need {
-	const char *controller, *field; /* field NULL: best effort */
-};
-
-static bool word_in(const char *list, const char *word)
-{
-	size_t len = strlen(word);
-
-	for (const char *s = list; s && *s;) {
-		s += strspn(s, " \t\n");
-		size_t n = strcspn(s, " \t\n");
-		if (n == len && strncmp(s, word, n) == 0)
-			return true;
-		s += n;
-	}
-	return false;
-}
-
-static int read_in(const char *dir, const char *file, char **ret, husk_error **err)
-{
-	cleanup_free char *path = NULL;
-
-	if (asprintf(&path, "%s/%s", dir, file) < 0)
-		return husk_error_set(err, ENOMEM, "cgroup");
-	return read_file_at(AT_FDCWD, path, ret, NULL, err);
-}
-
-/* Enables in `dir` the needed controllers it does not enable yet. Best
- * effort entries (field NULL) are skipped when missing and their failure
- * ignored. */
-static int enable_in(const char *dir, const struct need *need, size_t n, bool best_effort,
-		     husk_error **err)
-{
-	cleanup_free char *enabled = NULL, *available = NULL, *path = NULL;
-	const char *field = NULL;
-	char buf[256] = "";
-	size_t len = 0;
-	int r;
-
-	if (read_in(dir, "cgroup.subtree_control", &enabled, best_effort ? NULL : err) < 0 ||
-	    read_in(dir, "cgroup.controllers", &available, best_effort ? NULL : err) < 0)
-		return best_effort ? 0 : -1;
-	for (size_t i = 0; i < n; i++) {
-		if (word_in(enabled, need[i].controller))
-			continue;
-		if (!word_in(available, need[i].controller)) {
-			if (best_effort)
-				continue;
-			return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
-					       "%s: the %s controller is not available in `%s`",
-					       need[i].field, need[i].controller, dir);
-		}
-		r = snprintf(buf + len, sizeof(buf) - len, "%s+%s", len ? " " : "",
-			     need[i].controller);
-		if (r < 0 || (size_t)r >= sizeof(buf) - len)
-			return husk_error_set(err, E2BIG, "cgroup.subtree_control");
-		len += (size_t)r;
-		if (field == NULL)
-			field = need[i].field;
-	}
-	if (len == 0)
-		return 0;
-	if (asprintf(&path, "%s/cgroup.subtree_control", dir) < 0)
-		return husk_error_set(err, ENOMEM, "cgroup");
-	r = write_file_at(AT_FDCWD, path, buf, len, NULL);
-	if (r < 0 && !best_effort)
-		return husk_error_set(err, -r, "enable controllers (%s) for %s in `%s`%s", buf,
-				      field, path,
-				      r == -EBUSY ? " (it has processes of its own, which cgroup "
-						    "v2 allows only without controllers)"
-						  : "");
-	return 0;
-}
-
-/* Calls enable_in for the hierarchy root and every ancestor below it. */
-static int enable_in_ancestors(const char *dir, const struct need *need, size_t n, bool best_effort,
-			       husk_error **err)
-{
-	cleanup_free char *p = strdup(dir);
-	size_t root = strlen(CGROUP_ROOT);
-	char *last;
-
-	if (p == NULL)
-		return husk_error_set(err, ENOMEM, "cgroup");
-	last = strrchr(p, '/');
-	if (strncmp(p, CGROUP_ROOT "/", root + 1) != 0 || last == NULL || last < p + root)
-		return husk_error_fail(err, HUSK_ERR_INVALID,
-				       "cgroup `%s` is not below " CGROUP_ROOT, dir);
-	for (char *s = p + root; s && s <= last; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		int r = enable_in(p, need, n, best_effort, err);
-		*s = '/';
-		if (r < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int v2_enable_controllers(const struct husk_cgroup *cg, const struct husk_cgroup_write *w,
-				 size_t n, husk_error **err)
-{
-	/* Enabled whether limited or not, so that `events --stats` has
-	 * memory.current, pids.current and io.stat; best effort. */
-	static const struct need stats[] = {
-	    {"cpu", NULL}, {"io", NULL}, {"memory", NULL}, {"pids", NULL}};
-	cleanup_free struct need *need = calloc(n + 1, sizeof(*need));
-	size_t k = 0;
-
-	if (need == NULL)
-		return husk_error_set(err, ENOMEM, "cgroup");
-	for (size_t i = 0; i < n; i++) {
-		bool seen = w[i].controller == NULL;
-		for (size_t j = 0; !seen && j < k; j++)
-			seen = strcmp(need[j].controller, w[i].controller) == 0;
-		if (!seen)
-			need[k++] = (struct need){w[i].controller, w[i].field};
-	}
-	if (k > 0 && enable_in_ancestors(cg->dirs[0].dir, need, k, false, err) < 0)
-		return -1;
-	enable_in_ancestors(cg->dirs[0].dir, stats, ARRAY_SIZE(stats), true, NULL);
-	return 0;
-}
-
-int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_error **err)
+int husk_cgroupfs_apply(const struct husk_cgroup *cg, json_t *resources,
+			int (*prepare)(const struct husk_cgroup *cg,
+				       const struct husk_cgroup_write *w, size_t n,
+				       husk_error **err),
+			husk_error **err)
 {
 	struct husk_cgroup_write *w = NULL;
 	json_t *devices = json_object_get(resources, "devices");
@@ -1092,11 +716,11 @@ int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_erro
 	size_t n = 0;
 	int r;
 
-	if (cg->version == 0 || cg->n == 0)
+	if (cg->n == 0)
 		return 0;
 	if (devices && !json_is_null(devices) && !json_is_array(devices))
 		return husk_error_fail(err, HUSK_ERR_INVALID, RES ".devices: must be an array");
-	if (husk_cgroup_plan(cg->version, resources, &w, &n, err) < 0)
+	if (husk_cgroup_plan(cg->ops, resources, &w, &n, err) < 0)
 		return -1;
 	/* A new container gets the default rules even without any of its own:
 	 * with CAP_MKNOD it could otherwise make and open any device. An
@@ -1109,7 +733,7 @@ int husk_cgroup_apply(const struct husk_cgroup *cg, json_t *resources, husk_erro
 		husk_cgroup_writes_free(w, n);
 		return -1;
 	}
-	r = cg->version == 2 ? v2_enable_controllers(cg, w, n, err) : 0;
+	r = prepare ? prepare(cg, w, n, err) : 0;
 	if (r == 0)
 		r = husk_cgroup_writes_exec(cg, w, n, err);
 	husk_cgroup_writes_free(w, n);

@@ -3,9 +3,11 @@
 
 /*
  * linux.resources as data: husk_cgroup_plan() turns the OCI object into an
- * ordered list of cgroupfs writes for one cgroup version without touching the
- * filesystem, and husk_cgroup_writes_exec() carries a list out. Devices have
- * their own translation (v1 devices.allow/deny lines, a v2 eBPF program).
+ * ordered list of cgroupfs writes for one backend's hierarchy without
+ * touching the filesystem (the checking of the object is shared, the files
+ * are each backend's: its planner, cgroup_backend.h), and
+ * husk_cgroup_writes_exec() carries a list out. Devices have their own
+ * translation (v1 devices.allow/deny lines, a v2 eBPF program).
  */
 
 #include <jansson.h>
@@ -17,6 +19,7 @@
 #include "error.h"
 
 struct bpf_insn;
+struct husk_cgroup_ops;
 
 enum {
 	/* Skip the write when the file does not exist (swap accounting off,
@@ -52,24 +55,25 @@ int husk_cgroup_write_append(struct husk_cgroup_write **w, size_t *n, const char
 			     const char *value);
 
 /*
- * Translates linux.resources (may be NULL) for cgroup `version` (1 or 2) into
- * the ordered writes that apply it. Values of 0 for limits that the runtime
+ * Translates linux.resources (may be NULL) for the files of `backend`
+ * (&husk_cgroup_v1_ops, &husk_cgroup_v2_ops) into the ordered writes that
+ * apply it; a backend without files (none) refuses. Values of 0 for limits that the runtime
  * spec types as unsigned or that runc treats as "unset" (memory.limit,
  * memory.swap, memory.reservation, cpu.shares, cpu.quota, cpu.period,
  * blockIO.weight) leave the setting alone. Devices are not part of the plan
  * (see husk_cgroup_devices_v1_plan and husk_cgroup_devices_bpf). Errors name
  * the field. On success *ret (NULL when empty) and *ret_n are set.
  */
-int husk_cgroup_plan(int version, json_t *resources, struct husk_cgroup_write **ret, size_t *ret_n,
-		     husk_error **err);
+int husk_cgroup_plan(const struct husk_cgroup_ops *backend, json_t *resources,
+		     struct husk_cgroup_write **ret, size_t *ret_n, husk_error **err);
 
 /* Whether linux.resources (may be NULL) sets any limit a cgroup would
  * enforce: devices rules and values that mean "unset" do not count. */
 bool husk_cgroup_resources_limit_anything(json_t *resources);
 
-/* Carries out the writes in order, into the directory of each write's
- * controller (v1) or the unified directory (v2). Does not enable v2
- * controllers: husk_cgroup_apply() does that first. */
+/* Carries out the writes in order, each into the directory the backend has
+ * for its controller (v1: that hierarchy's; v2: the one directory). Does not
+ * enable v2 controllers: husk_cgroup_apply() does that first. */
 int husk_cgroup_writes_exec(const struct husk_cgroup *cg, const struct husk_cgroup_write *w,
 			    size_t n, husk_error **err);
 

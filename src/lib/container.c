@@ -164,7 +164,7 @@ static int write_state(struct parent *p, husk_error **err)
 	if (proc_start_time(p->pid, &st.pid_start_time) < 0)
 		return husk_error_set(err, errno, "read start time of pid %d", (int)p->pid);
 	st.config = config = saved_config(p->l.spec);
-	st.cgroup = cgroup = p->l.cg.version ? husk_cgroup_to_json(&p->l.cg) : NULL;
+	st.cgroup = cgroup = husk_cgroup_is_none(&p->l.cg) ? NULL : husk_cgroup_to_json(&p->l.cg);
 	return husk_state_write(p->dirfd, &st, err);
 }
 
@@ -339,16 +339,16 @@ static int setup_cgroup(struct parent *p, husk_error **err)
 
 	if (husk_cgroup_create(l->spec->cgroups_path, l->o->id, l->rt->rootless, &l->cg, err) < 0)
 		return -1;
-	if (l->cg.version && save_cgroup(p, err) < 0)
+	if (!husk_cgroup_is_none(&l->cg) && save_cgroup(p, err) < 0)
 		return -1;
 	/* Only when a limit is lost: under conmon our stderr is the
 	 * container's output, and a line there on every run is noise. */
-	if (l->cg.version == 0 && l->rt->rootless && l->rt->warn &&
+	if (husk_cgroup_is_none(&l->cg) && l->rt->rootless && l->rt->warn &&
 	    husk_cgroup_resources_limit_anything(l->spec->resources))
 		runtime_warn(l->rt,
 			     "no cgroup can be created by this user: the container runs without "
 			     "resource limits");
-	if (l->cg.version && apply_resources(l, err) < 0)
+	if (apply_resources(l, err) < 0)
 		return -1;
 	return 0;
 }
@@ -394,8 +394,8 @@ static int launch(struct parent *p, husk_error **err)
 	if (!l->intermediate && l->userns_new &&
 	    husk_idmap_write(l->spec, p->pid, l->rt->rootless, err) < 0)
 		return -1;
-	/* On v1 the init joins its cgroup itself (container_init.c). */
-	if (l->cg.version == 2 && !l->cg_born_in && husk_cgroup_enter(&l->cg, p->pid, err) < 0)
+	/* Unless the init joins its cgroup itself (container_init.c). */
+	if (husk_cgroup_enter_child(&l->cg, p->pid, l->cg_born_in, err) < 0)
 		return -1;
 	if (sync_send(l->sync_parent, SYNC_GO, p->pid, NULL) < 0)
 		return husk_error_set(err, errno, "container init exited");
@@ -427,8 +427,7 @@ static void parent_cleanup(struct parent *p, bool failed)
 		/* The container is stopped and destroyed: its poststop hooks run. */
 		if (p->pid > 0)
 			run_parent_hooks(p, HUSK_HOOK_POSTSTOP, HUSK_STATUS_STOPPED, NULL);
-		if (p->l.cg.version)
-			husk_cgroup_destroy(&p->l.cg, NULL);
+		husk_cgroup_destroy(&p->l.cg, NULL);
 		if (p->state_dir_made)
 			husk_state_dir_remove(p->l.rt->root, p->l.o->id);
 		if (p->l.o->pid_file && p->pid > 0)

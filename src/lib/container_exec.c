@@ -126,9 +126,7 @@ static __attribute__((noreturn)) void child_fail(struct exec_ctx *x, husk_error 
 
 static int join(struct exec_ctx *x, husk_error **err)
 {
-	if (x->cg.version == 1 && husk_cgroup_enter_self(&x->cg, x->cg_born_in, err) < 0)
-		return -1;
-	if (x->cg.version == 2 && !x->cg_born_in && husk_cgroup_enter(&x->cg, getpid(), err) < 0)
+	if (husk_cgroup_enter_self(&x->cg, x->cg_born_in, err) < 0)
 		return -1;
 	for (size_t i = 0; i < N_NS; i++) {
 		if (x->nsfd[i] < 0)

@@ -329,7 +329,7 @@ void container_init_main(struct launch *l)
 	 * us or open our fds through /proc (the maps are written by now). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* Before anything forks, and while our kuid is still the runtime's. */
-	if (l->cg.version == 1 && husk_cgroup_enter_self(&l->cg, l->cg_born_in, &e) < 0)
+	if (husk_cgroup_enter_as_init(&l->cg, l->cg_born_in, &e) < 0)
 		fail(&c, e);
 	if (l->spec->ns[HUSK_NS_USER].enabled && become_root_in_userns(&e) < 0)
 		fail(&c, e);

@@ -212,7 +212,7 @@ static int signal_all(const struct husk_state *st, bool stopped, int sig, husk_e
 
 	if (load_cgroup(st, &cg, err) < 0)
 		return -1;
-	if (cg.version == 0) {
+	if (husk_cgroup_is_none(&cg)) {
 		husk_cgroup_clear(&cg);
 		return stopped ? 0 : signal_init(st, sig, err);
 	}
@@ -281,7 +281,7 @@ static int stop_for_delete(struct opened *c, bool force, husk_error **err)
 		return husk_error_fail(err, HUSK_ERR_BUSY,
 				       "container `%s` is %s: stop it first, or use delete --force",
 				       c->st.id, husk_status_name(c->status));
-	if (load_cgroup(&c->st, &cg, NULL) == 0 && cg.version) {
+	if (load_cgroup(&c->st, &cg, NULL) == 0 && !husk_cgroup_is_none(&cg)) {
 		signal_all(&c->st, false, SIGKILL, NULL);
 		if (c->status == HUSK_STATUS_PAUSED)
 			husk_cgroup_freeze(&cg, false, NULL);
@@ -335,8 +335,7 @@ int husk_container_delete(const struct husk_runtime *rt, const char *id, bool fo
 	husk_error_free(&warn);
 	if (load_cgroup(&c.st, &cg, err) < 0)
 		return -1;
-	if (cg.version)
-		r = husk_cgroup_destroy(&cg, err);
+	r = husk_cgroup_destroy(&cg, err);
 	husk_cgroup_clear(&cg);
 	husk_state_dir_remove(rt->root, id);
 	return r;
@@ -378,7 +377,7 @@ int husk_container_pids(const struct husk_runtime *rt, const char *id, pid_t **r
 
 	if (open_container(rt, id, false, &c, err) < 0 || load_cgroup(&c.st, &cg, err) < 0)
 		return -1;
-	if (cg.version == 0) {
+	if (husk_cgroup_is_none(&cg)) {
 		*ret_n = 0;
 		*ret = calloc(1, sizeof(pid_t));
 		if (*ret && c.status != HUSK_STATUS_STOPPED)
@@ -404,7 +403,7 @@ static int set_frozen(const struct husk_runtime *rt, const char *id, bool frozen
 				       husk_status_name(c.status), frozen ? "pause" : "resume");
 	if (load_cgroup(&c.st, &cg, err) < 0)
 		return -1;
-	if (cg.version == 0) {
+	if (husk_cgroup_is_none(&cg)) {
 		husk_cgroup_clear(&cg);
 		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
 				       "container `%s` has no cgroup: cannot %s it", id,
@@ -435,7 +434,7 @@ static int live_cgroup(const struct husk_runtime *rt, const char *id, bool exclu
 		return husk_error_fail(err, HUSK_ERR_BUSY, "container `%s` is stopped", id);
 	if (load_cgroup(&c->st, cg, err) < 0)
 		return -1;
-	if (cg->version == 0)
+	if (husk_cgroup_is_none(cg))
 		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED, "container `%s` has no cgroup",
 				       id);
 	return 0;

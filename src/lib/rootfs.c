@@ -398,14 +398,15 @@ static int mount_cgroup(struct husk_rootfs_ctx *ctx, const struct husk_mount *m,
 {
 	unsigned long flags = m->flags & ~MS_PROPAGATION;
 	const struct husk_cgroup *cg = ctx->cgroup;
+	const char *unified = cg ? husk_cgroup_unified_dir(cg) : NULL;
 	char p[32];
 
-	if (cg && cg->version == 2 && ctx->cgroupns) {
+	if (unified && ctx->cgroupns) {
 		if (mount("cgroup2", fd_path(fd, p), "cgroup2", flags, NULL) == 0)
 			return 0;
 	}
-	if (cg && cg->version == 2 && cg->n == 1) {
-		if (mount(cg->dirs[0].dir, fd_path(fd, p), NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (unified) {
+		if (mount(unified, fd_path(fd, p), NULL, MS_BIND | MS_REC, NULL) < 0)
 			return husk_error_set(err, errno, "bind cgroup on `%s`", m->destination);
 		return remount_bind(ctx->rootfd, m->destination, flags, 0, err);
 	}

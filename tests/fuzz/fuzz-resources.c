@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * linux.resources of config.json: the input is that object. It is planned
- * into cgroupfs writes for v1 and v2, and its device rules are translated as
+ * into cgroupfs writes by the v1 and v2 backends, and its device rules are translated as
  * husk_cgroup_apply() does (defaults merged in, then v1 lines or the v2 eBPF
  * program). The eBPF program is run here by a small interpreter and its
  * verdicts compared with the rules' meaning: for each access bit, the last
@@ -11,8 +11,10 @@
 #include <linux/bpf.h>
 #include <stdbool.h>
 
+#include "cgroup_backend.h"
 #include "cgroup_resources.h"
 #include "fuzz.h"
+#include "util.h"
 
 #define ACC_ALL (BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE)
 
@@ -198,6 +200,9 @@ static void check_devices(json_t *devices)
 	husk_error_free(&err);
 }
 
+/* The backends with files: each plans its own. */
+static const struct husk_cgroup_ops *const backends[] = {&husk_cgroup_v1_ops, &husk_cgroup_v2_ops};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_error_t jerr;
@@ -206,11 +211,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	res = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
 	if (res == NULL)
 		return 0;
-	for (int version = 1; version <= 2; version++) {
+	for (size_t b = 0; b < ARRAY_SIZE(backends); b++) {
 		struct husk_cgroup_write *w = NULL;
 		husk_error *err = NULL;
 		size_t n = 0;
-		int r = husk_cgroup_plan(version, res, &w, &n, &err);
+		int r = husk_cgroup_plan(backends[b], res, &w, &n, &err);
 		FUZZ_ASSERT(r < 0 ? err != NULL && err->msg != NULL : err == NULL);
 		for (size_t i = 0; r == 0 && i < n; i++)
 			FUZZ_ASSERT(w[i].file != NULL && w[i].value != NULL && w[i].field != NULL &&

@@ -30,6 +30,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* What the state records of a cgroup, read back, is that cgroup. */
+static void saved_reads_back(const struct husk_cgroup *cg)
+{
+	json_t *saved = husk_cgroup_to_json(cg);
+	struct husk_cgroup again;
+
+	FUZZ_ASSERT(saved != NULL && husk_cgroup_from_json(saved, &again, NULL) == 0);
+	FUZZ_ASSERT(again.ops == cg->ops && again.n == cg->n &&
+		    husk_cgroup_is_none(&again) == husk_cgroup_is_none(cg));
+	for (size_t i = 0; i < cg->n; i++)
+		FUZZ_ASSERT(strcmp(again.dirs[i].name, cg->dirs[i].name) == 0 &&
+			    strcmp(again.dirs[i].dir, cg->dirs[i].dir) == 0 &&
+			    again.dirs[i].created == cg->dirs[i].created);
+	husk_cgroup_clear(&again);
+	json_decref(saved);
+}
+
 static void use_cgroup(json_t *o)
 {
 	struct husk_cgroup cg;
@@ -41,6 +58,9 @@ static void use_cgroup(json_t *o)
 			FUZZ_ASSERT(cg.dirs[i].name != NULL && cg.dirs[i].dir != NULL);
 		(void)husk_cgroup_dir_for(&cg, "memory");
 		(void)husk_cgroup_dir_for(&cg, "freezer");
+		(void)husk_cgroup_v2_dir(&cg);
+		(void)husk_cgroup_unified_dir(&cg);
+		saved_reads_back(&cg);
 	} else {
 		FUZZ_ASSERT(err != NULL && cg.n == 0 && cg.dirs == NULL);
 	}

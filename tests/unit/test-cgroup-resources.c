@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for cgroup_resources.c, cgroup_devices.c and cgroup_stats.c, in
- * TAP: the plan of writes for v1 and v2 field by field, the conversions,
+ * TAP: the plan of writes of the v1 and v2 backends field by field (each its
+ * own files; none plans nothing), the conversions,
  * errors naming fields, device rules (v1 lines; the eBPF program run through
  * a small interpreter), the executor on plain files, and, as root, real
  * cgroups: v1 hierarchies on a v1 host (with the device filter on the
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "cgroup_backend.h"
 #include "cgroup_resources.h"
 #include "util.h"
 #include "tap.h"
@@ -67,6 +69,18 @@ static char *render(const struct husk_cgroup_write *w, size_t n)
 	return out;
 }
 
+/* The backend whose files a test version means. */
+static const struct husk_cgroup_ops *backend(int version)
+{
+	return version == 1 ? &husk_cgroup_v1_ops : &husk_cgroup_v2_ops;
+}
+
+/* The version a real cgroup's backend has, for the descriptions. */
+static int vers(const struct husk_cgroup *cg)
+{
+	return cg->ops == &husk_cgroup_v2_ops ? 2 : 1;
+}
+
 static void expect_plan(int version, const char *json, const char *expected, const char *desc)
 {
 	json_t *res = j(json);
@@ -74,8 +88,8 @@ static void expect_plan(int version, const char *json, const char *expected, con
 	husk_error *err = NULL;
 	size_t n = 0;
 
-	if (CHECK_INT_EQ(husk_cgroup_plan(version, res, &w, &n, &err), 0, "v%d %s: plans", version,
-			 desc)) {
+	if (CHECK_INT_EQ(husk_cgroup_plan(backend(version), res, &w, &n, &err), 0, "v%d %s: plans",
+			 version, desc)) {
 		cleanup_free char *got = render(w, n);
 		CHECK_STR_EQ(got, expected, "v%d %s: the writes", version, desc);
 	} else {
@@ -93,7 +107,8 @@ static void expect_error(int version, const char *json, const char *message, con
 	husk_error *err = NULL;
 	size_t n = 4242;
 
-	CHECK(husk_cgroup_plan(version, res, &w, &n, &err) < 0, "v%d %s: refused", version, desc);
+	CHECK(husk_cgroup_plan(backend(version), res, &w, &n, &err) < 0, "v%d %s: refused", version,
+	      desc);
 	CHECK_STR_CONTAINS(err ? err->msg : NULL, message, "v%d %s: the message", version, desc);
 	CHECK(w == (void *)1 && n == 4242, "v%d %s: results untouched", version, desc);
 	husk_error_free(&err);
@@ -108,7 +123,7 @@ static void test_plan_empty(void)
 	husk_error *err = NULL;
 	size_t n = 1;
 
-	CHECK_INT_EQ(husk_cgroup_plan(1, NULL, &w, &n, &err), 0, "NULL resources plan");
+	CHECK_INT_EQ(husk_cgroup_plan(backend(1), NULL, &w, &n, &err), 0, "NULL resources plan");
 	CHECK(w == NULL && n == 0, "NULL resources: no writes");
 	expect_plan(1, "{}", "", "empty");
 	expect_plan(2, "{}", "", "empty");
@@ -117,7 +132,11 @@ static void test_plan_empty(void)
 	expect_error(1, "[]", "linux.resources: must be an object", "not an object");
 	expect_error(1, "{'memory': 3}", "linux.resources.memory: must be an object",
 		     "memory not an object");
-	CHECK(husk_cgroup_plan(3, NULL, &w, &n, &err) < 0, "no cgroup version 3");
+	w = (void *)1;
+	CHECK(husk_cgroup_plan(&husk_cgroup_none_ops, NULL, &w, &n, &err) < 0 && w == (void *)1,
+	      "the none backend has no files to plan");
+	CHECK_STR_CONTAINS(err ? err->msg : NULL, "the none backend has no cgroup files",
+			   "the none backend: the message");
 	husk_error_free(&err);
 }
 
@@ -402,7 +421,7 @@ static void test_plan_fields(void)
 	struct husk_cgroup_write *w = NULL;
 	size_t n = 0;
 
-	if (CHECK_INT_EQ(husk_cgroup_plan(1, res, &w, &n, NULL), 0, "plan for fields") &&
+	if (CHECK_INT_EQ(husk_cgroup_plan(backend(1), res, &w, &n, NULL), 0, "plan for fields") &&
 	    CHECK_INT_EQ(n, 2, "two writes")) {
 		CHECK_STR_EQ(w[0].field, "linux.resources.memory.limit", "field of memory.limit");
 		CHECK_STR_EQ(w[1].field, "linux.resources.blockIO.throttleReadBpsDevice[0].rate",
@@ -410,6 +429,60 @@ static void test_plan_fields(void)
 	}
 	husk_cgroup_writes_free(w, n);
 	json_decref(res);
+}
+
+/* One spec, planned by each backend: each writes its own hierarchy's files,
+ * and refuses by its own name what its hierarchy lacks. */
+static void test_backends_plan_own_files(void)
+{
+	static const char spec[] =
+	    "{'memory': {'limit': 1048576, 'reservation': 524288}, 'cpu': {'shares': 1024, "
+	    "'quota': 50000}, 'pids': {'limit': 10}, 'blockIO': {'weight': 500, "
+	    "'throttleReadBpsDevice': [{'major': 8, 'minor': 0, 'rate': 1}]}, "
+	    "'hugepageLimits': [{'pageSize': '2MB', 'limit': 0}]}";
+
+	expect_plan(1, spec,
+		    "memory memory.limit_in_bytes=1048576\n"
+		    "memory memory.soft_limit_in_bytes=524288\n"
+		    "cpu cpu.cfs_quota_us=50000\n"
+		    "cpu cpu.shares=1024\n"
+		    "pids pids.max=10\n"
+		    "blkio blkio.weight=500 | blkio.bfq.weight\n"
+		    "blkio blkio.throttle.read_bps_device=8:0 1\n"
+		    "hugetlb hugetlb.2MB.limit_in_bytes=0\n"
+		    "hugetlb hugetlb.2MB.rsvd.limit_in_bytes=0 +optional",
+		    "one spec: the v1 backend's files");
+	expect_plan(2, spec,
+		    "memory memory.max=1048576\n"
+		    "memory memory.low=524288\n"
+		    "cpu cpu.max=50000 100000\n"
+		    "cpu cpu.weight=39\n"
+		    "pids pids.max=10\n"
+		    "io io.weight=4950\n"
+		    "io io.max=8:0 rbps=1\n"
+		    "hugetlb hugetlb.2MB.max=0\n"
+		    "hugetlb hugetlb.2MB.rsvd.max=0 +optional",
+		    "one spec: the v2 backend's files");
+	CHECK(husk_cgroup_v1_ops.planner != husk_cgroup_v2_ops.planner &&
+		  husk_cgroup_none_ops.planner == NULL,
+	      "v1 and v2 have planners of their own, none has none");
+	CHECK_STR_EQ(husk_cgroup_v1_ops.planner->memory_usage, "memory.usage_in_bytes",
+		     "v1 checks memory usage in its own file");
+	CHECK_STR_EQ(husk_cgroup_v2_ops.planner->memory_usage, "memory.current",
+		     "v2 checks memory usage in its own file");
+	expect_plan(1, "{'network': {'priorities': [{'name': 'eth0', 'priority': 1}]}}",
+		    "net_prio net_prio.ifpriomap=eth0 1", "net_prio: a v1 file");
+	expect_error(2, "{'network': {'priorities': [{'name': 'eth0', 'priority': 1}]}}",
+		     "linux.resources.network.priorities: not supported on cgroup v2",
+		     "net_prio: none on v2");
+	expect_error(2, "{'network': {'priorities': [{'name': 'a b', 'priority': 1}]}}",
+		     "linux.resources.network.priorities: not supported on cgroup v2",
+		     "net_prio refused before its entries are read");
+	expect_error(1, "{'unified': {'cgroup.max.depth': '3'}}",
+		     "linux.resources.unified: needs cgroup v2 (this host has v1)",
+		     "unified: not v1 files");
+	expect_plan(2, "{'unified': {'cgroup.max.depth': '3'}}", "- cgroup.max.depth=3",
+		    "unified: v2 core files, no controller");
 }
 
 static void test_conversions(void)
@@ -747,7 +820,7 @@ static void touch(const char *dir, const char *file)
 static void test_exec_fake(void)
 {
 	struct husk_cgroup_dir dirs[2] = {{.name = "memory"}, {.name = "blkio"}};
-	struct husk_cgroup cg = {.version = 1, .n = 2, .dirs = dirs};
+	struct husk_cgroup cg = {.ops = &husk_cgroup_v1_ops, .n = 2, .dirs = dirs};
 	cleanup_free char *mem = NULL, *blk = NULL;
 	husk_error *err = NULL;
 	json_t *res;
@@ -805,6 +878,87 @@ static void test_exec_fake(void)
 		CHECK_STR_EQ(a, "-1", "fake v1: nothing written before the device rules failed");
 	}
 	rm_rf_at(AT_FDCWD, fake_root);
+}
+
+static char fake_v2_root[] = "/tmp/husk-test-cgres-v2-XXXXXX";
+
+/* The same executor on a v2 cgroup: every write, core files too, goes into
+ * the one directory, and v2 enables a write's controller in the ancestors
+ * first (refused here, outside /sys/fs/cgroup, before anything is written). */
+static void test_exec_fake_v2(void)
+{
+	struct husk_cgroup_dir d = {.name = "unified"};
+	struct husk_cgroup cg = {.ops = &husk_cgroup_v2_ops, .n = 1, .dirs = &d};
+	struct husk_cgroup_dir v1d = {.name = "memory"};
+	struct husk_cgroup v1 = {.ops = &husk_cgroup_v1_ops, .n = 1, .dirs = &v1d};
+	struct husk_cgroup_write *w = NULL;
+	husk_error *err = NULL;
+	size_t n = 0;
+	json_t *res;
+
+	if (mkdtemp(fake_v2_root) == NULL)
+		TAP_BAIL_OUT("temporary directory: %s", strerror(errno));
+	d.dir = v1d.dir = fake_v2_root;
+	touch(fake_v2_root, "memory.max");
+	touch(fake_v2_root, "cgroup.max.depth");
+
+	if (husk_cgroup_write_append(&w, &n, "memory", "memory.max", "f.memory", 0, "4096") < 0 ||
+	    husk_cgroup_write_append(&w, &n, NULL, "cgroup.max.depth", "f.depth", 0, "3") < 0)
+		TAP_BAIL_OUT("out of memory");
+	if (!CHECK_INT_EQ(husk_cgroup_writes_exec(&cg, w, n, &err), 0,
+			  "fake v2: writes carried out"))
+		tap_diag_str("error", err ? err->msg : NULL);
+	husk_error_free(&err);
+	{
+		cleanup_free char *a = read_back(fake_v2_root, "memory.max");
+		cleanup_free char *b = read_back(fake_v2_root, "cgroup.max.depth");
+		CHECK_STR_EQ(a, "4096", "fake v2: memory.max in the one directory");
+		CHECK_STR_EQ(b, "3", "fake v2: a core file in the one directory");
+	}
+	CHECK(husk_cgroup_writes_exec(&v1, w + 1, 1, &err) < 0,
+	      "fake v1: a core file has no hierarchy");
+	CHECK_STR_CONTAINS(err ? err->msg : NULL,
+			   "f.depth: the cgroup controller is not available on this host",
+			   "fake v1: the message");
+	husk_error_free(&err);
+	husk_cgroup_writes_free(w, n);
+
+	res = j("{'unified': {'cgroup.max.depth': '7'}}");
+	if (!CHECK_INT_EQ(husk_cgroup_apply(&cg, res, &err), 0, "fake v2: a core file applied"))
+		tap_diag_str("error", err ? err->msg : NULL);
+	husk_error_free(&err);
+	json_decref(res);
+	res = j("{'memory': {'limit': 8192}, 'unified': {'cgroup.max.depth': '9'}}");
+	CHECK(husk_cgroup_apply(&cg, res, &err) < 0,
+	      "fake v2: the memory controller is enabled first");
+	CHECK_STR_CONTAINS(err ? err->msg : NULL, "is not below /sys/fs/cgroup",
+			   "fake v2: enabling it is what failed");
+	husk_error_free(&err);
+	json_decref(res);
+	{
+		cleanup_free char *a = read_back(fake_v2_root, "memory.max");
+		cleanup_free char *b = read_back(fake_v2_root, "cgroup.max.depth");
+		CHECK_STR_EQ(a, "4096", "fake v2: memory.max not written");
+		CHECK_STR_EQ(b, "7", "fake v2: nothing written when enabling failed");
+	}
+	rm_rf_at(AT_FDCWD, fake_v2_root);
+}
+
+/* Without a cgroup (the none backend, or a zeroed struct) there is nothing
+ * to apply: not even bad device rules are looked at. */
+static void test_apply_none(void)
+{
+	struct husk_cgroup zeroed = {0}, none = {.ops = &husk_cgroup_none_ops};
+	json_t *res = j("{'memory': {'limit': 4096}, 'devices': [{'allow': 'yes'}]}");
+	husk_error *err = NULL;
+
+	CHECK_INT_EQ(husk_cgroup_apply(&zeroed, res, &err), 0, "none (zeroed): nothing applied");
+	CHECK_INT_EQ(husk_cgroup_apply(&none, res, &err), 0, "none: nothing applied");
+	CHECK_INT_EQ(husk_cgroup_apply_devices(&none, json_object_get(res, "devices"), true, &err),
+		     0, "none: no device rules applied");
+	CHECK(err == NULL, "none: no error");
+	CHECK(husk_cgroup_devices_restricted(&none), "none: counts as restricted");
+	json_decref(res);
 }
 
 /* ---- real cgroups (root) ---- */
@@ -870,7 +1024,7 @@ static void expect_file(const struct husk_cgroup *cg, const char *controller, co
 {
 	cleanup_free char *got = read_back(husk_cgroup_dir_for(cg, controller), file);
 
-	CHECK_STR_EQ(got, expected, "real v%d: %s", cg->version, file);
+	CHECK_STR_EQ(got, expected, "real v%d: %s", vers(cg), file);
 }
 
 static void apply_ok(const struct husk_cgroup *cg, const char *json, const char *desc)
@@ -878,7 +1032,7 @@ static void apply_ok(const struct husk_cgroup *cg, const char *json, const char 
 	json_t *res = j(json);
 	husk_error *err = NULL;
 
-	if (!CHECK_INT_EQ(husk_cgroup_apply(cg, res, &err), 0, "real v%d: %s", cg->version, desc))
+	if (!CHECK_INT_EQ(husk_cgroup_apply(cg, res, &err), 0, "real v%d: %s", vers(cg), desc))
 		tap_diag_str("error", err ? err->msg : NULL);
 	husk_error_free(&err);
 	json_decref(res);
@@ -947,26 +1101,26 @@ static void check_stats(const struct husk_cgroup *cg, int64_t mem_limit)
 	husk_error *err = NULL;
 	uint64_t ooms = 99;
 
-	if (!CHECK_INT_EQ(husk_cgroup_stats(cg, &s, &err), 0, "real v%d: stats", cg->version)) {
+	if (!CHECK_INT_EQ(husk_cgroup_stats(cg, &s, &err), 0, "real v%d: stats", vers(cg))) {
 		tap_diag_str("error", err ? err->msg : NULL);
 		husk_error_free(&err);
 		return;
 	}
 	CHECK_INT_EQ(json_integer_value(json_object_get(json_object_get(s, "pids"), "current")), 1,
-		     "real v%d: stats pids.current", cg->version);
+		     "real v%d: stats pids.current", vers(cg));
 	CHECK_INT_EQ(json_integer_value(json_object_get(json_object_get(s, "pids"), "limit")), 42,
-		     "real v%d: stats pids.limit", cg->version);
+		     "real v%d: stats pids.limit", vers(cg));
 	CHECK_INT_EQ(json_integer_value(json_object_path_get(s, "memory.usage.limit")), mem_limit,
-		     "real v%d: stats memory.usage.limit", cg->version);
+		     "real v%d: stats memory.usage.limit", vers(cg));
 	CHECK(json_integer_value(json_object_path_get(s, "memory.usage.usage")) >= (4 << 20),
-	      "real v%d: stats memory.usage.usage counts the member's 4 MB", cg->version);
+	      "real v%d: stats memory.usage.usage counts the member's 4 MB", vers(cg));
 	CHECK(json_is_integer(json_object_path_get(s, "cpu.usage.user")),
-	      "real v%d: stats cpu.usage.user", cg->version);
+	      "real v%d: stats cpu.usage.user", vers(cg));
 	CHECK(json_is_object(json_object_path_get(s, "memory.raw")), "real v%d: stats memory.raw",
-	      cg->version);
-	CHECK(json_is_object(json_object_get(s, "blkio")), "real v%d: stats blkio", cg->version);
+	      vers(cg));
+	CHECK(json_is_object(json_object_get(s, "blkio")), "real v%d: stats blkio", vers(cg));
 	CHECK(husk_cgroup_oom_count(cg, &ooms) == 0 && ooms == 0, "real v%d: no OOM kill",
-	      cg->version);
+	      vers(cg));
 	json_decref(s);
 }
 
@@ -976,9 +1130,9 @@ static void check_usage_refused(const struct husk_cgroup *cg)
 	husk_error *err = NULL;
 
 	CHECK(husk_cgroup_apply(cg, res, &err) < 0, "real v%d: checkBeforeUpdate refuses",
-	      cg->version);
+	      vers(cg));
 	CHECK_STR_CONTAINS(err ? err->msg : NULL, "below the current usage",
-			   "real v%d: checkBeforeUpdate message", cg->version);
+			   "real v%d: checkBeforeUpdate message", vers(cg));
 	husk_error_free(&err);
 	json_decref(res);
 }
@@ -1118,7 +1272,7 @@ static int attached_programs(const char *dir)
 static void test_bpf_filter(const char *dir, const char *where)
 {
 	struct husk_cgroup_dir d = {.name = "unified", .dir = (char *)dir};
-	struct husk_cgroup cg = {.version = 2, .n = 1, .dirs = &d};
+	struct husk_cgroup cg = {.ops = &husk_cgroup_v2_ops, .n = 1, .dirs = &d};
 	json_t *rules = husk_cgroup_default_device_rules();
 	json_t *deny_null = j("{'allow': false, 'type': 'c', 'major': 1, 'minor': 3}");
 	husk_error *err = NULL;
@@ -1246,11 +1400,14 @@ int main(void)
 	test_plan_blkio();
 	test_plan_others();
 	test_plan_fields();
+	test_backends_plan_own_files();
 	test_conversions();
 	test_devices_v1();
 	test_devices_bpf();
 	test_devices_merge();
 	test_exec_fake();
+	test_exec_fake_v2();
+	test_apply_none();
 	test_real();
 	return tap_done();
 }
