@@ -258,3 +258,18 @@ nothing_left() {
 	[ "$status" -eq 125 ]
 	[ "$output" = "husk: running as an ordinary user is not supported yet" ]
 }
+
+@test "engine: failures at each step leave nothing behind (teardown checks)" {
+	# the config (after the image is held)
+	run hk run --rm -w relative busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"not an absolute path"* ]]
+	# the core's create or start (after the overlay is mounted)
+	run hk run --rm -w /etc/passwd busybox true
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	# no command at all
+	run hk run --rm --entrypoint '' busybox
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"no command specified"* ]]
+}
