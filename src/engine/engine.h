@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* husk: the engine's command line (docker-like) over the core library and
+ * the image store. One file per verb; the engine-core files (paths, rootfs,
+ * container config, container lifecycle) never print: only the verbs do. */
+
+#include <stdbool.h>
+
+#include <husk/husk.h>
+#include <husk/store.h>
+
+/* Docker's exit codes for the engine's own failures. */
+enum {
+	EXIT_ENGINE = 125,	  /* husk itself failed */
+	EXIT_CANNOT_INVOKE = 126, /* the command exists but cannot be run */
+	EXIT_NOT_FOUND = 127,	  /* the command is not found */
+};
+
+/* Where everything lives (paths.c). */
+struct engine_paths {
+	char *storage_root; /* $HUSK_STORAGE_ROOT or /var/lib/husk: the image store */
+	char *containers;   /* <storage_root>/containers */
+	char *names;	    /* <storage_root>/names: one file per container name */
+	char *run_root;	    /* $HUSK_RUN_ROOT or /run/husk */
+	char *runtime_root; /* <run_root>/runtime: the core library's state */
+	char *seccomp_cache;
+};
+
+int engine_paths_init(struct engine_paths *p, husk_error **err);
+void engine_paths_clear(struct engine_paths *p);
+/* containers/<id>, and a file or directory in it (name may be NULL). */
+char *engine_container_path(const struct engine_paths *p, const char *id, const char *name);
+
+struct engine {
+	struct engine_paths paths;
+	struct husk_runtime rt;
+};
+
+struct verb {
+	const char *name;
+	int (*run)(struct engine *e, int argc, char **argv);
+	const char *usage;
+};
+
+/* "husk: MSG" on stderr. */
+void engine_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reports err, frees it and returns EXIT_ENGINE. */
+int engine_fail(husk_error *err);
+/* Opens the image store under the storage root. */
+int engine_store_open(const struct engine *e, struct husk_store **ret, husk_error **err);
+
+int cmd_run(struct engine *e, int argc, char **argv);
+int cmd_images(struct engine *e, int argc, char **argv);
+int cmd_version(struct engine *e, int argc, char **argv);
