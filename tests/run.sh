@@ -27,6 +27,31 @@ PASS=0 FAIL=0 SKIP=0
 if ps --version 2>/dev/null | grep -q procps; then
 	export BATS_TEST_TIMEOUT=${HUSK_TEST_TIMEOUT:-300}
 fi
+
+# Phase limits, in seconds. A hang is caught by the per-test limit above
+# (and, in most files, the per-call HUSK_TIMEOUT): these only keep a phase
+# that is far slower than it should be from eating the whole CI budget,
+# 90 min on 2 cores. The whole run takes ~30 min on the 2-core dev VM
+# (roughly 8 min for the host's tests, 7 for the guest's, twice that on a
+# loaded host, 11 for the sanitizer pass): each limit is ~3x its phase's
+# share, and with the build, unit tests and fuzzing (~5 min) they stay
+# within the budget. The time taken prints beside the limit after every
+# phase, so the margin shows in every log. In the guest, the limit is what
+# is left of the lane's (HUSK_VM_TIMEOUT, see below).
+INTEGRATION_LIMIT=${HUSK_INTEGRATION_TIMEOUT:-1500}
+VM_LIMIT=${HUSK_VM_TIMEOUT:-1800}
+SANITIZE_LIMIT=${HUSK_SANITIZE_TIMEOUT:-1800}
+if [ "${HUSK_VM:-0}" = 1 ] && [ -n "${HUSK_VM_TIMEOUT:-}" ]; then
+	# Inside the guest, whose command tests/vm/run-lane.sh tells how long
+	# the host gives it from the boot: the tests stop 90 s before the host
+	# kills the guest, so that the counts and the failures still get out
+	# (a smaller HUSK_INTEGRATION_TIMEOUT passed in applies as such).
+	left=$((HUSK_VM_TIMEOUT - $(cut -d. -f1 /proc/uptime) - 90))
+	[ $left -ge 60 ] || left=60
+	if [ -z "${HUSK_INTEGRATION_TIMEOUT:-}" ] || [ "$HUSK_INTEGRATION_TIMEOUT" -gt $left ]; then
+		INTEGRATION_LIMIT=$left
+	fi
+fi
 LOG=$(mktemp -d /tmp/husk-tests.XXXXXX)
 trap 'rm -rf "$LOG"' EXIT
 
@@ -52,10 +77,21 @@ detached() {
 	return $rc
 }
 
+# took START [LIMIT]: "took N s" since START ($SECONDS), "of its LIMIT s
+# limit" when there is one.
+took() { echo "took $((SECONDS - $1)) s${2:+ of its $2 s limit}"; }
+
+# timed_out RC: RC is the status of `timeout -k ...` that hit its limit
+# (124; 137 when the command ignored TERM and was killed).
+timed_out() { [ "$1" = 124 ] || [ "$1" = 137 ]; }
+
 if [ $ONLY_INTEGRATION = 0 ]; then
 	scripts/install-deps.sh --test || { echo "dependency installation failed"; exit 1; }
+	t0=$SECONDS
 	[ -d build ] || meson setup build >/dev/null || exit 1
 	ninja -C build >"$LOG/build" 2>&1 || { cat "$LOG/build"; echo "0 passed, 1 failed"; exit 1; }
+	echo "build: $(took $t0)"
+	t0=$SECONDS
 	echo "== unit tests"
 	for t in build/tests/unit/test-*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
@@ -68,6 +104,7 @@ if [ $ONLY_INTEGRATION = 0 ]; then
 		fi
 		echo "$(basename "$t"): $(grep -c '^ok' "$LOG/unit") ok, $(grep -c '^not ok' "$LOG/unit") not ok"
 	done
+	echo "unit: $(took $t0)"
 fi
 
 echo "== integration tests ($(uname -r), cgroup $(stat -f -c %T /sys/fs/cgroup))"
@@ -80,13 +117,18 @@ else
 	# HUSK_TEST_TIMEOUT seconds, and the whole phase has its own limit.
 	# Failures print as they happen, so a cut-off log still names them.
 	# (A file, not a pipe: a stray process holding a pipe open would hang it.)
-	rc=0
-	detached "$LOG/bats" timeout -k 30 "${HUSK_INTEGRATION_TIMEOUT:-1200}" \
+	rc=0 t0=$SECONDS
+	detached "$LOG/bats" timeout -k 30 "$INTEGRATION_LIMIT" \
 		bats --tap --timing "${FILES[@]}" || rc=$?
-	[ $rc = 124 ] && { echo "not ok - integration tests: the phase timed out"; FAIL=$((FAIL + 1)); }
+	if timed_out $rc; then
+		echo "not ok - integration tests: the phase timed out after $INTEGRATION_LIMIT s" \
+			"($(grep -cE '^(ok|not ok) ' "$LOG/bats") of $(sed -n 's/^1\.\.//p' "$LOG/bats" | head -1) tests ran)"
+		FAIL=$((FAIL + 1))
+	fi
 	grep -E '^ok .*# skip' "$LOG/bats" | sed 's/^ok [0-9]* /SKIP: /'
 	count_tap "$LOG/bats" >/dev/null
-	echo "integration: $(grep -c '^ok' "$LOG/bats") ok, $(grep -c '^not ok' "$LOG/bats") not ok"
+	echo "integration: $(grep -c '^ok' "$LOG/bats") ok, $(grep -c '^not ok' "$LOG/bats") not ok;" \
+		"$(took $t0 "$INTEGRATION_LIMIT")"
 fi
 
 # summarize STEP LOGFILE RC: adds a sub-run's closing "N passed, N failed"
@@ -117,27 +159,36 @@ elif [ $VM = 1 ]; then
 	for f in ${HUSK_VM_FILES:-smoke cgroups exec rootless api}; do
 		[ -f "tests/integration/$f.bats" ] && vm_files+=("tests/integration/$f.bats")
 	done
-	rc=0
-	HUSK_VM_TIMEOUT=${HUSK_VM_TIMEOUT:-1800} tests/vm/run-lane.sh -- tests/run.sh --integration-only \
+	rc=0 t0=$SECONDS
+	HUSK_VM_TIMEOUT=$VM_LIMIT tests/vm/run-lane.sh -- tests/run.sh --integration-only \
 		"${vm_files[@]}" >"$LOG/vm" 2>&1 || rc=$?
 	grep -E '^(not ok|SKIP:|integration:|== )' "$LOG/vm"
+	[ $rc = 124 ] && echo "not ok - vm lane: the guest was killed at its $VM_LIMIT s limit"
 	summarize "vm lane" "$LOG/vm" $rc
+	echo "vm lane: $(took $t0 "$VM_LIMIT")"
 fi
 
 if [ $ONLY_INTEGRATION = 0 ] && [ "${HUSK_FUZZ_SECONDS:-20}" != 0 ]; then
 	echo "== fuzzing (${HUSK_FUZZ_SECONDS:-20} s per target; known open findings excluded)"
-	rc=0
+	rc=0 t0=$SECONDS
 	tests/fuzz/run.sh --no-known "${HUSK_FUZZ_SECONDS:-20}" >"$LOG/fuzz" 2>&1 || rc=$?
 	grep -E '^(fuzz-|SKIP)' "$LOG/fuzz"
 	summarize fuzz "$LOG/fuzz" $rc
+	echo "fuzz: $(took $t0)"
 fi
 
 if [ $ONLY_INTEGRATION = 0 ] && [ "${HUSK_SANITIZE:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
 	echo "== the suite under ASan+UBSan"
-	rc=0
-	detached "$LOG/sanitize" timeout -k 30 "${HUSK_SANITIZE_TIMEOUT:-1500}" tests/sanitize.sh || rc=$?
-	grep -E '^SKIP' "$LOG/sanitize"
+	rc=0 t0=$SECONDS
+	# sanitize.sh stops its integration tests short of the limit, so that
+	# its counts and sanitizer reports get out: it is told the limit.
+	# (Its failures print as they come; then its step times.)
+	HUSK_SANITIZE_TIMEOUT=$SANITIZE_LIMIT detached "$LOG/sanitize" \
+		timeout -k 30 "$SANITIZE_LIMIT" tests/sanitize.sh || rc=$?
+	grep -E '^(SKIP|== |[a-z]+: (done|took))' "$LOG/sanitize"
+	timed_out $rc && echo "not ok - sanitize: the phase timed out after $SANITIZE_LIMIT s"
 	summarize sanitize "$LOG/sanitize" $rc
+	echo "sanitize: $(took $t0 "$SANITIZE_LIMIT")"
 fi
 
 echo "$PASS passed, $FAIL failed, $SKIP skipped"

@@ -10,6 +10,10 @@
 #
 #   CC=clang tests/sanitize.sh     use clang rather than the default compiler
 #   HUSK_ASAN_BUILD=DIR            build directory (default build-asan)
+#   HUSK_SANITIZE_TIMEOUT=SECONDS  the limit on this whole script (tests/run.sh
+#                                  sets it): the integration tests then stop
+#                                  120 s short of it, so that their counts and
+#                                  the sanitizer reports of what ran get out
 #
 # Ends with one line "N passed, N failed, N skipped"; exits non-zero on
 # failure, keeping the logs and full reports. Leak reports that are not husk's
@@ -129,8 +133,21 @@ if [ $UNIT_ONLY = 0 ]; then
 		echo "SKIP: integration tests need root"
 		SKIP=$((SKIP + 1))
 	else
-		HUSK_RUNTIME=$REPO/$BUILD/src/runtime/husk-runtime bats --tap "${FILES[@]}" \
-			>"$LOG/bats" 2>&1
+		limit=() rc=0 t0=$(date +%s)
+		if [ -n "${HUSK_SANITIZE_TIMEOUT:-}" ]; then
+			left=$((HUSK_SANITIZE_TIMEOUT - (t0 - START) - 120))
+			[ $left -ge 60 ] || left=60
+			limit=(timeout -k 30 "$left")
+		fi
+		HUSK_RUNTIME=$REPO/$BUILD/src/runtime/husk-runtime "${limit[@]}" \
+			bats --tap --timing "${FILES[@]}" >"$LOG/bats" 2>&1 || rc=$?
+		if [ ${#limit[@]} -gt 0 ] && { [ $rc = 124 ] || [ $rc = 137 ]; }; then
+			echo "not ok - integration tests: stopped after $left s, short of the phase's" \
+				"$HUSK_SANITIZE_TIMEOUT s ($(grep -cE '^(ok|not ok) ' "$LOG/bats") of" \
+				"$(sed -n 's/^1\.\.//p' "$LOG/bats" | head -1) tests ran)"
+			FAIL=$((FAIL + 1))
+		fi
+		tests_took="the tests took $(($(date +%s) - t0))s${limit[3]:+ of their ${limit[3]}s limit}"
 		for name in "${STATIC_ONLY[@]}"; do
 			# a literal match of the name, turned into a TAP skip
 			awk -v n="$name" 'index($0, "not ok ") == 1 && index($0, n) {
@@ -151,10 +168,10 @@ if [ $UNIT_ONLY = 0 ]; then
 		fi
 		reports integration
 	fi
-	echo "integration: done ($(elapsed))"
+	echo "integration: done ($(elapsed)${tests_took:+; $tests_took})"
 fi
 
-echo "sanitize: took $(elapsed)"
+echo "sanitize: took $(elapsed)${HUSK_SANITIZE_TIMEOUT:+ of its ${HUSK_SANITIZE_TIMEOUT}s limit}"
 if [ $FAIL -gt 0 ]; then
 	KEEP_LOG=1
 	echo "logs and sanitizer reports kept in $LOG"

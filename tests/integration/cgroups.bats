@@ -72,6 +72,14 @@ has_swap_accounting() {
 	fi
 }
 
+# skip_if_swap_unbounded: with swap on and no swap accounting, a process
+# past its memory limit pages out (for as long as swap lasts) instead of
+# being OOM-killed.
+skip_if_swap_unbounded() {
+	[ -n "$(tail -n +2 /proc/swaps)" ] || return 0
+	has_swap_accounting || skip "swap is on without swap accounting: the limit does not bound memory+swap"
+}
+
 # usage_ns: CPU time used by the init's cgroup so far, in ns.
 usage_ns() {
 	if [ "$CG" = v2 ]; then
@@ -105,11 +113,12 @@ usage_ns() {
 
 @test "memory: a process allocating past the limit is OOM-killed (137); delete removes the cgroup" {
 	skip_unless_controller memory
+	skip_if_swap_unbounded
 	res='{"limit": 33554432}'
 	has_swap_accounting && res='{"limit": 33554432, "swap": 33554432}'
 	update_config ".linux.resources.memory = $res"
 	set_args sh -c 'x=a; while :; do x="$x$x"; done'
-	run -137 timeout 15 "$HUSK_RUNTIME" --root "$HUSK_ROOT" run -b "$BUNDLE" m1 </dev/null
+	run -137 timeout "$HUSK_TIMEOUT" "$HUSK_RUNTIME" --root "$HUSK_ROOT" run -b "$BUNDLE" m1 </dev/null
 	echo "$output"
 	# foreground run reaped the container: nothing left
 	[ ! -e "$HUSK_ROOT/m1" ]
@@ -118,6 +127,7 @@ usage_ns() {
 
 @test "memory: the OOM kill shows in events (type oom) and in the cgroup's counters" {
 	skip_unless_controller memory
+	skip_if_swap_unbounded
 	setup_out
 	res='{"limit": 33554432}'
 	has_swap_accounting && res='{"limit": 33554432, "swap": 33554432}'
@@ -199,7 +209,7 @@ usage_ns() {
 
 # --- cpu ------------------------------------------------------------------------
 
-@test "cpu: quota 20000/100000 keeps a busy loop near 20% of a CPU" {
+@test "cpu: quota 20000/100000 holds a busy loop to at most 20% of a CPU, throttled" {
 	skip_unless_controller cpu
 	[ "$CG" = v2 ] || skip_unless_controller cpuacct
 	update_config '.linux.resources.cpu = {"quota": 20000, "period": 100000}'
@@ -211,18 +221,25 @@ usage_ns() {
 		expect_eq cfs_period_us "$(cg_read "$INIT" cpu cpu.cfs_period_us)" 100000
 	fi
 	sleep 0.3
-	u0=$(usage_ns)
+	# the wall-clock window encloses the usage one: the share can come out
+	# lower than it was, never higher
 	t0=$(date +%s%N)
+	u0=$(usage_ns)
 	sleep 2
 	u1=$(usage_ns)
 	t1=$(date +%s%N)
 	ratio=$(awk -v u=$((u1 - u0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.3f", u / t }')
-	echo "CPU share over $(((t1 - t0) / 1000000)) ms: $ratio"
-	# a tolerance around 0.2, not a timing assertion on the runtime
-	awk -v r="$ratio" 'BEGIN { exit !(r >= 0.1 && r <= 0.35) }'
-	# and the kernel throttled it
 	throttled=$(awk '$1 == "nr_throttled" { print $2 }' "$(cg_dir "$INIT" cpu)/cpu.stat")
-	echo "nr_throttled: $throttled"
+	echo "CPU share over $(((t1 - t0) / 1000000)) ms: $ratio; nr_throttled: $throttled"
+	# What the quota guarantees is a ceiling (0.2, with room for the edges
+	# of the window). How much less the loop gets depends on the machine's
+	# load (or an emulated guest's vCPU): no floor.
+	awk -v r="$ratio" 'BEGIN { exit !(r <= 0.35) }'
+	# The kernel throttled the loop, unless it never got its quota's worth
+	# of CPU in a period (which an average of 0.2 or more would prove)
+	if [ "$throttled" -eq 0 ] && awk -v r="$ratio" 'BEGIN { exit !(r < 0.2) }'; then
+		skip "the busy loop got $ratio of a CPU and was never throttled: too little CPU here to reach its quota"
+	fi
 	[ "$throttled" -ge 1 ]
 }
 
@@ -689,8 +706,9 @@ unified_dir() { echo "/sys/fs/cgroup/unified$(awk -F: '$1 == 0 { print $3 }' "/p
 	start_ctr h2 sh -c 'while :; do sleep 1000 & sleep 0.01; done'
 	d=$(unified_dir)
 	[ -e "$d/cgroup.kill" ] || skip "no cgroup.kill (kernel before 5.14)"
-	sleep 0.3
-	[ "$(wc -l <"$d/cgroup.procs")" -gt 5 ]
+	# forking: more than 5 processes, however slowly they come
+	wait_until 200 eval '[ "$(wc -l <"$d/cgroup.procs")" -gt 5 ]' ||
+		{ echo "cgroup.procs: $(wc -l <"$d/cgroup.procs") processes"; false; }
 	# (LeakSanitizer cannot run under ptrace: in the sanitizer pass this
 	# one traced call goes without leak checking)
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
@@ -716,7 +734,7 @@ unified_dir() { echo "/sys/fs/cgroup/unified$(awk -F: '$1 == 0 { print $3 }' "/p
 	# namespace; the host's mounts are untouched): later commands find the
 	# container's hierarchies in its cgroup.json
 	unshare -m --propagation private sh -c 'umount -l /sys/fs/cgroup/freezer && exec "$@"' sh \
-		timeout 10 "$HUSK_RUNTIME" --root "$HUSK_ROOT" run -d -b "$BUNDLE" h3 \
+		timeout "$HUSK_TIMEOUT" "$HUSK_RUNTIME" --root "$HUSK_ROOT" run -d -b "$BUNDLE" h3 \
 		</dev/null >"$BATS_TEST_TMPDIR/run.out" 2>&1 3>&-
 	INIT=$(state_of h3 pid)
 	d=$(unified_dir)

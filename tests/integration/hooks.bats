@@ -13,8 +13,11 @@ bats_require_minimum_version 1.5.0
 # --- local helpers ----------------------------------------------------------
 
 # Every runtime call is bounded (husk() in helpers.bash): a hung runtime
-# fails the test (status 124) instead of hanging the whole run.
-HUSK_TIMEOUT=${HUSK_TIMEOUT:-5}
+# fails the test (status 124) instead of hanging the whole run. A hang
+# detector, not a speed limit: far above what a call takes on a slow or
+# loaded machine, under ASan or in the emulated guest, and far below bats'
+# per-test limit (HUSK_TEST_TIMEOUT, 300 s in tests/run.sh).
+HUSK_TIMEOUT=${HUSK_TIMEOUT:-60}
 
 # The program: waits for $HD/stop (or exits at once with `quick`).
 START_HOOK=/husk-test-start-hook # exists only in the container's rootfs

@@ -6,7 +6,10 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-HUSK_TIMEOUT=${HUSK_TIMEOUT:-10}
+# Every runtime call is bounded (husk() in helpers.bash): a hung runtime
+# fails the test (status 124). A hang detector, not a speed limit (bats'
+# per-test limit is HUSK_TEST_TIMEOUT, 300 s in tests/run.sh).
+HUSK_TIMEOUT=${HUSK_TIMEOUT:-60}
 
 setup() {
 	skip_unless_root

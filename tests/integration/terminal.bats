@@ -9,16 +9,21 @@ bats_require_minimum_version 1.5.0
 # --- local helpers ----------------------------------------------------------
 
 # Every runtime call is bounded (husk() in helpers.bash): a hung runtime
-# fails the test (status 124) instead of hanging the whole run.
-HUSK_TIMEOUT=${HUSK_TIMEOUT:-5}
+# fails the test (status 124) instead of hanging the whole run. A hang
+# detector, not a speed limit: far above what a call takes on a slow or
+# loaded machine, under ASan or in the emulated guest, and far below bats'
+# per-test limit (HUSK_TEST_TIMEOUT, 300 s in tests/run.sh).
+HUSK_TIMEOUT=${HUSK_TIMEOUT:-60}
+
 # start_receiver [ARGS...]: the receiver on $SOCK in the background
-# ($RECV), its terminal output in $TTY_OUT, its diagnostics in $TTY_ERR.
+# ($RECV), its terminal output in $TTY_OUT, its diagnostics in $TTY_ERR; it
+# gives up (status 4) after HUSK_TIMEOUT, a hang detector as well.
 start_receiver() {
 	local i
 	SOCK=$BATS_TEST_TMPDIR/console.sock
 	TTY_OUT=$BATS_TEST_TMPDIR/tty.out
 	TTY_ERR=$BATS_TEST_TMPDIR/tty.err
-	"${RECEIVER[@]}" "$SOCK" --timeout 15 "$@" >"$TTY_OUT" 2>"$TTY_ERR" 3>&- &
+	"${RECEIVER[@]}" "$SOCK" --timeout "$HUSK_TIMEOUT" "$@" >"$TTY_OUT" 2>"$TTY_ERR" 3>&- &
 	RECV=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -S "$SOCK" ] && return 0
@@ -138,7 +143,7 @@ teardown() {
 	set_args sh -c 'tty; [ -t 0 ] && echo stdin-tty; [ -t 1 ] && echo stdout-tty; exit 5'
 	TTY_OUT=$BATS_TEST_TMPDIR/script.out
 	rc=0
-	timeout 20 script -qec "$HUSK_RUNTIME --root $HUSK_ROOT run -b $BUNDLE fg1" /dev/null \
+	timeout "$HUSK_TIMEOUT" script -qec "$HUSK_RUNTIME --root $HUSK_ROOT run -b $BUNDLE fg1" /dev/null \
 		</dev/null >"$TTY_OUT" 2>&1 3>&- || rc=$?
 	tty_lines
 	[ "$rc" -eq 5 ]

@@ -22,7 +22,9 @@
 #   HUSK_VM_SRC         tree copied into the guest (this repository)
 #   HUSK_VM_SRC_EXCLUDE tar --exclude patterns for that copy
 #                       (".git ./build-*": build/ goes in, build-asan/ not)
-#   HUSK_VM_TIMEOUT     seconds before the guest is killed (900)
+#   HUSK_VM_TIMEOUT     seconds before the guest is killed (900), counted from
+#                       its start; the command sees it as HUSK_VM_TIMEOUT (and
+#                       the kernel's uptime), so that it can stop in time
 #   HUSK_VM_MEM         guest memory in MiB (2048)
 #   HUSK_VM_SMP         guest CPUs (2)
 #   HUSK_VM_CPU         qemu CPU model (max)
@@ -37,7 +39,10 @@
 #                       HUSK_VM_EXTRA_BINS=/usr/bin/python3
 #                       HUSK_VM_EXTRA_PATHS=/usr/lib/python3.11
 #   HUSK_VM_MODULES     kernel modules loaded in the guest (deps added)
-#   HUSK_VM_PASS_ENV    names of host variables exported to the command (CI)
+#   HUSK_VM_PASS_ENV    names of host variables exported to the command
+#                       (CI and the test suite's own limits: "CI
+#                       HUSK_TEST_TIMEOUT HUSK_TIMEOUT"); those unset on the
+#                       host are left out
 #   HUSK_VM_KERNEL_PKG  exact kernel package (default: what
 #                       linux-image-cloud-amd64 depends on)
 #   HUSK_VM_APPEND      extra kernel command line
@@ -63,7 +68,7 @@ DEFAULT_BINS="dash pkg:coreutils pkg:util-linux pkg:mount grep sed find xargs
 	newuidmap newgidmap"
 EXTRA_BINS="${HUSK_VM_DEFAULT_BINS-$DEFAULT_BINS} ${HUSK_VM_EXTRA_BINS:-}"
 MODULES=${HUSK_VM_MODULES-virtio_pci virtio_blk loop overlay veth bridge dummy}
-PASS_ENV=${HUSK_VM_PASS_ENV-CI}
+PASS_ENV=${HUSK_VM_PASS_ENV-CI HUSK_TEST_TIMEOUT HUSK_TIMEOUT}
 KERNEL_META=linux-image-cloud-amd64
 # Tools the lane cannot do without, whatever HUSK_VM_EXTRA_BINS says.
 readonly REQUIRED_BINS="bash jq"
@@ -574,6 +579,7 @@ write_guest_command() {
 		fi
 		echo "export HUSK_VM=1"
 		printf 'export HUSK_VM_SRC=%q HUSK_VM_KERNEL=%q\n' "$SRC" "$KVER"
+		echo "export HUSK_VM_TIMEOUT=$TIMEOUT"
 		if ((DISK_MB > 0)); then echo "export HUSK_VM_BLOCKDEV=/dev/vda"; fi
 		for name in $PASS_ENV; do
 			[[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "bad name in HUSK_VM_PASS_ENV: $name"
@@ -670,7 +676,7 @@ boot_guest() {
 	else
 		GUEST_RC=$rc
 	fi
-	log "guest exit $GUEST_RC after $((SECONDS - start))s" \
+	log "guest exit $GUEST_RC after $((SECONDS - start))s of its ${TIMEOUT}s limit" \
 		"(kernel uptime at command start: ${ready:-?}s)"
 }
 

@@ -1,12 +1,14 @@
 # Helpers shared by exec.bats and cgroups.bats (loaded after helpers.bash,
 # which has the runtime-call, waiting and cleanup helpers).
 #
-# Every runtime call is bounded (HUSK_TIMEOUT, see husk() in helpers.bash);
+# Every runtime call is bounded (HUSK_TIMEOUT, see husk() in helpers.bash: a
+# hang detector, not a speed limit; these files also run under ASan and in the
+# emulated cgroup v2 guest, and bats' per-test limit is 300 s);
 # containers are found from the host through /proc/<init pid>/cgroup joined
 # with the hierarchy's mount point (never by a guessed path), so the same
 # tests run on cgroup v1 and on a pure v2 host.
 
-HUSK_TIMEOUT=${HUSK_TIMEOUT:-5}
+HUSK_TIMEOUT=${HUSK_TIMEOUT:-60}
 
 # pid_gone PID: PID is gone, or goes within 5 s (unlike helpers.bash's, which
 # checks once: here a killed process may still be on its way out).
