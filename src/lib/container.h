@@ -15,6 +15,8 @@
 #include "error.h"
 #include "spec.h"
 
+struct husk_exe_guard;
+
 struct husk_runtime {
 	const char *root; /* state directory root */
 	/* Where compiled seccomp filters are kept (seccomp_cache.h); NULL: nowhere. */
@@ -23,6 +25,9 @@ struct husk_runtime {
 	bool systemd_cgroup;
 	/* Called with one-line warnings (e.g. "running without cgroup limits"). */
 	void (*warn)(const char *msg);
+	/* CVE-2019-5736 (selfexe.h), prepared once: without it no container
+	 * can be created or exec'd into. */
+	const struct husk_exe_guard *exe_guard;
 };
 
 struct husk_create_opts {
@@ -84,8 +89,3 @@ int husk_container_stats(const struct husk_runtime *rt, const char *id, json_t *
 /* The container's OOM kill count so far. */
 int husk_container_oom_count(const struct husk_runtime *rt, const char *id, uint64_t *ret,
 			     husk_error **err);
-
-/* CVE-2019-5736: the process that enters a container must not be the runtime
- * binary on disk, or a hostile image could overwrite it through
- * /proc/self/exe. Re-executes from a sealed memfd copy unless already there. */
-int husk_self_ensure_sealed(char **argv, husk_error **err);

@@ -17,6 +17,7 @@
 #include "container_internal.h"
 #include "process.h"
 #include "seccomp_filter.h"
+#include "selfexe.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -213,6 +214,8 @@ static __attribute__((noreturn)) void intermediate(struct exec_ctx *x)
 	 * our fds through /proc before execve (which restores dumpability). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (join(x, &e) < 0)
+		child_fail(x, e);
+	if (husk_exe_guard_apply(x->rt->exe_guard, &e) < 0)
 		child_fail(x, e);
 	pid = fork();
 	if (pid < 0) {

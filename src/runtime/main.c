@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "selfexe.h"
 #include "state.h"
 #include "util.h"
 
@@ -95,6 +96,22 @@ int cli_usage(struct cli *cli, const struct verb *v, const char *problem)
 	(void)v;
 	cli_error(cli, "%s", problem);
 	return 2;
+}
+
+int cli_guard_exe(struct cli *cli)
+{
+	husk_error *err = NULL;
+
+	if (husk_exe_guard_prepare(&cli->exe_guard, &err) == 0) {
+		cli->rt.exe_guard = cli->exe_guard;
+		return 0;
+	}
+	if (!husk_error_is(err, HUSK_ERR_UNSUPPORTED))
+		return cli_fail(cli, err);
+	husk_error_free(&err);
+	/* Returns only on failure: in the new process the guard is not needed. */
+	husk_self_ensure_sealed(cli->argv0, &err);
+	return cli_fail(cli, err);
 }
 
 int cli_print_json(json_t *v)
@@ -201,7 +218,7 @@ int main(int argc, char **argv)
 	static struct cli cli;
 	cleanup_free char *root = NULL, *seccomp_cache = NULL;
 	husk_error *err = NULL;
-	int first;
+	int first, status;
 
 	the_cli = &cli;
 	cli.argv0 = argv;
@@ -235,7 +252,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		optind = 1;
-		return verbs[i].run(&cli, argc - first, argv + first);
+		status = verbs[i].run(&cli, argc - first, argv + first);
+		husk_exe_guard_free(cli.exe_guard);
+		return status;
 	}
 	cli_error(&cli, "unknown command `%s` (see husk-runtime --help)", argv[first]);
 	return 2;
