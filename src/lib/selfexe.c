@@ -12,20 +12,21 @@
  *    PR_SET_MM_EXE_FILE does.
  *  - It fails with EBUSY while any mapping has the same path (mount and
  *    dentry) as the old exe_file. The same inode mapped from another mount
- *    does not count: the read-only pages are mapped again from a read-only
- *    detached bind mount of the binary (the same page cache, no copy), or
- *    where the runtime may not make one (unprivileged), in the container's
- *    init from the copy of the binary's mount in its new mount namespace.
- *    Pages written since exec (data, RELRO), and all of them when there is
- *    no other mount (an exec by an unprivileged runtime), are copied to
+ *    does not count: the read-only pages are mapped again (the same page
+ *    cache, no copy) in the container's init from the copy of the binary's
+ *    mount in its new mount namespace, in an exec'd process (which has no
+ *    other path once in the container) from a read-only detached bind mount
+ *    of the binary made by the runtime. Pages written since exec (data,
+ *    RELRO), and all of them when there is no other mount (an exec by an
+ *    unprivileged runtime, which may not clone mounts), are copied to
  *    anonymous memory.
  *  - The new exe_file gets write access denied, and must be a regular file on
  *    an exec mount that the caller may execute: an empty memfd, sealed, so
  *    that an exec of it fails with ENOEXEC.
  * The mappings of the binary left in the process are reachable only through
  * /proc/PID/map_files, which needs CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE)
- * in the initial user namespace, that is a host root that could write the
- * binary anyway.
+ * in the initial user namespace and ptrace access to the process: what could
+ * as well make it open the binary for writing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -157,11 +158,10 @@ struct exe_range {
 
 struct husk_exe_guard {
 	bool needed;
-	int source_fd; /* the binary on a read-only mount, or -1 */
+	int source_fd; /* the binary on a read-only mount (for exec), or -1 */
 	int exe_fd;    /* the empty sealed memfd that becomes /proc/self/exe */
-	/* Without source_fd: the binary's path, identity and mount, and the
-	 * root directory, to find it in another mount namespace (see
-	 * open_other_path). */
+	/* The binary's path, identity and mount, and the root directory, to
+	 * find it in another mount namespace (see open_other_path). */
 	char *path;
 	struct stat exe, root;
 	uint64_t mnt_id; /* 0: unknown */
@@ -301,7 +301,7 @@ static void mark_written_ranges(struct husk_exe_guard *g)
 }
 
 /* Where the kernel refuses an executable memfd (vm.memfd_noexec = 2), the
- * read-only bind mount of the binary serves as exe instead. */
+ * read-only bind mount of the binary serves as exe instead, if there is one. */
 static int create_empty_exe(int source_fd, husk_error **err)
 {
 	cleanup_close int fd =
@@ -311,6 +311,9 @@ static int create_empty_exe(int source_fd, husk_error **err)
 		fd = memfd_create("husk-empty-exe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 && source_fd >= 0)
 		return fcntl(source_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 && errno == EACCES)
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "no executable memfd here (vm.memfd_noexec)");
 	if (fd < 0)
 		return husk_error_set(err, errno, "memfd_create");
 	if (fcntl(fd, F_ADD_SEALS, SEALS) < 0)
@@ -356,7 +359,7 @@ static void remember_path(struct husk_exe_guard *g, int exe)
 	g->path = g->mnt_id ? strdup(buf) : NULL;
 }
 
-static int prepare_needed(struct husk_exe_guard *g, int exe, husk_error **err)
+static int prepare_needed(struct husk_exe_guard *g, int exe, bool exec, husk_error **err)
 {
 	if (!kernel_can_set_mm_map())
 		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
@@ -364,14 +367,14 @@ static int prepare_needed(struct husk_exe_guard *g, int exe, husk_error **err)
 	if (read_exe_ranges(g, &g->exe, err) < 0 || read_mm_fields(&g->map, err) < 0)
 		return -1;
 	mark_written_ranges(g);
-	g->source_fd = open_source(&g->exe);
-	if (g->source_fd < 0)
-		remember_path(g, exe);
+	remember_path(g, exe);
+	if (exec)
+		g->source_fd = open_source(&g->exe);
 	g->exe_fd = create_empty_exe(g->source_fd, err);
 	return g->exe_fd < 0 ? -1 : 0;
 }
 
-int husk_exe_guard_prepare(struct husk_exe_guard **ret, husk_error **err)
+int husk_exe_guard_prepare(bool exec, struct husk_exe_guard **ret, husk_error **err)
 {
 	cleanup_exe_guard struct husk_exe_guard *g = calloc(1, sizeof(*g));
 	cleanup_close int exe = -1;
@@ -383,7 +386,7 @@ int husk_exe_guard_prepare(struct husk_exe_guard **ret, husk_error **err)
 	if (exe < 0 || fstat(exe, &g->exe) < 0)
 		return husk_error_set(err, errno, "CVE-2019-5736 guard: open /proc/self/exe");
 	g->needed = !fd_is_unwritable(exe);
-	if (g->needed && prepare_needed(g, exe, err) < 0)
+	if (g->needed && prepare_needed(g, exe, exec, err) < 0)
 		return husk_error_wrap(err, "CVE-2019-5736 guard");
 	*ret = steal_pointer(&g);
 	return 0;
@@ -437,12 +440,13 @@ static int map_range_again(int fd, const struct exe_range *x, husk_error **err)
 	return 0;
 }
 
-/* Without a read-only clone (an unprivileged runtime may not make one), the
- * container's init can still reach the binary by another path: before its
- * pivot_root, in the mount namespace it was cloned into, the binary's path
- * crosses copies of the runtime's mounts. Not once the root has changed
- * (an exec'd process is in the container's root: its files are the
- * container's), nor through the very mount the binary was run from. */
+/* The container's init reaches the binary by another path without a
+ * read-only clone (which costs a mount and its teardown, and which an
+ * unprivileged runtime may not make): before its pivot_root, in the mount
+ * namespace it was cloned into, the binary's path crosses copies of the
+ * runtime's mounts. Not once the root has changed (an exec'd process is in
+ * the container's root: its files are the container's), nor through the very
+ * mount the binary was run from (no mount namespace of its own). */
 static int open_other_path(const struct husk_exe_guard *g)
 {
 	cleanup_close int fd = -1;

@@ -31,9 +31,10 @@ void cli_warn(const char *msg);
 int cli_fail(struct cli *cli, husk_error *err);
 int cli_usage(struct cli *cli, const struct verb *v, const char *problem);
 /* For the verbs that enter a container: prepares the CVE-2019-5736 guard
- * (selfexe.h), or where the kernel cannot apply it, re-executes the runtime
- * from a copy that cannot be written. Returns 0, or 1 after reporting. */
-int cli_guard_exe(struct cli *cli);
+ * (selfexe.h; exec: for `exec`), or where the kernel cannot apply it,
+ * re-executes the runtime from a copy that cannot be written. Returns 0, or
+ * 1 after reporting. */
+int cli_guard_exe(struct cli *cli, bool exec);
 
 int cmd_create(struct cli *cli, int argc, char **argv);
 int cmd_run(struct cli *cli, int argc, char **argv);

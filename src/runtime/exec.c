@@ -219,7 +219,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	first = parse_exec_args(cli, argc, argv, &a);
 	if (first < 0)
 		return 2;
-	if (cli_guard_exe(cli) != 0)
+	if (cli_guard_exe(cli, true) != 0)
 		return 1;
 	if (husk_id_validate(argv[first], &err) < 0)
 		return cli_fail(cli, err);

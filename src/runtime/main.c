@@ -98,11 +98,11 @@ int cli_usage(struct cli *cli, const struct verb *v, const char *problem)
 	return 2;
 }
 
-int cli_guard_exe(struct cli *cli)
+int cli_guard_exe(struct cli *cli, bool exec)
 {
 	husk_error *err = NULL;
 
-	if (husk_exe_guard_prepare(&cli->exe_guard, &err) == 0) {
+	if (husk_exe_guard_prepare(exec, &cli->exe_guard, &err) == 0) {
 		cli->rt.exe_guard = cli->exe_guard;
 		return 0;
 	}

@@ -2,11 +2,11 @@
 /*
  * The CVE-2019-5736 guard (selfexe.h) on this very test program: prepared in
  * the test, applied in a child, which reports what its /proc/self/exe and its
- * mappings of the binary have become. As root: the read-only pages mapped
- * again from a read-only mount; as nobody in a user namespace of its own:
- * every page copied, or with a mount namespace of its own too (as a rootless
- * container's init), mapped again from there. Needs root (to become nobody
- * too), else skips.
+ * mappings of the binary have become: the read-only pages mapped again from a
+ * read-only clone (prepared for exec, as root), or from the copy of the
+ * binary's mount in a mount namespace of the child's own (a container's
+ * init), else every page copied (an exec by an unprivileged runtime, an init
+ * without a mount namespace). Needs root (to become nobody too), else skips.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -102,16 +102,32 @@ static void probe_exe(struct report *r)
 	r->exec_errno = errno;
 }
 
-/* The child: applies g, then fills *r. unshare: the namespaces to make first
- * (a user namespace: the capability the guard needs, as an unprivileged
- * runtime's init). */
-static void child(const struct husk_exe_guard *g, const struct stat *bin, int unshare_flags,
-		  struct report *r)
+/* One way the guard is prepared and applied. */
+struct guard_case {
+	const char *how;
+	bool nobody;	   /* prepared and applied as nobody (an unprivileged runtime) */
+	bool for_exec;	   /* prepared with exec: the read-only clone */
+	int unshare_flags; /* what the child makes before applying */
+	enum { COPIED, REMAPPED, REMAPPED_READONLY } pages;
+};
+
+static const struct guard_case cases[] = {
+    {"root, for exec", false, true, 0, REMAPPED_READONLY},
+    {"root, own mount namespace (an init)", false, false, CLONE_NEWNS, REMAPPED},
+    {"root, no other mount (init without a mount namespace)", false, false, 0, COPIED},
+    {"nobody, own user namespace (an exec)", true, true, CLONE_NEWUSER, COPIED},
+    {"nobody, own user and mount namespaces (an init)", true, false, CLONE_NEWUSER | CLONE_NEWNS,
+     REMAPPED},
+};
+
+/* The child: applies g, then fills *r. */
+static void child(const struct husk_exe_guard *g, const struct stat *bin,
+		  const struct guard_case *c, struct report *r)
 {
 	husk_error *err = NULL;
 	struct timespec t0;
 
-	if (unshare_flags && unshare(unshare_flags) < 0) {
+	if (c->unshare_flags && unshare(c->unshare_flags) < 0) {
 		snprintf(r->err, sizeof(r->err), "unshare: %s", strerror(errno));
 		r->apply_rc = -1;
 		return;
@@ -132,9 +148,9 @@ static void child(const struct husk_exe_guard *g, const struct stat *bin, int un
 	probe_exe(r);
 }
 
-/* Runs child() in a child process (as nobody with a guard prepared as
- * nobody when unshare_flags is not 0) and returns its report. */
-static bool run_guarded(int unshare_flags, struct report *r, long *prepare_us)
+/* Prepares and applies the guard in a child process as c says; returns its
+ * report. */
+static bool run_guarded(const struct guard_case *c, struct report *r, long *prepare_us)
 {
 	int fds[2];
 	pid_t pid;
@@ -155,19 +171,19 @@ static bool run_guarded(int unshare_flags, struct report *r, long *prepare_us)
 		/* dumpable again after the uid change, as a runtime run by
 		 * nobody would be: else its /proc/self files are root's */
 		if (stat("/proc/self/exe", &bin) < 0 ||
-		    (unshare_flags &&
+		    (c->nobody &&
 		     (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0 ||
 		      prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)))
 			_exit(2);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		r->apply_rc = husk_exe_guard_prepare(&g, &err);
+		r->apply_rc = husk_exe_guard_prepare(c->for_exec, &g, &err);
 		us = usec_since(&t0);
 		if (write(fds[1], &us, sizeof(us)) != sizeof(us))
 			_exit(2);
 		if (r->apply_rc < 0)
 			snprintf(r->err, sizeof(r->err), "prepare: %s", err ? err->msg : "?");
 		else
-			child(g, &bin, unshare_flags, r);
+			child(g, &bin, c, r);
 		_exit(write(fds[1], r, sizeof(*r)) == sizeof(*r) ? 0 : 2);
 	}
 	close(fds[1]);
@@ -179,13 +195,13 @@ static bool run_guarded(int unshare_flags, struct report *r, long *prepare_us)
 	return ok;
 }
 
-/* unshare_flags: 0 runs as root; else as nobody, after unshare(flags). */
-static void check_guarded(int unshare_flags, const char *how)
+static void check_guarded(const struct guard_case *c)
 {
+	const char *how = c->how;
 	struct report r;
 	long prepare_us = 0;
 
-	if (!CHECK(run_guarded(unshare_flags, &r, &prepare_us), "%s: the child reports", how)) {
+	if (!CHECK(run_guarded(c, &r, &prepare_us), "%s: the child reports", how)) {
 		tap_diag_str("error", r.err);
 		return;
 	}
@@ -204,15 +220,14 @@ static void check_guarded(int unshare_flags, const char *how)
 	CHECK_INT_EQ(r.marker_after_apply, 42, "%s: the data segment keeps its current values",
 		     how);
 	CHECK_INT_EQ(r.marker_written, 43, "%s: and stays writable", how);
-	if (unshare_flags == CLONE_NEWUSER) {
+	if (c->pages == COPIED) {
 		CHECK_INT_EQ(r.binary_maps, 0, "%s: every page of the binary was copied", how);
-	} else if (unshare_flags) {
-		CHECK(r.binary_maps > 0, "%s: read-only pages mapped again, not copied", how);
-	} else {
-		CHECK(r.binary_maps > 0, "%s: read-only pages mapped again, not copied", how);
+		return;
+	}
+	CHECK(r.binary_maps > 0, "%s: read-only pages mapped again, not copied", how);
+	if (c->pages == REMAPPED_READONLY) {
 		CHECK_INT_EQ(r.binary_maps_unknown, 0, "%s: map_files readable", how);
-		CHECK_INT_EQ(r.binary_maps_writable, 0,
-			     "%s: no mapping of the binary is on a writable mount", how);
+		CHECK_INT_EQ(r.binary_maps_writable, 0, "%s: and all on a read-only mount", how);
 	}
 }
 
@@ -227,8 +242,7 @@ int main(void)
 	CHECK(husk_exe_guard_apply(NULL, &err) < 0 && husk_error_is(err, HUSK_ERR_INVALID),
 	      "an unprepared guard refuses");
 	husk_error_free(&err);
-	check_guarded(0, "root");
-	check_guarded(CLONE_NEWUSER, "nobody, own user namespace");
-	check_guarded(CLONE_NEWUSER | CLONE_NEWNS, "nobody, own user and mount namespaces");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		check_guarded(&cases[i]);
 	return tap_done();
 }
