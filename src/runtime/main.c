@@ -109,9 +109,11 @@ int cli_guard_exe(struct cli *cli, bool exec)
 	if (!husk_error_is(err, HUSK_ERR_UNSUPPORTED))
 		return cli_fail(cli, err);
 	husk_error_free(&err);
-	/* Returns only on failure: in the new process the guard is not needed. */
-	husk_self_ensure_sealed(cli->argv0, &err);
-	return cli_fail(cli, err);
+	/* Re-executes the runtime from a copy that cannot be written, or fails;
+	 * returns 0 only if already there, where the guard is not needed. */
+	if (husk_self_ensure_sealed(cli->argv0, &err) < 0)
+		return cli_fail(cli, err);
+	return cli_guard_exe(cli, exec);
 }
 
 int cli_print_json(json_t *v)
