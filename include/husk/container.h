@@ -28,6 +28,8 @@
 #include <husk/error.h>
 #include <husk/spec.h>
 
+struct husk_exe_guard;
+
 struct husk_runtime {
 	const char *root; /* state directory root */
 	/* Where compiled seccomp filters are kept; NULL: nowhere. */
@@ -37,6 +39,9 @@ struct husk_runtime {
 	/* Called with one-line warnings (e.g. "running without cgroup limits"). */
 	void (*warn)(void *userdata, const char *msg);
 	void *userdata;
+	/* CVE-2019-5736, prepared once (husk_exe_guard_setup): without it no
+	 * container can be created or exec'd into. */
+	const struct husk_exe_guard *exe_guard;
 };
 
 struct husk_create_opts {
@@ -148,7 +153,22 @@ int husk_foreground(struct husk_handle *h, int *ret_status, husk_error **err);
  * and exits; anywhere else returns 0 at once. Call it first in main(). */
 int husk_helper_main(int argc, char **argv);
 
-/* CVE-2019-5736: the process that enters a container must not be the runtime
- * binary on disk, or a hostile image could overwrite it through
- * /proc/self/exe. Re-executes from a sealed memfd copy unless already there. */
+/* CVE-2019-5736: no process that enters a container may have the runtime
+ * binary as its executable, or a hostile image could overwrite the binary
+ * through /proc/PID/exe. The guard does it without an exec (selfexe.c): the
+ * runtime prepares it once (exec: it will also serve husk_container_exec),
+ * and every process entering a container applies it. Where this kernel
+ * cannot, it re-executes the program from a copy that cannot be written
+ * (costs an exec), with the same argv. */
+int husk_exe_guard_setup(char **argv, bool exec, struct husk_exe_guard **ret, husk_error **err);
+/* The two halves of setup: prepare (HUSK_ERR_UNSUPPORTED: this kernel
+ * cannot) and the re-exec fallback (returns 0 when already running from an
+ * unwritable copy). */
+int husk_exe_guard_prepare(bool exec, struct husk_exe_guard **ret, husk_error **err);
 int husk_self_ensure_sealed(char **argv, husk_error **err);
+void husk_exe_guard_free(struct husk_exe_guard *g);
+static inline void husk_exe_guard_freep(struct husk_exe_guard **g)
+{
+	husk_exe_guard_free(*g);
+}
+#define cleanup_exe_guard __attribute__((cleanup(husk_exe_guard_freep)))

@@ -69,6 +69,7 @@ static const struct verb *find_verb(const char *name)
 int main(int argc, char **argv)
 {
 	static struct engine e;
+	cleanup_exe_guard struct husk_exe_guard *guard = NULL;
 	const struct verb *v;
 	husk_error *err = NULL;
 	int r;
@@ -100,6 +101,14 @@ int main(int argc, char **argv)
 	    .seccomp_cache = e.paths.seccomp_cache,
 	    .warn = engine_warn,
 	};
+	/* CVE-2019-5736: prepared once for the containers this run starts. */
+	if (strcmp(v->name, "run") == 0) {
+		if (husk_exe_guard_setup(argv, false, &guard, &err) < 0) {
+			engine_paths_clear(&e.paths);
+			return engine_fail(err);
+		}
+		e.rt.exe_guard = guard;
+	}
 	r = v->run(&e, argc - 1, argv + 1);
 	engine_paths_clear(&e.paths);
 	return r;

@@ -18,6 +18,7 @@
 #include "container_internal.h"
 #include "process.h"
 #include "seccomp_filter.h"
+#include "selfexe.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -193,6 +194,8 @@ static __attribute__((noreturn)) void intermediate(struct exec_ctx *x)
 	 * our fds through /proc before execve (which restores dumpability). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (join(x, &e) < 0)
+		child_fail(x, e);
+	if (husk_exe_guard_apply(x->rt->exe_guard, &e) < 0)
 		child_fail(x, e);
 	/* CLONE_PARENT: the process is the caller's child, to wait on. */
 	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);

@@ -20,6 +20,7 @@
 #include "process.h"
 #include "rootfs.h"
 #include "seccomp_filter.h"
+#include "selfexe.h"
 #include "state.h"
 #include "sysctl.h"
 #include "terminal.h"
@@ -322,6 +323,8 @@ void container_init_main(struct launch *l)
 	if (l->intermediate)
 		intermediate(&c);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (husk_exe_guard_apply(l->rt->exe_guard, &e) < 0)
+		fail(&c, e);
 	if (sync_expect(l->sync_child, SYNC_GO, &m, &e) < 0)
 		fail(&c, e);
 	c.host_pid = m.pid;

@@ -249,7 +249,8 @@ static const char *str(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-static int serve_request(json_t *req, struct adopted *a, struct launched *got, husk_error **err)
+static int serve_request(json_t *req, const struct husk_exe_guard *guard, struct adopted *a,
+			 struct launched *got, husk_error **err)
 {
 	json_t *r = json_object_get(req, "runtime"), *o = json_object_get(req, "opts");
 	struct husk_runtime rt = {.root = str(r, "root"),
@@ -257,7 +258,8 @@ static int serve_request(json_t *req, struct adopted *a, struct launched *got, h
 				  .rootless = json_is_true(json_object_get(r, "rootless")),
 				  .systemd_cgroup =
 				      json_is_true(json_object_get(r, "systemdCgroup")),
-				  .warn = helper_warn};
+				  .warn = helper_warn,
+				  .exe_guard = guard};
 	bool keep = json_is_true(json_object_get(req, "keep"));
 	const char *op = str(req, "op");
 
@@ -338,18 +340,22 @@ int husk_helper_main(int argc, char **argv)
 	struct adopted a = {0};
 	husk_error *e = NULL;
 	cleanup_json json_t *req = NULL;
+	cleanup_exe_guard struct husk_exe_guard *guard = NULL;
 	int req_fd, r = -1;
 
 	if (argc != 4 || strcmp(argv[1], HELPER_FLAG) != 0)
 		return 0;
 	answer_sock = atoi(argv[2]);
 	req_fd = atoi(argv[3]);
-	fcntl(answer_sock, F_SETFD, FD_CLOEXEC);
-	fcntl(req_fd, F_SETFD, FD_CLOEXEC);
-	req = read_request(req_fd, &e);
+	/* Before the fds are close-on-exec: the fallback re-executes us. */
+	if (husk_exe_guard_setup(argv, true, &guard, &e) == 0) {
+		fcntl(answer_sock, F_SETFD, FD_CLOEXEC);
+		fcntl(req_fd, F_SETFD, FD_CLOEXEC);
+		req = read_request(req_fd, &e);
+	}
 	close(req_fd);
 	if (req)
-		r = serve_request(req, &a, &got, &e);
+		r = serve_request(req, guard, &a, &got, &e);
 	send_answer(r, &got, &a, e);
 	_exit(r < 0);
 }

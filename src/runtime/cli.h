@@ -13,7 +13,8 @@ struct cli {
 	const char *log_path;
 	bool log_json;
 	bool debug;
-	char **argv0; /* the whole argv, for re-exec */
+	char **argv0;			  /* the whole argv, for re-exec */
+	struct husk_exe_guard *exe_guard; /* owned; rt.exe_guard points at it */
 };
 
 struct verb {
@@ -29,6 +30,11 @@ void cli_warn(void *userdata, const char *msg);
 /* Reports err and returns the exit status 1. */
 int cli_fail(struct cli *cli, husk_error *err);
 int cli_usage(struct cli *cli, const struct verb *v, const char *problem);
+/* For the verbs that enter a container: prepares the CVE-2019-5736 guard
+ * (selfexe.h; exec: for `exec`), or where the kernel cannot apply it,
+ * re-executes the runtime from a copy that cannot be written. Returns 0, or
+ * 1 after reporting. */
+int cli_guard_exe(struct cli *cli, bool exec);
 
 int cmd_create(struct cli *cli, int argc, char **argv);
 int cmd_run(struct cli *cli, int argc, char **argv);

@@ -93,8 +93,8 @@ int load_bundle(struct cli *cli, struct create_args *a, struct husk_spec **ret)
 {
 	husk_error *err = NULL;
 
-	if (husk_self_ensure_sealed(cli->argv0, &err) < 0)
-		return cli_fail(cli, err);
+	if (cli_guard_exe(cli, false) != 0)
+		return 1;
 	if (husk_id_validate(a->o.id, &err) < 0 ||
 	    husk_spec_load(a->bundle, a->config, ret, &err) < 0)
 		return cli_fail(cli, err);

@@ -12,5 +12,5 @@ struct create_args {
 /* Options shared by create and run; returns the index of the ID argument,
  * or -1 after printing the problem. */
 int parse_create_args(struct cli *cli, int argc, char **argv, bool run, struct create_args *a);
-/* Re-exec from a sealed copy (CVE-2019-5736), then load the bundle's config. */
+/* Prepares the CVE-2019-5736 guard (cli_guard_exe), then loads the bundle's config. */
 int load_bundle(struct cli *cli, struct create_args *a, struct husk_spec **ret);

@@ -219,8 +219,9 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	first = parse_exec_args(cli, argc, argv, &a);
 	if (first < 0)
 		return 2;
-	if (husk_self_ensure_sealed(cli->argv0, &err) < 0 ||
-	    husk_id_validate(argv[first], &err) < 0)
+	if (cli_guard_exe(cli, true) != 0)
+		return 1;
+	if (husk_id_validate(argv[first], &err) < 0)
 		return cli_fail(cli, err);
 	process = a.process_file ? load_process_file(a.process_file, &err)
 				 : build_process(cli, &a, argc - first, argv + first, &err);

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "selfexe.h"
 #include "state.h"
 #include "util.h"
 static const struct verb verbs[] = {
@@ -91,6 +92,16 @@ int cli_usage(struct cli *cli, const struct verb *v, const char *problem)
 	(void)v;
 	cli_error(cli, "%s", problem);
 	return 2;
+}
+
+int cli_guard_exe(struct cli *cli, bool exec)
+{
+	husk_error *err = NULL;
+
+	if (husk_exe_guard_setup(cli->argv0, exec, &cli->exe_guard, &err) < 0)
+		return cli_fail(cli, err);
+	cli->rt.exe_guard = cli->exe_guard;
+	return 0;
 }
 
 int cli_print_json(json_t *v)
@@ -197,7 +208,7 @@ int main(int argc, char **argv)
 	static struct cli cli;
 	cleanup_free char *root = NULL, *seccomp_cache = NULL;
 	husk_error *err = NULL;
-	int first;
+	int first, status;
 
 	husk_helper_main(argc, argv);
 	cli.argv0 = argv;
@@ -232,7 +243,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		optind = 1;
-		return verbs[i].run(&cli, argc - first, argv + first);
+		status = verbs[i].run(&cli, argc - first, argv + first);
+		husk_exe_guard_free(cli.exe_guard);
+		return status;
 	}
 	cli_error(&cli, "unknown command `%s` (see husk-runtime --help)", argv[first]);
 	return 2;

@@ -384,6 +384,8 @@ static void round_trip(bool threaded)
 
 int main(int argc, char **argv)
 {
+	cleanup_exe_guard struct husk_exe_guard *guard = NULL;
+	husk_error *err = NULL;
 	char cmd[512];
 
 	husk_helper_main(argc, argv);
@@ -394,7 +396,11 @@ int main(int argc, char **argv)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	make_rootfs();
-	rt = (struct husk_runtime){.root = state, .warn = collect_warning};
+	if (husk_exe_guard_setup(argv, true, &guard, &err) < 0) {
+		printf("Bail out! CVE-2019-5736 guard: %s\n", err->msg);
+		return 1;
+	}
+	rt = (struct husk_runtime){.root = state, .warn = collect_warning, .exe_guard = guard};
 	round_trip(false);
 	round_trip(true);
 	for (int i = 0; i < atomic_load(&n_warnings) && i < 64; i++)

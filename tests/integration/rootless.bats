@@ -153,6 +153,61 @@ ctr_output() { echo "$output" | grep -v '^husk-runtime: warning:' || true; }
 	[ "$status" -ne 0 ]
 }
 
+# rl_private_runtime: a copy of the runtime owned by the user, which the
+# container's root (the user) could write: what CVE-2019-5736 is after.
+rl_private_runtime() {
+	cp "$HUSK_RUNTIME" "$RL_DIR/husk-runtime"
+	chown "$RL_USER:$RL_USER" "$RL_DIR/husk-runtime"
+	HUSK_RUNTIME=$RL_DIR/husk-runtime
+}
+
+# no_runtime_ran: the run or exec in $status/$output could not exec the
+# entrypoint; had the runtime's code run, it would have printed its version.
+no_runtime_ran() {
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Exec format error"* ]]
+	[[ "$output" != *"husk-runtime version"* ]]
+}
+
+@test "rootless: CVE-2019-5736: /proc/self/exe never runs the user's runtime binary (run, exec), nor leads to it from inside" {
+	local before pid args i
+	rl_private_runtime
+	before=$(sha256sum <"$HUSK_RUNTIME")
+	cc -static -O2 -o "$BUNDLE/rootfs/bin/sec-5736" "$BATS_TEST_DIRNAME/tools/sec-5736.c"
+	printf '#!/proc/self/exe --version\n' >"$BUNDLE/rootfs/entry"
+	chmod 755 "$BUNDLE/rootfs/entry"
+	for args in '["/proc/self/exe", "--version"]' '["/entry"]'; do
+		rl_update_config ".process.args = $args"
+		run rl_husk run -b "$BUNDLE" rl5736
+		no_runtime_ran
+	done
+	rl_set_args sleep 60
+	as_user timeout 20 "$HUSK_RUNTIME" create --pid-file "$RL_DIR/data/pid" -b "$BUNDLE" rlw </dev/null >/dev/null 2>&1
+	pid=$(cat "$RL_DIR/data/pid")
+	# the init waiting for start (from the host: from inside, nothing can
+	# open it, not dumpable and its mm owned by the host's user namespace)
+	[ "$(readlink "/proc/$pid/exe")" = "/memfd:husk-empty-exe (deleted)" ]
+	[ "$(stat -L -c %d:%i "/proc/$pid/exe")" != "$(stat -c %d:%i "$HUSK_RUNTIME")" ]
+	rl_husk delete -f rlw
+	# exec: while the container hunts exes to reopen for writing
+	rl_set_args /bin/sec-5736 hunt 3
+	as_user timeout 20 "$HUSK_RUNTIME" run -d --pid-file "$RL_DIR/data/pid" -b "$BUNDLE" rlh \
+		</dev/null >"$RL_DIR/data/hunt.out" 2>&1
+	pid=$(cat "$RL_DIR/data/pid")
+	run rl_husk exec rlh /proc/self/exe --version
+	no_runtime_ran
+	for ((i = 0; i < 20; i++)); do
+		run rl_husk exec rlh /entry
+		no_runtime_ran
+	done
+	for ((i = 0; i < 200; i++)); do [ -d "/proc/$pid" ] || break; sleep 0.05; done
+	cat "$RL_DIR/data/hunt.out"
+	grep -q '^grabs:' "$RL_DIR/data/hunt.out"
+	[ "$(grep -c '^WRITABLE' "$RL_DIR/data/hunt.out" || true)" = 0 ]
+	[ "$(sha256sum <"$HUSK_RUNTIME")" = "$before" ]
+}
+
 @test "rootless: a multi-range map through newuidmap/newgidmap" {
 	command -v newuidmap >/dev/null && command -v newgidmap >/dev/null ||
 		skip "newuidmap/newgidmap not installed (package uidmap)"

@@ -707,47 +707,111 @@ private_runtime() {
 	HUSK_RUNTIME=$BATS_TEST_TMPDIR/husk-runtime
 }
 
+# probe_field NAME: a "NAME: value" line of `sec-5736 probe` in $output.
+probe_field() { echo "$output" | sed -n "s/^$1: //p"; }
+
+# not_the_binary: the `sec-5736 probe` in $output found no way to write the
+# runtime: no access at all, or an exe that is read-only or sealed and refuses
+# O_WRONLY. Read-only is the runtime installed on a read-only mount, which
+# needs no guard; the guard gives an empty sealed memfd.
+not_the_binary() {
+	local fs wr
+	[ -n "$(probe_field open)" ] && return 0
+	fs=$(probe_field fs) wr=$(probe_field open-wronly)
+	[ "$fs" = ro ] || [ "$(probe_field sealed)" = yes ] || return 1
+	[[ "$wr" == EROFS || "$wr" == ETXTBSY || "$wr" == EPERM ]]
+}
+
 @test "CVE-2019-5736: the waiting init's exe is read-only or sealed, and not the writable binary" {
-	printf '#!/proc/self/exe\n' >"$BUNDLE/rootfs/entry"
-	chmod 755 "$BUNDLE/rootfs/entry"
-	set_args /entry
 	private_runtime
-	local before pid
+	local before pid ino
 	before=$(sha256sum <"$HUSK_RUNTIME")
 	husk_t create -b "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" exe </dev/null >/dev/null 2>&1
 	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	ino=$(stat -L -c %d:%i "/proc/$pid/exe")
 	run "$BATS_FILE_TMPDIR/sec-5736" probe "$pid"
 	echo "$output"
-	local exe fs sealed wr
-	exe=$(echo "$output" | sed -n 's/^exe: //p') fs=$(echo "$output" | sed -n 's/^fs: //p')
-	sealed=$(echo "$output" | sed -n 's/^sealed: //p') wr=$(echo "$output" | sed -n 's/^open-wronly: //p')
 	husk_t start exe
 	wait_status exe stopped || true
-	outcome "CVE-2019-5736: open /proc/<init>/exe O_WRONLY" "refused ($wr); exe $exe on a ${fs} fs, sealed: $sealed"
-	[ "$fs" = ro ] || [ "$sealed" = yes ]
-	[[ "$wr" == EROFS || "$wr" == ETXTBSY || "$wr" == EPERM ]]
-	# the disk binary, writable by root, must not be what the init runs from
-	if [ "$fs" = rw ]; then
-		[ "$exe" != "$(readlink -f "$HUSK_RUNTIME")" ]
+	outcome "CVE-2019-5736: open /proc/<init>/exe O_WRONLY" \
+		"refused ($(probe_field open-wronly)); exe $(probe_field exe) on a $(probe_field fs) fs, sealed: $(probe_field sealed), $(probe_field size) bytes"
+	not_the_binary
+	# on a writable fs, the exe must not be the binary: not even its inode
+	if [ "$(probe_field fs)" = rw ]; then
+		[ "$ino" != "$(stat -c %d:%i "$HUSK_RUNTIME")" ]
 	fi
 	[ "$(sha256sum <"$HUSK_RUNTIME")" = "$before" ]
 }
 
-@test "CVE-2019-5736: exec of a #!/proc/self/exe program while the container hunts the runtime's exe" {
+# no_runtime_ran: the run or exec in $status/$output failed to exec the
+# entrypoint; had the runtime's code run, it would have printed its version.
+no_runtime_ran() {
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Exec format error"* ]]
+	[[ "$output" != *"husk-runtime version"* ]]
+}
+
+@test "CVE-2019-5736: an entrypoint /proc/self/exe or #!/proc/self/exe does not run the runtime (run and exec)" {
+	printf '#!/proc/self/exe --version\n' >"$BUNDLE/rootfs/entry"
+	chmod 755 "$BUNDLE/rootfs/entry"
+	private_runtime
+	local before
+	before=$(sha256sum <"$HUSK_RUNTIME")
+	set_args /proc/self/exe --version
+	run husk_t run -b "$BUNDLE" self </dev/null
+	outcome "CVE-2019-5736: entrypoint /proc/self/exe --version" "$(echo "$output" | tail -n 1)"
+	no_runtime_ran
+	set_args /entry
+	run husk_t run -b "$BUNDLE" script </dev/null
+	outcome "CVE-2019-5736: entrypoint #!/proc/self/exe --version" "$(echo "$output" | tail -n 1)"
+	no_runtime_ran
+	set_args sleep 60
+	husk_t run -d -b "$BUNDLE" ctr </dev/null >/dev/null 2>&1
+	run husk_t exec ctr /proc/self/exe --version </dev/null
+	outcome "CVE-2019-5736: exec /proc/self/exe --version" "$(echo "$output" | tail -n 1)"
+	no_runtime_ran
+	run husk_t exec ctr /entry </dev/null
+	outcome "CVE-2019-5736: exec #!/proc/self/exe --version" "$(echo "$output" | tail -n 1)"
+	no_runtime_ran
+	[ "$(sha256sum <"$HUSK_RUNTIME")" = "$before" ]
+}
+
+@test "CVE-2019-5736: from inside, /proc/1/exe of the init waiting for start leads to no writable binary (CAP_SYS_PTRACE too)" {
+	private_runtime
+	local def
+	husk_t create -b "$BUNDLE" exe </dev/null >/dev/null 2>&1
+	run husk_t exec exe /bin/sec-5736 probe 1 </dev/null
+	echo "$output"
+	def="exe '$(probe_field exe)', open: $(probe_field open)"
+	not_the_binary
+	# CAP_SYS_PTRACE over the host's user namespace passes the init's
+	# non-dumpable flag: what it reaches must still not be the binary
+	run husk_t exec --cap CAP_SYS_PTRACE exe /bin/sec-5736 probe 1 </dev/null
+	echo "$output"
+	outcome "CVE-2019-5736: from inside, open /proc/1/exe (waiting init) O_WRONLY" "$def" \
+		"with CAP_SYS_PTRACE: exe $(probe_field exe) on a $(probe_field fs) fs, sealed: $(probe_field sealed), open-wronly: $(probe_field open-wronly)"
+	[ -n "$(probe_field exe)" ]
+	not_the_binary
+}
+
+# hunt_execs [SPEC-ARGS...]: a detached container (spec made again with
+# SPEC-ARGS if any) hunting exes while the host runs 30 `exec` of a
+# #!/proc/self/exe program; its report in $output.
+hunt_execs() {
+	local i pid
+	[ $# -eq 0 ] || respec "$@"
 	printf '#!/proc/self/exe\n' >"$BUNDLE/rootfs/evil"
 	chmod 755 "$BUNDLE/rootfs/evil"
-	local before i
-	private_runtime
-	before=$(sha256sum <"$HUSK_RUNTIME")
 	# detached: between the execs no runtime process is left running the
 	# binary (ETXTBSY), and the hunter goes on trying to reopen it (no `husk
 	# state` polling meanwhile: see private_runtime). It hunts until TERM
 	# (120 s at most), so that every exec overlaps it however slow the
 	# machine, and says "grabbed" as it goes: 30 execs, more (up to 200) until
-	# it has grabbed a runtime process, or nothing was attacked.
+	# it has grabbed a runtime process.
 	set_args /bin/sec-5736 hunt 120
 	husk_t run -d --pid-file "$BATS_TEST_TMPDIR/pid" -b "$BUNDLE" hunt </dev/null >"$BATS_TEST_TMPDIR/hunt.out" 2>&1
-	local pid execs=0
+	local execs=0
 	pid=$(cat "$BATS_TEST_TMPDIR/pid")
 	while [ $execs -lt 30 ] || { [ $execs -lt 200 ] && ! grep -q '^grabbed ' "$BATS_TEST_TMPDIR/hunt.out"; }; do
 		husk_t exec hunt /evil >/dev/null 2>&1 </dev/null || true
@@ -757,17 +821,43 @@ private_runtime() {
 	# the end would turn the last refusals into ETXTBSY
 	kill -TERM "$pid"
 	for ((i = 0; i < 200; i++)); do [ -d "/proc/$pid" ] || break; sleep 0.05; done
-	cat "$BATS_TEST_TMPDIR/hunt.out"
-	local grabs writable
-	grabs=$(awk '/^grabs:/ {print $2}' "$BATS_TEST_TMPDIR/hunt.out")
-	writable=$(grep -c '^WRITABLE' "$BATS_TEST_TMPDIR/hunt.out" || true)
-	outcome "CVE-2019-5736: reopen a grabbed /proc/<runtime>/exe for writing ($execs execs of #!/proc/self/exe)" \
-		"$([ "$writable" = 0 ] && echo refused || echo "WRITABLE $writable") ($grabs grabbed: $(grep '^refused' "$BATS_TEST_TMPDIR/hunt.out" | awk '{print $3}' | sort | uniq -c | xargs))"
+	output=$(cat "$BATS_TEST_TMPDIR/hunt.out")
+	echo "$output"
+	HUNT_EXECS=$((HUNT_EXECS + execs))
+	husk_t delete -f hunt >/dev/null 2>&1 || true
+}
+
+# hunt_said: the hunt in $output in words.
+hunt_said() {
+	local writable
+	writable=$(grep -c '^WRITABLE' <<<"$output" || true)
+	echo "$([ "$writable" = 0 ] && echo refused || echo "WRITABLE $writable")" \
+		"($(awk '/^grabs:/ {print $2}' <<<"$output") grabbed: $(grep '^refused' <<<"$output" | awk '{print $NF}' | sort | uniq -c | xargs))"
+}
+
+@test "CVE-2019-5736: exec of a #!/proc/self/exe program while the container hunts the runtime's exe (CAP_SYS_PTRACE too)" {
+	private_runtime
+	local before def grabs=0 g
+	HUNT_EXECS=0
+	before=$(sha256sum <"$HUSK_RUNTIME")
+	hunt_execs
+	def=$(hunt_said)
 	# the hunter ended on TERM and reported
-	[ -n "$grabs" ]
-	[ "$writable" = 0 ]
+	g=$(awk '/^grabs:/ {print $2}' <<<"$output")
+	[ -n "$g" ]
+	grabs=$((grabs + g))
+	[ "$(grep -c '^WRITABLE' <<<"$output" || true)" = 0 ]
+	# with CAP_SYS_PTRACE the hunter also sees the exec'd processes while
+	# they are set up (non-dumpable), as the runtime's children
+	hunt_execs --cap-add SYS_PTRACE
+	outcome "CVE-2019-5736: reopen a grabbed /proc/<runtime>/exe for writing (#!/proc/self/exe execs)" \
+		"$def" "with CAP_SYS_PTRACE: $(hunt_said)"
+	g=$(awk '/^grabs:/ {print $2}' <<<"$output")
+	[ -n "$g" ]
+	grabs=$((grabs + g))
+	[ "$(grep -c '^WRITABLE' <<<"$output" || true)" = 0 ]
 	[ "$(sha256sum <"$HUSK_RUNTIME")" = "$before" ]
-	[ "$grabs" -gt 0 ] || skip "the hunter saw no runtime process in $execs execs: nothing was attacked"
+	[ "$grabs" -gt 0 ] || skip "the hunter saw no runtime process in $HUNT_EXECS execs: nothing was attacked"
 }
 
 # ---- CVE-2016-9962: the process entering the container by exec ----

@@ -13,7 +13,9 @@
  *                           deadline or SIGTERM; prints "grabbed PATH" per
  *                           grab as it goes, and "WRITABLE PATH" or "refused
  *                           PATH ENAME" per grab and "grabs: N" at the end.
- *                           Exit 0 unless something was writable.
+ *                           Exit 0 unless something was writable. A file
+ *                           sealed against writes (a memfd) opens for writing
+ *                           but cannot be written: "refused PATH SEALED".
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -48,6 +50,7 @@ static int probe(const char *pid)
 {
 	char p[64], target[4096];
 	struct statvfs sv;
+	struct stat st;
 	ssize_t n;
 	int fd, seals, w;
 
@@ -62,6 +65,7 @@ static int probe(const char *pid)
 	printf("fs: %s\n", fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY) ? "ro" : "rw");
 	seals = fcntl(fd, F_GET_SEALS);
 	printf("sealed: %s\n", seals >= 0 && (seals & F_SEAL_WRITE) ? "yes" : "no");
+	printf("size: %lld\n", fstat(fd, &st) == 0 ? (long long)st.st_size : -1LL);
 	w = open(p, O_WRONLY | O_CLOEXEC);
 	printf("open-wronly: %s\n", w >= 0 ? "OK" : ename(errno));
 	if (w >= 0)
@@ -73,7 +77,7 @@ struct grab {
 	pid_t pid;
 	int fd;
 	char exe[256];
-	int last_errno; /* 0: was writable */
+	int last_errno; /* 0: was writable; -2: opened for writing, but sealed */
 };
 
 static double now(void)
@@ -135,8 +139,9 @@ static void try_write(struct grab *g, int n)
 		snprintf(p, sizeof(p), "/proc/self/fd/%d", g[i].fd);
 		w = open(p, O_WRONLY | O_CLOEXEC);
 		if (w >= 0) {
+			int seals = fcntl(w, F_GET_SEALS);
+			g[i].last_errno = seals >= 0 && (seals & F_SEAL_WRITE) ? -2 : 0;
 			close(w);
-			g[i].last_errno = 0;
 		} else {
 			g[i].last_errno = errno;
 		}
@@ -164,6 +169,8 @@ static int hunt(double seconds)
 		if (g[i].last_errno == 0) {
 			printf("WRITABLE %s\n", g[i].exe);
 			writable++;
+		} else if (g[i].last_errno == -2) {
+			printf("refused %s SEALED\n", g[i].exe);
 		} else {
 			printf("refused %s %s\n", g[i].exe, ename(g[i].last_errno));
 		}
