@@ -718,8 +718,11 @@ expect_log() {
 	mkdir -p "$d/u"
 	chown 12345:23456 "$d/u"
 	chmod 755 "$d"
+	# a copy the user can reach: the checkout may be under a private dir
+	cp "$HUSK_RUNTIME" "$d/husk-runtime"
+	chmod 755 "$d/husk-runtime"
 	run setpriv --reuid 12345 --regid 23456 --clear-groups \
-		"$HUSK_RUNTIME" --root "$d/u/state" spec --rootless --bundle "$d/u"
+		"$d/husk-runtime" --root "$d/u/state" spec --rootless --bundle "$d/u"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	check "$d/u/config.json" 12345 23456
