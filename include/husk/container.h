@@ -62,7 +62,10 @@ struct husk_handle;
 
 /* Creates the container: its init waits for start. With ret_handle NULL (a
  * runtime `create`), `husk_container_start(id)` from any process starts it;
- * with a handle, husk_handle_start() does. */
+ * with a handle, husk_handle_start() does (freeing the handle before start
+ * ends the init). Either way the init is the caller's child: a long-lived
+ * caller takes a handle, or reaps the pid (o->pid_file) itself. The handle
+ * borrows rt, which must outlive it. */
 int husk_container_create(const struct husk_runtime *rt, struct husk_spec *spec,
 			  const struct husk_create_opts *o, struct husk_handle **ret_handle,
 			  husk_error **err);
@@ -94,8 +97,9 @@ int husk_container_saved_process(const struct husk_runtime *rt, const char *id, 
 				 husk_error **err);
 /* Starts `process` (a runtime-spec process object) in the container: every
  * namespace of its init, its cgroup, and the process's user, capabilities,
- * no_new_privs, rlimits and the container's seccomp profile. With a handle,
- * the process is the caller's child to wait for (it is already running). */
+ * no_new_privs, rlimits and the container's seccomp profile. The process is
+ * the caller's child (already running): with a handle, to wait for through
+ * it; without one, the caller reaps it (o->pid_file has its pid). */
 int husk_container_exec(const struct husk_runtime *rt, const char *id, json_t *process,
 			const struct husk_exec_opts *o, struct husk_handle **ret_handle,
 			husk_error **err);
@@ -131,7 +135,9 @@ int husk_handle_pty(const struct husk_handle *h);
 int husk_handle_start(struct husk_handle *h, husk_error **err);
 int husk_handle_kill(const struct husk_handle *h, int sig, husk_error **err);
 /* Reaps the process (blocking until it exits): its status as a shell gives
- * it, 128 + signal when killed. Once only. */
+ * it, 128 + signal when killed. Once only. The caller must not reap its
+ * children otherwise (waitpid(-1), SIGCHLD ignored) while it holds handles:
+ * handles go by pid for the wait. */
 int husk_handle_wait(struct husk_handle *h, int *ret_status, husk_error **err);
 void husk_handle_free(struct husk_handle *h);
 static inline void husk_handle_freep(struct husk_handle **h)

@@ -46,6 +46,10 @@ static int check_spec(const struct husk_runtime *rt, struct husk_spec *spec,
 				       "config.json");
 	if (!spec->has_process)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "config.json: process: is required");
+	if (rt->exe_guard == NULL)
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "the CVE-2019-5736 guard is not prepared "
+				       "(husk_exe_guard_setup)");
 	if (!spec->ns[HUSK_NS_MOUNT].enabled && spec->process.terminal)
 		return husk_error_fail(
 		    err, HUSK_ERR_INVALID,
@@ -201,9 +205,10 @@ static int await_intermediate(struct parent *p, husk_error **err)
 		if (m.type == SYNC_ERROR)
 			return sync_msg_error(&m, err);
 		if (m.type == SYNC_IDMAP) {
-			if (husk_idmap_write(p->l.spec, m.pid, p->l.rt->rootless, err) < 0 ||
-			    sync_send(p->l.sync_parent, SYNC_GO, 0, NULL) < 0)
+			if (husk_idmap_write(p->l.spec, m.pid, p->l.rt->rootless, err) < 0)
 				return -1;
+			if (sync_send(p->l.sync_parent, SYNC_GO, 0, NULL) < 0)
+				return husk_error_set(err, errno, "container setup exited");
 			continue;
 		}
 		if (m.type == SYNC_PID) {
@@ -278,9 +283,10 @@ static int await_ready(struct parent *p, husk_error **err)
 			 * have it (in runtime-spec 1.0 it ran at start) */
 			if (run_parent_hooks(p, HUSK_HOOK_PRESTART, HUSK_STATUS_CREATED, err) < 0 ||
 			    run_parent_hooks(p, HUSK_HOOK_CREATE_RUNTIME, HUSK_STATUS_CREATING,
-					     err) < 0 ||
-			    sync_send(p->l.sync_parent, SYNC_GO, p->pid, NULL) < 0)
+					     err) < 0)
 				return -1;
+			if (sync_send(p->l.sync_parent, SYNC_GO, p->pid, NULL) < 0)
+				return husk_error_set(err, errno, "container init exited");
 			break;
 		case SYNC_SECCOMP:
 			if (send_seccomp_listener(p, fd, err) < 0)
@@ -480,6 +486,9 @@ int container_create_core(const struct husk_runtime *rt, struct husk_spec *spec,
 	parent_init(&p, rt, spec, o, keep);
 	p.l.adopted = adopted;
 	r = launch(&p, err);
+	/* The pid always: in a launch helper, our parent must not wait for it. */
+	if (r == 0)
+		*ret = (struct launched){.pid = p.pid, .pty = -1, .sync = -1};
 	if (r == 0 && keep) {
 		*ret = (struct launched){.pid = p.pid,
 					 .pty = p.master,

@@ -190,6 +190,8 @@ static __attribute__((noreturn)) void intermediate(struct exec_ctx *x)
 
 	close(x->sync_parent);
 	x->sync_parent = -1;
+	launch_helper_close_answer();
+	husk_process_reset_signals();
 	/* CVE-2016-9962: the container's processes must not ptrace us or open
 	 * our fds through /proc before execve (which restores dumpability). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -265,6 +267,10 @@ static int prepare(struct exec_ctx *x, const char *id, json_t *process, husk_err
 {
 	json_t *seccomp;
 
+	if (x->rt->exe_guard == NULL)
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "the CVE-2019-5736 guard is not prepared "
+				       "(husk_exe_guard_setup)");
 	if (open_container(x->rt, id, false, &x->c, err) < 0)
 		return -1;
 	if (x->c.status == HUSK_STATUS_STOPPED)
@@ -341,15 +347,15 @@ int container_exec_core(const struct husk_runtime *rt, const char *id, json_t *p
 	}
 	if (write_pid_file(o->pid_file, x.pid, err) < 0)
 		goto out;
-	if (keep) {
-		*ret = (struct launched){.pid = x.pid, .pty = x.master, .sync = -1};
+	/* The pid always: in a launch helper, our parent must not wait for it. */
+	*ret = (struct launched){.pid = x.pid, .pty = keep ? x.master : -1, .sync = -1};
+	if (keep)
 		x.master = -1;
-	}
 	r = 0;
 out:
 	/* Processes started but not handed over are killed, and reaped when
-	 * ours (else our parent reaps them: adopted). A detached one is left
-	 * to whoever reaps orphans. */
+	 * ours (else our parent reaps them: adopted). A detached one stays
+	 * the caller's child (CLONE_PARENT): its to reap. */
 	if (r < 0 && x.intermediate > 0) {
 		kill(x.intermediate, SIGKILL);
 		if (!adopted)
@@ -392,7 +398,13 @@ int husk_container_exec_wait(const struct husk_runtime *rt, const char *id, json
 		return husk_container_exec(rt, id, process, o, NULL, err);
 	if (husk_container_exec(rt, id, process, o, &h, err) < 0)
 		return -1;
-	return husk_foreground(h, ret_status, err);
+	if (husk_foreground(h, ret_status, err) < 0) {
+		int status;
+		husk_handle_kill(h, SIGKILL, NULL);
+		husk_handle_wait(h, &status, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 int husk_container_saved_process(const struct husk_runtime *rt, const char *id, json_t **ret,

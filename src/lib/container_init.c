@@ -130,6 +130,10 @@ static void intermediate(struct init_ctx *c)
 		sync_send(l->sync_child, SYNC_PID, pid, NULL);
 		_exit(0);
 	}
+	/* CVE-2016-9962: the init is in the joined pid namespace already; its
+	 * id maps were the intermediate's to write, so it need not be
+	 * dumpable for them. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 static int become_root_in_userns(husk_error **err)
@@ -317,6 +321,10 @@ void container_init_main(struct launch *l)
 	struct sync_msg m;
 
 	close(l->sync_parent);
+	launch_helper_close_answer();
+	/* Nothing of the caller's signal handling runs here (an engine's
+	 * SIGCHLD handler would reap our hooks) or reaches the container. */
+	husk_process_reset_signals();
 	/* The state directory's flock belongs to the open file, which we
 	 * share: keeping it would block every later command on this container. */
 	close(l->state_dirfd);

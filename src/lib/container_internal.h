@@ -47,6 +47,9 @@ struct adopted {
 	int n;
 };
 void adopted_add(struct adopted *a, pid_t pid);
+/* In a process cloned by a launch helper: drop the helper's answer socket,
+ * so that the helper's death is seen by its parent. */
+void launch_helper_close_answer(void);
 
 /* What a create or exec hands to its caller. */
 struct launched {

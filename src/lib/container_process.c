@@ -15,7 +15,6 @@
 
 int container_process_prepare(struct husk_process *p, char **ret_exe, husk_error **err)
 {
-	husk_process_reset_signals();
 	if (husk_process_prepare_env(p, err) < 0 || husk_process_apply_rlimits(p, err) < 0 ||
 	    husk_process_apply_oom_score_adj(p, err) < 0 ||
 	    husk_process_apply_cwd_and_umask(p, err) < 0)

@@ -4,6 +4,7 @@
 #include "hooks.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,6 +30,12 @@ static void hook_child(const struct husk_hook *h, int stdin_fd)
 {
 	char *argv0[] = {h->path, NULL};
 
+	sigset_t none;
+
+	/* nothing of the caller's signal state: a blocked TERM would make a
+	 * hook unstoppable */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	dup2(stdin_fd, 0);
 	signal(SIGPIPE, SIG_DFL);
 	execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : environ);
@@ -52,8 +59,13 @@ static int wait_hook(pid_t pid, int timeout, int *ret_status)
 		pid_t r = waitpid(pid, ret_status, deadline || pidfd >= 0 ? WNOHANG : 0);
 		if (r == pid)
 			break;
-		if (r < 0 && errno != EINTR)
-			break;
+		if (r < 0 && errno != EINTR) {
+			/* ECHILD: someone else reaped it; its status is lost */
+			r = -errno;
+			if (pidfd >= 0)
+				close(pidfd);
+			return r;
+		}
 		if (deadline && now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, ret_status, 0);
@@ -74,16 +86,24 @@ static int wait_hook(pid_t pid, int timeout, int *ret_status)
 	return 0;
 }
 
-/* A hook may exit without reading its stdin: SIGPIPE is ignored for the
- * write only, so the library leaves its caller's disposition alone. */
+/* A hook may exit without reading its stdin. SIGPIPE is blocked for the
+ * write in this thread alone (a process-wide SIG_IGN would race with other
+ * threads), and one it raised is taken back before the mask is restored. */
 static void write_state(int fd, const char *state)
 {
-	struct sigaction ignore = {.sa_handler = SIG_IGN}, old;
+	sigset_t pipe_only, old, pending;
+	bool was_pending;
 
-	sigemptyset(&ignore.sa_mask);
-	sigaction(SIGPIPE, &ignore, &old);
-	write_all(fd, state, strlen(state));
-	sigaction(SIGPIPE, &old, NULL);
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	if (write_all(fd, state, strlen(state)) < 0 && errno == EPIPE && !was_pending) {
+		struct timespec now = {0, 0};
+		sigtimedwait(&pipe_only, NULL, &now);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static int run_hook(const struct husk_hook *h, const char *kind, size_t i, const char *state,
@@ -106,6 +126,8 @@ static int run_hook(const struct husk_hook *h, const char *kind, size_t i, const
 	write_state(pipefd[1], state);
 	close(pipefd[1]);
 	r = wait_hook(pid, h->timeout, &status);
+	if (r < 0 && r != -ETIMEDOUT)
+		return husk_error_set(err, -r, "hooks.%s[%zu] `%s`: wait", kind, i, h->path);
 	if (r == -ETIMEDOUT)
 		return husk_error_fail(err, HUSK_ERR_SYSTEM,
 				       "hooks.%s[%zu] `%s`: timed out after %d s", kind, i, h->path,

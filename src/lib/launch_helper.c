@@ -28,7 +28,14 @@
 
 #define HELPER_FLAG "--husk-launch-helper"
 
-enum helper_type { HELPER_WARN = 1, HELPER_PTY, HELPER_SYNC, HELPER_DONE, HELPER_ERROR };
+enum helper_type {
+	HELPER_WARN = 1,
+	HELPER_PTY,
+	HELPER_SYNC,
+	HELPER_DONE,
+	HELPER_ERROR,
+	HELPER_ADOPT, /* a process cloned for the caller (pid), sent at once */
+};
 
 struct helper_msg {
 	int type;
@@ -40,10 +47,24 @@ struct helper_msg {
 	char text[2048];
 };
 
+static int answer_sock = -1;
+
 void adopted_add(struct adopted *a, pid_t pid)
 {
+	/* At once: if we die before the answer, our parent still knows
+	 * what to kill and reap. */
+	if (pid > 0 && answer_sock >= 0)
+		send_fd(answer_sock, -1, &(struct helper_msg){.type = HELPER_ADOPT, .pid = pid},
+			sizeof(struct helper_msg));
 	if (pid > 0 && a->n < (int)ARRAY_SIZE(a->pids))
 		a->pids[a->n++] = pid;
+}
+
+void launch_helper_close_answer(void)
+{
+	if (answer_sock >= 0)
+		close(answer_sock);
+	answer_sock = -1;
 }
 
 bool launch_needs_helper(void)
@@ -101,19 +122,28 @@ static int spawn_helper(int sock, int req, pid_t *ret_pid, husk_error **err)
 	 * not reach the container. */
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	/* Its own process group: a ^C at the caller's terminal must not kill
+	 * it halfway through a launch (the container processes take their
+	 * own session anyway). */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+					    POSIX_SPAWN_SETPGROUP);
 	r = posix_spawn(ret_pid, "/proc/self/exe", &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return r ? husk_error_set(err, r, "launch helper: spawn /proc/self/exe") : 0;
 }
 
-static void reap_adopted(const struct helper_msg *m, pid_t keep)
+/* What the helper cloned for us: on failure killed first; all reaped but
+ * the launched process on success. */
+static void reap_adopted(const struct adopted *a, pid_t keep, bool kill_them)
 {
-	for (int i = 0; i < m->n_adopted && i < (int)ARRAY_SIZE(m->adopted); i++) {
-		if (m->adopted[i] <= 0 || m->adopted[i] == keep)
+	for (int i = 0; i < a->n; i++) {
+		if (a->pids[i] == keep)
 			continue;
-		while (waitpid(m->adopted[i], NULL, 0) < 0 && errno == EINTR)
+		if (kill_them)
+			kill(a->pids[i], SIGKILL);
+		while (waitpid(a->pids[i], NULL, 0) < 0 && errno == EINTR)
 			;
 	}
 }
@@ -124,6 +154,7 @@ static int helper_call(const struct husk_runtime *rt, json_t *req, struct launch
 {
 	cleanup_close int req_fd = -1, mine = -1, theirs = -1;
 	struct helper_msg m = {0};
+	struct adopted adopted = {0};
 	pid_t helper;
 	int sv[2], r = -1;
 
@@ -150,7 +181,10 @@ static int helper_call(const struct husk_runtime *rt, json_t *req, struct launch
 			break;
 		}
 		m.text[sizeof(m.text) - 1] = '\0';
-		if (m.type == HELPER_WARN)
+		if (m.type == HELPER_ADOPT && m.pid > 0 &&
+		    adopted.n < (int)ARRAY_SIZE(adopted.pids))
+			adopted.pids[adopted.n++] = m.pid;
+		else if (m.type == HELPER_WARN)
 			runtime_warn(rt, m.text);
 		else if (m.type == HELPER_PTY)
 			ret->pty = fd;
@@ -171,7 +205,7 @@ static int helper_call(const struct husk_runtime *rt, json_t *req, struct launch
 	}
 	while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
 		;
-	reap_adopted(&m, r == 0 ? ret->pid : 0);
+	reap_adopted(&adopted, r == 0 ? ret->pid : 0, r < 0);
 	if (r < 0) {
 		if (ret->pty >= 0)
 			close(ret->pty);
@@ -232,8 +266,6 @@ int helper_exec(const struct husk_runtime *rt, const char *id, json_t *process,
 }
 
 /* --- the helper's side --- */
-
-static int answer_sock = -1;
 
 static void helper_warn(void *userdata, const char *msg)
 {

@@ -230,6 +230,42 @@ static void check_error_kinds(struct husk_handle *h0, const char *id0)
 	json_decref(cfg);
 }
 
+/* Without a handle (a runtime's create and start by id): create returns at
+ * once, and the init is still our child, to reap by the pid file's pid. */
+static void without_handle(const char *tag)
+{
+	json_t *cfg = config("exit 4", false);
+	struct husk_spec *spec = NULL;
+	husk_error *err = NULL;
+	char id[64], pid_file[512];
+	struct husk_create_opts o = {.id = id, .pid_file = pid_file};
+	int status = -1, pid = 0;
+	FILE *f;
+
+	snprintf(id, sizeof(id), "api-%s-nohandle", tag);
+	snprintf(pid_file, sizeof(pid_file), "%s/%s.pid", dir, id);
+	CHECK(husk_spec_from_json(cfg, NULL, &spec, &err) == 0 &&
+		  husk_container_create(&rt, spec, &o, NULL, &err) == 0,
+	      "%s: create without a handle returns (%s)", tag, err ? err->msg : "ok");
+	husk_error_free(&err);
+	CHECK(husk_container_start(&rt, id, &err) == 0, "%s: start by id (%s)", tag,
+	      err ? err->msg : "ok");
+	husk_error_free(&err);
+	f = fopen(pid_file, "re");
+	if (f && fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	if (f)
+		fclose(f);
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		  WEXITSTATUS(status) == 4,
+	      "%s: its init is our child, reaped by pid: exit 4", tag);
+	CHECK(husk_container_delete(&rt, id, false, &err) == 0, "%s: deleted (%s)", tag,
+	      err ? err->msg : "ok");
+	husk_error_free(&err);
+	husk_spec_free(spec);
+	json_decref(cfg);
+}
+
 static void run_containers(const char *tag)
 {
 	struct husk_handle *h[N] = {0};
@@ -367,6 +403,7 @@ static void round_trip(bool threaded)
 		return;
 	}
 	run_containers(tag);
+	without_handle(tag);
 	if (threaded) {
 		atomic_store(&stop_busy, true);
 		pthread_join(thread, &rounds);
