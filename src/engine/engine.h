@@ -22,7 +22,7 @@ struct engine_paths {
 	char *storage_root; /* $HUSK_STORAGE_ROOT or /var/lib/husk: the image store */
 	char *containers;   /* <storage_root>/containers */
 	char *names;	    /* <storage_root>/names: one file per container name */
-	char *run_root;	    /* $HUSK_RUN_ROOT or /run/husk */
+	char *run_root;	    /* $HUSK_RUN_ROOT or /run/husk-engine */
 	char *runtime_root; /* <run_root>/runtime: the core library's state */
 	char *seccomp_cache;
 };

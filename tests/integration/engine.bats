@@ -2,7 +2,7 @@
 # The engine, `husk`, as root: run --rm from the built-in busybox image,
 # images, version, exit codes, signals, and nothing left behind after any of
 # it. Every test file gets a private store and run root (HUSK_STORAGE_ROOT,
-# HUSK_RUN_ROOT): the machine's /var/lib/husk and /run/husk are never touched.
+# HUSK_RUN_ROOT): the machine's /var/lib/husk and /run/husk-engine are never touched.
 load helpers
 bats_require_minimum_version 1.5.0
 
