@@ -12,7 +12,7 @@
 
 #define DEFAULT_STORAGE_ROOT "/var/lib/husk"
 /* Not /run/husk: that is husk-runtime's state root, one directory per container id. */
-#define DEFAULT_RUN_ROOT     "/run/husk-engine"
+#define DEFAULT_RUN_ROOT "/run/husk-engine"
 
 /* An absolute path from the environment, or the default. */
 static int root_from_env(const char *var, const char *def, char **ret, husk_error **err)

@@ -38,7 +38,8 @@ static int prepare_file(const char *path, struct husk_seccomp **ret, husk_error 
 	json_t *linux_section;
 
 	if (j == NULL)
-		return husk_error_fail(err, HUSK_ERR_INVALID, "%s:%d: %s", path, jerr.line, jerr.text);
+		return husk_error_fail(err, HUSK_ERR_INVALID, "%s:%d: %s", path, jerr.line,
+				       jerr.text);
 	linux_section = json_object_get(j, "linux");
 	if (linux_section != NULL)
 		return husk_seccomp_prepare(json_object_get(linux_section, "seccomp"), NULL, ret,
