@@ -34,17 +34,23 @@ char *engine_container_path(const struct engine_paths *p, const char *id, const 
 
 struct engine {
 	struct engine_paths paths;
+	char *husk_exe;	   /* this program, for the monitor to exec back */
+	char *monitor_exe; /* husk-monitor, beside it */
 	struct husk_runtime rt;
 };
 
 struct verb {
 	const char *name;
 	int (*run)(struct engine *e, int argc, char **argv);
-	const char *usage;
+	const char *usage; /* NULL: internal, not listed */
+	bool guard;	   /* prepares the CVE-2019-5736 guard first */
 };
 
 /* "husk: MSG" on stderr. */
 void engine_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* After getopt_long() returned '?' or ':' (opterr = 0, optstring starting
+ * with ":"): "VERB: unknown flag `-x`" or "... needs a value"; EXIT_ENGINE. */
+int engine_flag_error(const char *verb, int c, char **argv);
 /* Reports err, frees it and returns EXIT_ENGINE. */
 int engine_fail(husk_error *err);
 /* Opens the image store under the storage root. */
@@ -53,3 +59,17 @@ int engine_store_open(const struct engine *e, struct husk_store **ret, husk_erro
 int cmd_run(struct engine *e, int argc, char **argv);
 int cmd_images(struct engine *e, int argc, char **argv);
 int cmd_version(struct engine *e, int argc, char **argv);
+int cmd_create(struct engine *e, int argc, char **argv);
+int cmd_start(struct engine *e, int argc, char **argv);
+int cmd_ps(struct engine *e, int argc, char **argv);
+int cmd_logs(struct engine *e, int argc, char **argv);
+int cmd_exec(struct engine *e, int argc, char **argv);
+int cmd_stop(struct engine *e, int argc, char **argv);
+int cmd_restart(struct engine *e, int argc, char **argv);
+int cmd_kill(struct engine *e, int argc, char **argv);
+int cmd_wait(struct engine *e, int argc, char **argv);
+int cmd_rm(struct engine *e, int argc, char **argv);
+int cmd_rename(struct engine *e, int argc, char **argv);
+int cmd_inspect(struct engine *e, int argc, char **argv);
+int cmd_monitor_exit(struct engine *e, int argc, char **argv);
+int cmd_healthcheck(struct engine *e, int argc, char **argv);

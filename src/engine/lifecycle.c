@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* A container's life: create, start in the foreground, remove. */
+/* A container's record made from an image, and removed. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 
 #include "lifecycle.h"
 #include "rootfs.h"
+#include "signals.h"
 #include "util.h"
 
 static int new_id(char id[65], husk_error **err)
@@ -36,8 +37,7 @@ static bool name_valid(const char *name)
 
 /* names/<name> made with O_EXCL holds the container's id: two `run --name`
  * at once cannot both get it. */
-static int name_claim(struct engine *e, struct engine_container *c, const char *name,
-		      husk_error **err)
+int name_claim(const struct engine *e, const char *id, const char *name, husk_error **err)
 {
 	cleanup_close int dirfd = -1, fd = -1;
 
@@ -56,29 +56,61 @@ static int name_claim(struct engine *e, struct engine_container *c, const char *
 				       "the container name `%s` is already in use", name);
 	if (fd < 0)
 		return husk_error_set(err, errno, "claim the name `%s`", name);
-	c->name = strdup(name);
-	if (c->name == NULL) {
+	if (write_all(fd, id, strlen(id)) < 0) {
+		int e1 = errno;
 		unlinkat(dirfd, name, 0);
-		return husk_error_set(err, ENOMEM, "name");
+		return husk_error_set(err, e1, "write the name `%s`", name);
 	}
-	if (write_all(fd, c->id, strlen(c->id)) < 0)
-		return husk_error_set(err, errno, "write the name `%s`", name);
 	return 0;
 }
 
-static int name_release(struct engine *e, struct engine_container *c, husk_error **err)
+/* Removes names/<name> if it still names this container. */
+int name_release(const struct engine *e, const char *id, const char *name, husk_error **err)
 {
-	cleanup_free char *path = NULL;
+	cleanup_free char *path = NULL, *data = NULL;
 
-	if (c->name == NULL)
+	if (name == NULL)
 		return 0;
-	if (asprintf(&path, "%s/%s", e->paths.names, c->name) < 0)
+	if (asprintf(&path, "%s/%s", e->paths.names, name) < 0)
 		return husk_error_set(err, ENOMEM, "name");
+	if (read_file_at(AT_FDCWD, path, &data, NULL, NULL) < 0 || strcmp(data, id) != 0)
+		return 0;
 	if (unlink(path) < 0 && errno != ENOENT)
-		return husk_error_set(err, errno, "remove the name `%s`", c->name);
-	free(c->name);
-	c->name = NULL;
+		return husk_error_set(err, errno, "remove the name `%s`", name);
 	return 0;
+}
+
+/* Docker's made-up names: an adjective and a famous scientist. */
+static int name_generate(const struct engine *e, const char *id, char **ret, husk_error **err)
+{
+	static const char *const adjectives[] = {
+	    "brave", "calm",  "clever", "eager", "gentle", "happy", "jolly",  "keen",
+	    "lucid", "merry", "nifty",	"quiet", "sharp",  "swift", "tender", "witty",
+	};
+	static const char *const names[] = {
+	    "babbage",	"curie",   "darwin", "euler",	"fermat",  "gauss",    "hopper", "kepler",
+	    "lovelace", "noether", "pascal", "ritchie", "shannon", "thompson", "turing", "wirth",
+	};
+	uint32_t r;
+
+	for (int attempt = 0; attempt < 8; attempt++) {
+		husk_error *e1 = NULL;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return husk_error_set(err, errno, "random");
+		if (asprintf(ret, "%s_%s%s%.*s", adjectives[r % 16], names[(r >> 4) % 16],
+			     attempt ? "_" : "", attempt ? 4 : 0, id) < 0)
+			return husk_error_set(err, ENOMEM, "name");
+		if (name_claim(e, id, *ret, &e1) == 0)
+			return 0;
+		free(*ret);
+		*ret = NULL;
+		if (!husk_error_is(e1, HUSK_ERR_EXISTS)) {
+			*err = e1;
+			return -1;
+		}
+		husk_error_free(&e1);
+	}
+	return husk_error_fail(err, HUSK_ERR_EXISTS, "no free name found");
 }
 
 /* The image, made when it is the built-in busybox and not there yet. */
@@ -99,9 +131,8 @@ static int image_resolve(struct husk_store *s, const char *ref, char **ret_diges
 }
 
 /* Holds the image for the container, then reads it: gc cannot take its
- * layers from under the overlay. The store is closed before the container
- * starts (its lock must not outlive this step). */
-static int image_hold_and_get(struct engine *e, const char *ref, struct engine_container *c,
+ * layers from under the overlay. */
+static int image_hold_and_get(struct engine *e, const char *ref, const char *id, bool *held,
 			      struct husk_image **ret, husk_error **err)
 {
 	struct husk_store *s = NULL;
@@ -112,100 +143,188 @@ static int image_hold_and_get(struct engine *e, const char *ref, struct engine_c
 		return -1;
 	r = image_resolve(s, ref, &digest, err);
 	if (r == 0)
-		r = husk_store_hold(s, c->id, digest, err);
+		r = husk_store_hold(s, id, digest, err);
 	if (r == 0) {
-		c->held = true;
+		*held = true;
 		r = husk_store_image_get(s, digest, ret, err);
 	}
 	husk_store_close(s);
 	return r;
 }
 
-static int make_dir(struct engine_container *c, struct engine *e, husk_error **err)
+static json_t *strv_json(char *const *v)
 {
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *healthcheck_json(const struct husk_image_config *ic, const struct run_options *o)
+{
+	const struct husk_healthcheck *h = ic->healthcheck;
+	json_t *hc;
+
+	if (o->no_healthcheck)
+		return NULL;
+	if (o->health_cmd)
+		hc = json_pack("{s:[s,s]}", "Test", "CMD-SHELL", o->health_cmd);
+	else if (h && h->test && h->test[0] && strcmp(h->test[0], "NONE") != 0)
+		hc =
+		    json_pack("{s:o, s:I, s:I, s:I, s:i}", "Test", strv_json(h->test), "Interval",
+			      (json_int_t)h->interval_ns, "Timeout", (json_int_t)h->timeout_ns,
+			      "StartPeriod", (json_int_t)h->start_period_ns, "Retries", h->retries);
+	else
+		return NULL;
+	if (hc == NULL)
+		return NULL;
+	if (o->health_interval)
+		json_object_set_new(hc, "Interval", json_integer(o->health_interval));
+	if (o->health_timeout)
+		json_object_set_new(hc, "Timeout", json_integer(o->health_timeout));
+	if (o->health_start_period)
+		json_object_set_new(hc, "StartPeriod", json_integer(o->health_start_period));
+	if (o->health_retries)
+		json_object_set_new(hc, "Retries", json_integer(o->health_retries));
+	return hc;
+}
+
+static const char *restart_name(enum restart_policy p)
+{
+	static const char *const names[] = {"no", "on-failure", "always", "unless-stopped"};
+
+	return names[p];
+}
+
+static const char *stop_signal_name(const struct husk_image_config *ic, const struct run_options *o)
+{
+	int sig;
+
+	if (o->stop_signal && husk_signal_parse(o->stop_signal, &sig) == 0)
+		return husk_signal_name(sig);
+	if (ic->stop_signal && husk_signal_parse(ic->stop_signal, &sig) == 0)
+		return husk_signal_name(sig);
+	return "TERM";
+}
+
+/* container.json: Docker's inspect fields, as far as they mean the same. */
+static json_t *doc_build(const char *id, const char *name, const char *ref,
+			 const struct husk_image *img, const struct run_options *o, json_t *oci)
+{
+	const struct husk_image_config *ic = &img->config;
+	json_t *process = json_object_get(oci, "process");
+	json_t *args = json_object_get(process, "args");
+	char now[64], sig[16];
+	json_t *doc, *config, *hc;
+
+	rfc3339_now(now);
+	snprintf(sig, sizeof(sig), "SIG%s", stop_signal_name(ic, o));
+	config = json_pack(
+	    "{s:O, s:s, s:O, s:o, s:o, s:O, s:b, s:b, s:s, s:o, s:s, s:i}", "Hostname",
+	    json_object_get(oci, "hostname"), "User",
+	    o->user ? o->user : (ic->user ? ic->user : ""), "Env", json_object_get(process, "env"),
+	    "Cmd", strv_json(o->args && o->args[0] ? o->args : ic->cmd), "Entrypoint",
+	    o->entrypoint_set ? json_pack("[s]", o->entrypoint) : strv_json(ic->entrypoint),
+	    "WorkingDir", json_object_get(process, "cwd"), "Tty", o->tty, "OpenStdin",
+	    o->interactive, "Image", ref, "Labels", json_object(), "StopSignal", sig, "StopTimeout",
+	    o->stop_timeout_set ? o->stop_timeout : 10);
+	if (config == NULL)
+		return NULL;
+	hc = healthcheck_json(ic, o);
+	if (hc)
+		json_object_set_new(config, "Healthcheck", hc);
+	doc =
+	    json_pack("{s:s, s:s+, s:s, s:s, s:s, s:O, s:o, s:o, s:{s:b, s:{s:s, s:i}, s:I, "
+		      "s:s}, s:[]}",
+		      "Id", id, "Name", "/", name, "Created", now, "Image", img->id, "ImageDigest",
+		      img->manifest_digest, "Path", json_array_get(args, 0), "Args", json_array(),
+		      "Config", config, "HostConfig", "AutoRemove", o->rm, "RestartPolicy", "Name",
+		      restart_name(o->restart), "MaximumRetryCount", o->restart_max, "LogMaxSize",
+		      (json_int_t)(o->log_max_size_set ? o->log_max_size : 10 * 1024 * 1024),
+		      "NetworkMode", "none", "Mounts");
+	for (size_t i = 1; doc && i < json_array_size(args); i++)
+		json_array_append(json_object_get(doc, "Args"), json_array_get(args, i));
+	return doc;
+}
+
+static int write_config(const char *dir, json_t *oci, husk_error **err)
+{
+	cleanup_free char *text = json_dumps(oci, JSON_COMPACT);
+	cleanup_close int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (text == NULL)
+		return husk_error_set(err, ENOMEM, "config.json");
+	if (dirfd < 0)
+		return husk_error_set(err, errno, "open `%s`", dir);
+	return write_file_atomic_at(dirfd, "config.json", text, strlen(text), 0600, err);
+}
+
+/* The record, once everything it names exists: container.json last, so a
+ * dir without it is a creation that did not finish. */
+static int write_record(struct ctr *c, const struct husk_image *img, const char *ref,
+			const struct run_options *o, const char *name, husk_error **err)
+{
+	cleanup_json json_t *oci = NULL;
+	cleanup_free char *rootfs = NULL;
+
+	if (asprintf(&rootfs, "%s/rootfs", c->dir) < 0)
+		return husk_error_set(err, ENOMEM, "rootfs");
+	if (container_config_generate(img, o, c->id, rootfs, &oci, err) < 0 ||
+	    write_config(c->dir, oci, err) < 0)
+		return -1;
+	c->doc = doc_build(c->id, name, ref, img, o, oci);
+	if (c->doc == NULL)
+		return husk_error_set(err, ENOMEM, "container.json");
+	c->st.status = CTR_CREATED;
+	if (ctr_save_state(c, err) < 0)
+		return -1;
+	return ctr_save_doc(c, err);
+}
+
+int ctr_create(struct engine *e, const char *image_ref, const struct run_options *o,
+	       struct ctr **ret, husk_error **err)
+{
+	cleanup_ctr struct ctr *c = calloc(1, sizeof(*c));
+	struct husk_image *img = NULL;
+	cleanup_free char *name = NULL;
+	bool held = false;
+	int r;
+
+	if (c == NULL)
+		return husk_error_set(err, ENOMEM, "container");
+	c->lock_fd = -1;
+	if (new_id(c->id, err) < 0)
+		return -1;
 	c->dir = engine_container_path(&e->paths, c->id, NULL);
 	if (c->dir == NULL)
 		return husk_error_set(err, ENOMEM, "container dir");
 	if (mkdir(c->dir, 0700) < 0)
 		return husk_error_set(err, errno, "mkdir `%s`", c->dir);
-	c->dir_made = true;
-	return 0;
-}
-
-static int create_in_core(struct engine *e, struct engine_container *c, json_t *config,
-			  husk_error **err)
-{
-	cleanup_spec struct husk_spec *spec = NULL;
-	struct husk_create_opts opts = {.id = c->id};
-
-	if (husk_spec_from_json(config, c->dir, &spec, err) < 0)
-		return -1;
-	/* created is set first: a failed create may have left state. */
-	c->created = true;
-	if (husk_container_create(&e->rt, spec, &opts, &c->handle, err) < 0) {
-		c->core_failed = true;
-		return -1;
-	}
-	return 0;
-}
-
-int container_create(struct engine *e, const char *image_ref, const struct run_options *o,
-		     struct engine_container *c, husk_error **err)
-{
-	struct husk_image *img = NULL;
-	cleanup_json json_t *config = NULL;
-	cleanup_free char *rootfs = NULL;
-	int r;
-
-	memset(c, 0, sizeof(*c));
-	if (new_id(c->id, err) < 0 || make_dir(c, e, err) < 0)
-		return -1;
-	if (o->name && name_claim(e, c, o->name, err) < 0)
-		return -1;
-	if (image_hold_and_get(e, image_ref, c, &img, err) < 0) {
-		husk_image_free(img);
-		return -1;
-	}
-	rootfs = engine_container_path(&e->paths, c->id, "rootfs");
-	r = rootfs == NULL ? husk_error_set(err, ENOMEM, "rootfs") : 0;
+	r = o->name ? name_claim(e, c->id, o->name, err) : name_generate(e, c->id, &name, err);
+	if (r == 0 && o->name)
+		name = strdup(o->name);
 	if (r == 0)
-		r = container_config_generate(img, o, c->id, rootfs, &config, err);
-	if (r == 0) {
-		c->mounted = true;
-		r = rootfs_mount(e->paths.storage_root, c->dir, img, err);
-	}
+		r = image_hold_and_get(e, image_ref, c->id, &held, &img, err);
+	if (r == 0)
+		r = write_record(c, img, image_ref, o, name, err);
 	husk_image_free(img);
-	if (r < 0)
-		return -1;
-	return create_in_core(e, c, config, err);
-}
-
-int container_run_foreground(struct engine_container *c, int *ret_status, husk_error **err)
-{
-	int r;
-
-	if (husk_handle_start(c->handle, err) < 0) {
-		c->core_failed = true;
+	if (r < 0) {
+		/* what there is to undo, by hand: there is no record yet */
+		if (name)
+			name_release(e, c->id, name, NULL);
+		if (held) {
+			struct husk_store *s = NULL;
+			if (engine_store_open(e, &s, NULL) == 0) {
+				husk_store_release(s, c->id, NULL);
+				husk_store_close(s);
+			}
+		}
+		rm_rf_at(AT_FDCWD, c->dir);
 		return -1;
 	}
-	r = husk_foreground(c->handle, ret_status, err);
-	c->reaped = r == 0;
-	return r;
-}
-
-/* An init that never ran its process (start failed) is still our child:
- * kill and reap it before its state goes. */
-static void reap_init(struct engine_container *c)
-{
-	int status;
-
-	if (c->handle != NULL && !c->reaped) {
-		husk_handle_kill(c->handle, SIGKILL, NULL);
-		if (husk_handle_wait(c->handle, &status, NULL) == 0)
-			c->reaped = true;
-	}
-	husk_handle_free(c->handle);
-	c->handle = NULL;
+	*ret = steal_pointer(&c);
+	return 0;
 }
 
 /* Keeps the first error; later ones are dropped. */
@@ -216,58 +335,45 @@ static void keep_first(husk_error **first, husk_error **e)
 	husk_error_free(e);
 }
 
-static int release_image(struct engine *e, struct engine_container *c, husk_error **err)
+static int release_image(struct engine *e, const char *id, husk_error **err)
 {
 	struct husk_store *s = NULL;
 	int r;
 
-	if (!c->held)
-		return 0;
 	if (engine_store_open(e, &s, err) < 0)
 		return -1;
-	r = husk_store_release(s, c->id, err);
+	r = husk_store_release(s, id, err);
 	husk_store_close(s);
-	if (r == 0)
-		c->held = false;
 	return r;
 }
 
-static int remove_dir(struct engine_container *c, husk_error **err)
-{
-	if (!c->dir_made)
-		return 0;
-	/* Never through a mount that is still there: only once unmounted. */
-	if (c->mounted)
-		return husk_error_fail(err, HUSK_ERR_BUSY, "`%s` is still mounted: left in place",
-				       c->dir);
-	if (rm_rf_at(AT_FDCWD, c->dir) < 0)
-		return husk_error_set(err, errno, "remove `%s`", c->dir);
-	c->dir_made = false;
-	return 0;
-}
-
-int container_remove(struct engine *e, struct engine_container *c, husk_error **err)
+int ctr_remove(struct engine *e, struct ctr *c, husk_error **err)
 {
 	husk_error *first = NULL, *e1 = NULL;
+	cleanup_free char *doomed = NULL;
 
-	reap_init(c);
-	if (c->created && husk_container_delete(&e->rt, c->id, true, &e1) < 0 &&
+	if (husk_container_delete(&e->rt, c->id, true, &e1) < 0 &&
 	    !husk_error_is(e1, HUSK_ERR_NOT_FOUND))
 		keep_first(&first, &e1);
 	husk_error_free(&e1);
-	c->created = false;
-	if (c->mounted && c->dir && rootfs_unmount(c->dir, &e1) < 0)
+	if (rootfs_unmount(c->dir, &e1) < 0) {
+		/* never remove through a mount that is still there */
 		keep_first(&first, &e1);
-	else
-		c->mounted = false;
-	if (remove_dir(c, &e1) < 0)
+		*err = first;
+		return -1;
+	}
+	/* container.json goes first: a half-removed container is no longer
+	 * listed, and the rest is removed by name from here on. */
+	if (asprintf(&doomed, "%s/container.json", c->dir) >= 0)
+		unlink(doomed);
+	if (name_release(e, c->id, c->name, &e1) < 0)
 		keep_first(&first, &e1);
-	if (release_image(e, c, &e1) < 0)
+	if (rm_rf_at(AT_FDCWD, c->dir) < 0 && errno != ENOENT) {
+		husk_error_set(&e1, errno, "remove `%s`", c->dir);
 		keep_first(&first, &e1);
-	if (name_release(e, c, &e1) < 0)
+	}
+	if (release_image(e, c->id, &e1) < 0)
 		keep_first(&first, &e1);
-	free(c->dir);
-	c->dir = NULL;
 	if (first == NULL)
 		return 0;
 	*err = first;

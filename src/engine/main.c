@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
+#include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +11,29 @@
 #include "engine.h"
 #include "util.h"
 
+/* Verbs that start or enter containers need the CVE-2019-5736 guard. */
+#define GUARD true
+
 static const struct verb verbs[] = {
-    {"run", cmd_run,
-     "run --rm [-i] [-t] [--name N] [-e K=V] [-w DIR] [-h HOST] [-u UID[:GID]] "
-     "[--entrypoint CMD] IMAGE [COMMAND [ARG...]]"},
-    {"images", cmd_images, "images"},
-    {"version", cmd_version, "version"},
+    {"run", cmd_run, "run [-d] [--rm] [-i] [-t] [options] IMAGE [COMMAND [ARG...]]", GUARD},
+    {"create", cmd_create, "create [options] IMAGE [COMMAND [ARG...]]", false},
+    {"start", cmd_start, "start [-a] [-i] CONTAINER...", GUARD},
+    {"ps", cmd_ps, "ps [-a] [-q] [--no-trunc] [--filter K=V] [--format json]", false},
+    {"logs", cmd_logs, "logs [-f] [-t] [--tail N] [--since T] [--until T] CONTAINER", false},
+    {"exec", cmd_exec, "exec [-d] [-i] [-t] [-e K=V] [-u UID[:GID]] [-w DIR] CONTAINER CMD...",
+     GUARD},
+    {"stop", cmd_stop, "stop [-t SECONDS] CONTAINER...", false},
+    {"restart", cmd_restart, "restart [-t SECONDS] CONTAINER...", GUARD},
+    {"kill", cmd_kill, "kill [-s SIGNAL] CONTAINER...", false},
+    {"wait", cmd_wait, "wait CONTAINER...", false},
+    {"rm", cmd_rm, "rm [-f] CONTAINER...", false},
+    {"rename", cmd_rename, "rename CONTAINER NEW_NAME", false},
+    {"inspect", cmd_inspect, "inspect CONTAINER|IMAGE...", false},
+    {"images", cmd_images, "images", false},
+    {"version", cmd_version, "version", false},
+    /* internal: the monitor's */
+    {"__monitor-exit", cmd_monitor_exit, NULL, GUARD},
+    {"__healthcheck", cmd_healthcheck, NULL, GUARD},
 };
 
 void engine_error(const char *fmt, ...)
@@ -28,6 +47,17 @@ void engine_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "husk: %s\n", msg ? msg : fmt);
 	free(msg);
+}
+
+int engine_flag_error(const char *verb, int c, char **argv)
+{
+	const char *what = c == ':' ? "needs a value" : "is unknown";
+
+	if (optopt != 0 && optopt < 256)
+		engine_error("%s: flag `-%c` %s", verb, optopt, what);
+	else
+		engine_error("%s: flag `%s` %s", verb, argv[optind - 1], what);
+	return EXIT_ENGINE;
 }
 
 int engine_fail(husk_error *err)
@@ -55,7 +85,8 @@ static void print_help(FILE *f)
 	fprintf(f, "usage: husk COMMAND [options]\n\nA container engine with no daemon. "
 		   "Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(f, "  %s\n", verbs[i].usage);
+		if (verbs[i].usage)
+			fprintf(f, "  %s\n", verbs[i].usage);
 }
 
 static const struct verb *find_verb(const char *name)
@@ -64,6 +95,41 @@ static const struct verb *find_verb(const char *name)
 		if (strcmp(name, verbs[i].name) == 0)
 			return &verbs[i];
 	return NULL;
+}
+
+/* This program, and husk-monitor beside it (or where it is installed). */
+static int find_programs(struct engine *e, husk_error **err)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n < 0)
+		return husk_error_set(err, errno, "readlink /proc/self/exe");
+	self[n] = '\0';
+	e->husk_exe = strdup(self);
+	slash = strrchr(self, '/');
+	if (e->husk_exe == NULL || slash == NULL)
+		return husk_error_set(err, ENOMEM, "path");
+	*slash = '\0';
+	if (asprintf(&e->monitor_exe, "%s/husk-monitor", self) < 0)
+		return husk_error_set(err, ENOMEM, "path");
+	if (access(e->monitor_exe, X_OK) == 0)
+		return 0;
+	free(e->monitor_exe);
+	if (asprintf(&e->monitor_exe, "%s/husk/husk-monitor", HUSK_LIBEXECDIR) < 0)
+		return husk_error_set(err, ENOMEM, "path");
+	if (access(e->monitor_exe, X_OK) < 0)
+		return husk_error_set(err, errno, "husk-monitor is not beside husk nor in %s/husk",
+				      HUSK_LIBEXECDIR);
+	return 0;
+}
+
+static void engine_clear(struct engine *e)
+{
+	engine_paths_clear(&e->paths);
+	free(e->husk_exe);
+	free(e->monitor_exe);
 }
 
 int main(int argc, char **argv)
@@ -94,22 +160,24 @@ int main(int argc, char **argv)
 		engine_error("running as an ordinary user is not supported yet");
 		return EXIT_ENGINE;
 	}
-	if (engine_paths_init(&e.paths, &err) < 0)
+	if (engine_paths_init(&e.paths, &err) < 0 || find_programs(&e, &err) < 0) {
+		engine_clear(&e);
 		return engine_fail(err);
+	}
 	e.rt = (struct husk_runtime){
 	    .root = e.paths.runtime_root,
 	    .seccomp_cache = e.paths.seccomp_cache,
 	    .warn = engine_warn,
 	};
 	/* CVE-2019-5736: prepared once for the containers this run starts. */
-	if (strcmp(v->name, "run") == 0) {
-		if (husk_exe_guard_setup(argv, false, &guard, &err) < 0) {
-			engine_paths_clear(&e.paths);
+	if (v->guard) {
+		if (husk_exe_guard_setup(argv, true, &guard, &err) < 0) {
+			engine_clear(&e);
 			return engine_fail(err);
 		}
 		e.rt.exe_guard = guard;
 	}
 	r = v->run(&e, argc - 1, argv + 1);
-	engine_paths_clear(&e.paths);
+	engine_clear(&e);
 	return r;
 }

@@ -86,7 +86,8 @@ static int make_dir_in(const char *container_dir, const char *name, mode_t mode,
 
 	if (asprintf(&path, "%s/%s", container_dir, name) < 0)
 		return husk_error_set(err, ENOMEM, "mkdir");
-	if (mkdir(path, mode) < 0)
+	/* they are there already when a stopped container starts again */
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
 		return husk_error_set(err, errno, "mkdir `%s`", path);
 	return 0;
 }

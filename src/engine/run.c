@@ -1,35 +1,30 @@
 /* SPDX-License-Identifier: MIT */
-/* husk run: a container from an image, in the foreground. */
+/* husk run: a container from an image, under its monitor, in the
+ * foreground (attached) or detached (-d). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "attach_client.h"
+#include "launch.h"
 #include "lifecycle.h"
 #include "util.h"
 
 /* Docker's exit codes for a command the core could not start. */
-static int exit_code_of(const struct engine_container *c, const husk_error *err)
+static int exit_code_of(const husk_error *err)
 {
-	if (c->core_failed && husk_error_is(err, HUSK_ERR_NOT_FOUND))
+	if (husk_error_is(err, HUSK_ERR_NOT_FOUND))
 		return EXIT_NOT_FOUND;
-	if (c->core_failed && husk_error_is(err, HUSK_ERR_PERMISSION))
+	if (husk_error_is(err, HUSK_ERR_PERMISSION))
 		return EXIT_CANNOT_INVOKE;
 	return EXIT_ENGINE;
 }
 
-/* Without -i the container's stdin is /dev/null, as Docker's. */
-static int detach_stdin(void)
-{
-	cleanup_close int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	return fd < 0 || dup2(fd, 0) < 0 ? -1 : 0;
-}
-
-/* Signals that come while the container is made or removed wait (blocked)
- * instead of killing husk half-way: husk_foreground() forwards the pending
- * ones to the container once it runs, and they are dropped after it exits. */
+/* Signals that come while the container is made wait (blocked) instead of
+ * killing husk half-way: the attached session forwards the pending ones. */
 static void block_forwarded_signals(void)
 {
 	sigset_t set;
@@ -44,41 +39,96 @@ static void block_forwarded_signals(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
+/* A start that failed: the container stays, created, with the error (as
+ * Docker's), unless --rm. */
+static int start_failed(struct engine *e, struct ctr *c, husk_error *err)
+{
+	husk_error *rm_err = NULL;
+	int code = exit_code_of(err);
+
+	engine_error("%s", err->msg ? err->msg : "failed");
+	if (c->auto_remove) {
+		if (ctr_remove(e, c, &rm_err) < 0) {
+			engine_error("removing container %s: %s", c->id, rm_err->msg);
+			husk_error_free(&rm_err);
+		}
+	} else {
+		free(c->st.error);
+		c->st.error = strdup(err->msg ? err->msg : "failed");
+		ctr_save_state(c, NULL);
+	}
+	husk_error_free(&err);
+	return code;
+}
+
+/* Starts c under its monitor and, unless detached, stays attached until it
+ * exits: its exit status is ours. */
+int ctr_start_and_attach(struct engine *e, struct ctr *c, bool detach, bool stdin_open)
+{
+	husk_error *err = NULL;
+	int pair[2] = {-1, -1}, status = 0, r;
+
+	if (!detach && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		husk_error_set(&err, errno, "socketpair");
+		return start_failed(e, c, err);
+	}
+	if (ctr_lock(c, &err) < 0 || ctr_launch(e, c, pair[1], &err) < 0) {
+		closep(&pair[0]);
+		closep(&pair[1]);
+		return start_failed(e, c, err);
+	}
+	ctr_unlock(c);
+	closep(&pair[1]);
+	if (detach)
+		return 0;
+	r = attach_run(pair[0], c->tty, stdin_open, &status, &err);
+	close(pair[0]);
+	if (r < 0)
+		return engine_fail(err);
+	return r == 1 ? status : 0;
+}
+
 int cmd_run(struct engine *e, int argc, char **argv)
 {
 	struct run_options o = {0};
-	struct engine_container c;
-	husk_error *err = NULL, *rm_err = NULL;
-	int image, status = EXIT_ENGINE;
+	cleanup_ctr struct ctr *c = NULL;
+	husk_error *err = NULL;
+	int image, status;
 
 	image = run_options_parse(&o, argc, argv);
-	if (image > 0 && (!o.rm || o.detach)) {
-		engine_error("run: keeping a stopped container is not supported yet: use --rm");
-		image = -1;
-	}
 	if (image <= 0) {
 		run_options_clear(&o);
 		return image == 0 ? 0 : EXIT_ENGINE;
 	}
-	if (!o.interactive && detach_stdin() < 0) {
-		run_options_clear(&o);
-		engine_error("run: cannot open /dev/null");
-		return EXIT_ENGINE;
-	}
 	block_forwarded_signals();
-	if (container_create(e, argv[image], &o, &c, &err) == 0)
-		container_run_foreground(&c, &status, &err);
-	if (err != NULL) {
-		engine_error("%s", err->msg ? err->msg : "failed");
-		status = exit_code_of(&c, err);
-		husk_error_free(&err);
+	if (ctr_create(e, argv[image], &o, &c, &err) < 0) {
+		run_options_clear(&o);
+		return engine_fail(err);
 	}
-	if (container_remove(e, &c, &rm_err) < 0) {
-		engine_error("removing container %s: %s", c.id, rm_err->msg);
-		husk_error_free(&rm_err);
-		if (status < EXIT_ENGINE)
-			status = EXIT_ENGINE;
-	}
+	status = ctr_start_and_attach(e, c, o.detach, o.interactive);
+	if (o.detach && status == 0)
+		printf("%s\n", c->id);
 	run_options_clear(&o);
 	return status;
+}
+
+/* husk create: run's options; the container is made, not started. */
+int cmd_create(struct engine *e, int argc, char **argv)
+{
+	struct run_options o = {0};
+	cleanup_ctr struct ctr *c = NULL;
+	husk_error *err = NULL;
+	int image = run_options_parse(&o, argc, argv);
+
+	if (image <= 0) {
+		run_options_clear(&o);
+		return image == 0 ? 0 : EXIT_ENGINE;
+	}
+	if (ctr_create(e, argv[image], &o, &c, &err) < 0) {
+		run_options_clear(&o);
+		return engine_fail(err);
+	}
+	printf("%s\n", c->id);
+	run_options_clear(&o);
+	return 0;
 }

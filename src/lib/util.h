@@ -30,6 +30,15 @@ static inline void closep(int *fd)
 #define cleanup_free  __attribute__((cleanup(freep)))
 #define cleanup_close __attribute__((cleanup(closep)))
 
+struct __dirstream;
+int closedir(struct __dirstream *d);
+static inline void closedirp(struct __dirstream **d)
+{
+	if (*d)
+		closedir(*d);
+}
+#define cleanup_dir __attribute__((cleanup(closedirp)))
+
 void strv_free(char **v);
 static inline void strv_freep(char ***v)
 {

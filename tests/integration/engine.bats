@@ -143,7 +143,7 @@ nothing_left() {
 	[[ "${lines[0]}" =~ ^husk\ version\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
 }
 
-@test "engine: unknown flags, a missing value, no image, no --rm: 125 and one line" {
+@test "engine: unknown flags, a missing value, no image, bad policies: 125 and one line" {
 	run hk run --rm --x busybox true
 	[ "$status" -eq 125 ]
 	[ "$output" = "husk: run: unknown flag \`--x\`" ]
@@ -155,9 +155,15 @@ nothing_left() {
 	[ "$output" = "husk: run: flag \`--name\` needs a value" ]
 	run hk run --rm
 	[ "$status" -eq 125 ]
-	run hk run busybox true
+	run hk run --rm --restart always busybox true
 	[ "$status" -eq 125 ]
-	[[ "$output" == *"not supported yet: use --rm"* ]]
+	[ "$output" = "husk: run: --rm and --restart cannot be used together" ]
+	run hk run --restart sometimes busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == "husk: run: --restart \`sometimes\`: must be"* ]]
+	run hk run --health-interval 5 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == "husk: run: --health-interval \`5\`: not a duration"* ]]
 	run hk nosuchverb
 	[ "$status" -eq 125 ]
 }

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+
+#include <husk/error.h>
+
+/* The client side of the monitor's attach protocol (attach.h), in the
+ * foreground: the container's output to our stdout and stderr, our stdin to
+ * it (with stdin_open), SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2
+ * sent on to it, and with a tty our terminal in raw mode, its size
+ * followed, and ctrl-p ctrl-q to detach. Returns 1 with *ret_status once the
+ * monitor tells the exit status, 0 when detached or the monitor went away
+ * without telling. */
+int attach_run(int sock, bool tty, bool stdin_open, int *ret_status, husk_error **err);
+/* Connects to containers/<id>/attach.sock. */
+int attach_connect(const char *dir, int *ret_fd, husk_error **err);

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/* Starting a container under its monitor. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "health.h"
+#include "launch.h"
+#include "rootfs.h"
+#include "util.h"
+
+/* The container's end and the monitor's end of each stdio stream. */
+struct stdio_plan {
+	int child[3];	/* 0, 1, 2 for the init (-1: /dev/null) */
+	int monitor[3]; /* in (write end), out, err (read ends) */
+};
+
+static void stdio_close(struct stdio_plan *p)
+{
+	for (int i = 0; i < 3; i++) {
+		closep(&p->child[i]);
+		closep(&p->monitor[i]);
+	}
+}
+
+static int stdio_pipes(const struct ctr *c, struct stdio_plan *p, husk_error **err)
+{
+	int fds[2];
+
+	for (int i = 0; i < 3; i++)
+		p->child[i] = p->monitor[i] = -1;
+	if (c->tty)
+		return 0; /* the core makes a pty; the monitor holds its master */
+	for (int i = 0; i < 3; i++) {
+		if (i == 0 && !c->open_stdin)
+			continue;
+		if (pipe2(fds, O_CLOEXEC) < 0) {
+			stdio_close(p);
+			return husk_error_set(err, errno, "pipe");
+		}
+		p->child[i] = i == 0 ? fds[0] : fds[1];
+		p->monitor[i] = i == 0 ? fds[1] : fds[0];
+	}
+	return 0;
+}
+
+/* The init inherits our 0, 1 and 2 (the core passes them on). */
+static int stdio_install(struct stdio_plan *p, husk_error **err)
+{
+	cleanup_close int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return husk_error_set(err, errno, "open /dev/null");
+	for (int i = 0; i < 3; i++)
+		if (dup2(p->child[i] >= 0 ? p->child[i] : null, i) < 0)
+			return husk_error_set(err, errno, "dup2");
+	for (int i = 0; i < 3; i++)
+		closep(&p->child[i]);
+	return 0;
+}
+
+static int stdio_release(void)
+{
+	cleanup_close int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (dup2(null, i) < 0)
+			return -1;
+	return 0;
+}
+
+int ctr_mount_rootfs(struct engine *e, struct ctr *c, husk_error **err)
+{
+	struct husk_store *s = NULL;
+	struct husk_image *img = NULL;
+	cleanup_free char *rootfs = NULL;
+	struct stat st, parent;
+	int r;
+
+	if (asprintf(&rootfs, "%s/rootfs", c->dir) < 0)
+		return husk_error_set(err, ENOMEM, "rootfs");
+	/* A mount point is on another device than its parent. */
+	if (stat(rootfs, &st) == 0 && stat(c->dir, &parent) == 0 && st.st_dev != parent.st_dev)
+		return 0;
+	if (engine_store_open(e, &s, err) < 0)
+		return -1;
+	r = husk_store_image_get(s, c->image_digest, &img, err);
+	husk_store_close(s);
+	if (r == 0)
+		r = rootfs_mount(e->paths.storage_root, c->dir, img, err);
+	husk_image_free(img);
+	return r;
+}
+
+static int create_in_core(struct engine *e, struct ctr *c, struct husk_handle **ret,
+			  husk_error **err)
+{
+	cleanup_spec struct husk_spec *spec = NULL;
+	cleanup_json json_t *config = NULL;
+	cleanup_free char *path = NULL;
+	struct husk_create_opts opts = {.id = c->id};
+	json_error_t jerr;
+
+	if (asprintf(&path, "%s/config.json", c->dir) < 0)
+		return husk_error_set(err, ENOMEM, "config");
+	config = json_load_file(path, 0, &jerr);
+	if (config == NULL)
+		return husk_error_fail(err, HUSK_ERR_INVALID, "`%s`: %s", path, jerr.text);
+	if (husk_spec_from_json(config, c->dir, &spec, err) < 0)
+		return -1;
+	/* Whatever an earlier run left in the core (a killed monitor). */
+	husk_container_delete(&e->rt, c->id, true, NULL);
+	return husk_container_create(&e->rt, spec, &opts, ret, err);
+}
+
+static int record_running(struct ctr *c, const struct husk_handle *h, husk_error **err)
+{
+	char now[64];
+
+	rfc3339_now(now);
+	c->st.status = CTR_RUNNING;
+	c->st.pid = husk_handle_pid(h);
+	if (proc_start_time(c->st.pid, &c->st.pid_start) < 0)
+		c->st.pid_start = 0;
+	c->st.monitor_pid = getpid();
+	if (proc_start_time(getpid(), &c->st.monitor_start) < 0)
+		c->st.monitor_start = 0;
+	c->st.exit_code = 0;
+	c->st.oom_killed = false;
+	free(c->st.started_at);
+	c->st.started_at = strdup(now);
+	free(c->st.error);
+	c->st.error = NULL;
+	health_reset(c);
+	return ctr_save_state(c, err);
+}
+
+/* "key=N" for the monitor's argv, the fd made inheritable. */
+static char *fd_arg(const char *key, int fd)
+{
+	char *s = NULL;
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags >= 0)
+		fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+	return asprintf(&s, "%s=%d", key, fd) < 0 ? NULL : s;
+}
+
+static int health_interval_ns(const struct ctr *c, int64_t *ret)
+{
+	json_t *hc = json_object_get(json_object_get(c->doc, "Config"), "Healthcheck");
+	json_int_t v = json_integer_value(json_object_get(hc, "Interval"));
+
+	*ret = hc ? (v > 0 ? v : 30000000000LL) : 0;
+	return 0;
+}
+
+/* execs husk-monitor; returns only on failure. */
+static int exec_monitor(struct engine *e, struct ctr *c, int pidfd, int pty, struct stdio_plan *p,
+			int *clients, size_t n_clients, husk_error **err)
+{
+	char *argv[16 + 16] = {0};
+	size_t n = 0;
+	int64_t health;
+
+	health_interval_ns(c, &health);
+	argv[n++] = e->monitor_exe;
+	if (asprintf(&argv[n++], "id=%s", c->id) < 0 ||
+	    asprintf(&argv[n++], "dir=%s", c->dir) < 0 ||
+	    asprintf(&argv[n++], "husk=%s", e->husk_exe) < 0 ||
+	    asprintf(&argv[n++], "log-max=%lld", (long long)c->log_max_size) < 0 ||
+	    asprintf(&argv[n++], "health-interval=%lld", (long long)health) < 0)
+		return husk_error_set(err, ENOMEM, "monitor");
+	argv[n++] = fd_arg("pidfd", pidfd);
+	if (pty >= 0)
+		argv[n++] = fd_arg("pty", pty);
+	if (p->monitor[0] >= 0)
+		argv[n++] = fd_arg("in", p->monitor[0]);
+	if (p->monitor[1] >= 0)
+		argv[n++] = fd_arg("out", p->monitor[1]);
+	if (p->monitor[2] >= 0)
+		argv[n++] = fd_arg("err", p->monitor[2]);
+	for (size_t i = 0; i < n_clients && i < 16; i++)
+		argv[n++] = fd_arg("client", clients[i]);
+	/* Our 0, 1 and 2 are the container's ends: the monitor must not hold
+	 * them, or it would never see EOF on its own. */
+	if (stdio_release() < 0)
+		return husk_error_set(err, errno, "/dev/null");
+	execv(e->monitor_exe, argv);
+	return husk_error_set(err, errno, "exec `%s`", e->monitor_exe);
+}
+
+int ctr_become_monitor(struct engine *e, struct ctr *c, int *client_fds, size_t n_clients,
+		       husk_error **err)
+{
+	struct stdio_plan p;
+	cleanup_handle struct husk_handle *h = NULL;
+	cleanup_close int pidfd = -1, pty = -1;
+	int status;
+
+	if (ctr_mount_rootfs(e, c, err) < 0 || stdio_pipes(c, &p, err) < 0)
+		return -1;
+	if (stdio_install(&p, err) < 0 || create_in_core(e, c, &h, err) < 0)
+		goto fail;
+	if (husk_handle_start(h, err) < 0)
+		goto fail_started;
+	pidfd = fcntl(husk_handle_pidfd(h), F_DUPFD_CLOEXEC, 3);
+	if (husk_handle_pty(h) >= 0)
+		pty = fcntl(husk_handle_pty(h), F_DUPFD_CLOEXEC, 3);
+	if (pidfd < 0 || record_running(c, h, err) < 0)
+		goto fail_started;
+	exec_monitor(e, c, pidfd, pty, &p, client_fds, n_clients, err);
+fail_started:
+	husk_handle_kill(h, SIGKILL, NULL);
+	husk_handle_wait(h, &status, NULL);
+fail:
+	husk_handle_free(steal_pointer(&h));
+	husk_container_delete(&e->rt, c->id, true, NULL);
+	stdio_close(&p);
+	return -1;
+}
+
+/* The child's report: "" (an empty message) when the container runs, else
+ * "KIND message". */
+static int report(int fd, const husk_error *err)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "%d %s", err ? (int)err->kind : 0,
+			 err && err->msg ? err->msg : "failed");
+
+	return write_all(fd, buf, err ? (size_t)n : 0);
+}
+
+static int read_report(int fd, husk_error **err)
+{
+	char buf[1024];
+	ssize_t n = read_all(fd, buf, sizeof(buf) - 1);
+	int kind = 0, off = 0;
+
+	if (n == 0)
+		return 0;
+	if (n < 0)
+		return husk_error_set(err, errno, "read the monitor's report");
+	buf[n] = '\0';
+	if (sscanf(buf, "%d %n", &kind, &off) < 1)
+		return husk_error_fail(err, HUSK_ERR_SYSTEM, "the monitor failed");
+	return husk_error_fail(err, (enum husk_error_kind)kind, "%s", buf + off);
+}
+
+/* EOF with no report: the monitor runs, or has already done its whole job
+ * (a container that exits at once) and exited 0. */
+static int wait_report(int fd, pid_t pid, husk_error **err)
+{
+	int r = read_report(fd, err), status = 0;
+
+	close(fd);
+	if (r < 0) {
+		waitpid(pid, NULL, 0);
+		return r;
+	}
+	if (waitpid(pid, &status, WNOHANG) == pid && status != 0)
+		return husk_error_fail(
+		    err, HUSK_ERR_SYSTEM, "the container's monitor failed (%s %d)",
+		    WIFSIGNALED(status) ? "signal" : "status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	return 0;
+}
+
+int ctr_launch(struct engine *e, struct ctr *c, int client_fd, husk_error **err)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return husk_error_set(err, errno, "fork");
+	}
+	if (pid == 0) {
+		husk_error *e1 = NULL;
+		close(fds[0]);
+		setsid();
+		/* The report pipe closes at the monitor's exec: EOF = running. */
+		ctr_become_monitor(e, c, &client_fd, client_fd >= 0 ? 1 : 0, &e1);
+		report(fds[1], e1);
+		_exit(125);
+	}
+	close(fds[1]);
+	return wait_report(fds[0], pid, err);
+}
