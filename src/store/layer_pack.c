@@ -457,6 +457,9 @@ int husk_store_pack_dir(struct husk_store *s, int dirfd, const struct husk_pack_
 	struct pack p = {.opts = opts ? opts : &defaults};
 	int r = -1;
 
+	if (husk_store_archive_load(err) < 0)
+		return -1;
+
 	if (tar_writer_new(s, &p.t, err) == 0 && pack_tree(&p, dirfd, NULL, err) == 0)
 		r = tar_writer_finish(p.t, ret, err);
 	tar_writer_free(p.t);

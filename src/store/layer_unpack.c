@@ -812,7 +812,7 @@ int husk_store_unpack_layer(struct husk_store *s, const char *blob_digest, const
 	char computed[HUSK_DIGEST_LEN + 1];
 	cleanup_free char *tmp = NULL;
 
-	if (digest_check(blob_digest, "layer", err) < 0 ||
+	if (husk_store_archive_load(err) < 0 || digest_check(blob_digest, "layer", err) < 0 ||
 	    (diff_id != NULL && digest_check(diff_id, "layer DiffID", err) < 0) ||
 	    store_begin_write(s, err) < 0)
 		return -1;

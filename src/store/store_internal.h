@@ -44,6 +44,8 @@ struct husk_store {
 
 /* store.c */
 /* Takes `lock` shared for the rest of the handle's life (gc waits for it). */
+/* libarchive, loaded on first use (archive_dl.c): why it cannot be. */
+int husk_store_archive_load(husk_error **err);
 int store_begin_write(struct husk_store *s, husk_error **err);
 /* Exclusive `index.lock`: *ret_fd holds it until closed. */
 int store_lock_index(struct husk_store *s, int *ret_fd, husk_error **err);
