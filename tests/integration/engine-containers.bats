@@ -5,59 +5,16 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-HUSK_ENGINE=${HUSK_ENGINE:-$REPO/build/src/engine/husk}
+load engine-helpers
 
-setup_file() {
-	export HUSK_STORAGE_ROOT="$BATS_FILE_TMPDIR/storage"
-	export HUSK_RUN_ROOT="$BATS_FILE_TMPDIR/run"
-}
+setup_file() { engine_setup_file; }
 
 setup() { skip_unless_root; }
 
 # Every container of the test is removed, then nothing of them may be left.
 teardown() {
 	[ "$(id -u)" = 0 ] || return 0
-	local ids
-	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
-	[ -z "$ids" ] || timeout 60 "$HUSK_ENGINE" rm -f $ids >/dev/null 2>&1 || true
-	nothing_left
-}
-
-nothing_left() {
-	local left
-	left=$(grep -F "$HUSK_STORAGE_ROOT" /proc/self/mountinfo || true)
-	[ -z "$left" ] || { echo "mount left: $left"; return 1; }
-	left=$(ls -A "$HUSK_STORAGE_ROOT/containers" "$HUSK_STORAGE_ROOT/names" 2>/dev/null | grep -v -e ':$' -e '^$' || true)
-	[ -z "$left" ] || { echo "dirs left: $left"; return 1; }
-	left=$(ls -A "$HUSK_STORAGE_ROOT/holds" 2>/dev/null || true)
-	[ -z "$left" ] || { echo "holds left: $left"; return 1; }
-	left=$(ls -A "$HUSK_RUN_ROOT/runtime" 2>/dev/null | grep -v '^\.seccomp-cache$' || true)
-	[ -z "$left" ] || { echo "runtime state left: $left"; return 1; }
-	# (the cgroups of this file's containers: other runs may have theirs)
-	left=$(find /sys/fs/cgroup -maxdepth 4 -type d -regextype egrep \
-		-regex '.*/husk-[0-9a-f]{64}' 2>/dev/null |
-		grep -F -f <(sort -u "$BATS_FILE_TMPDIR/ids" 2>/dev/null | grep . || echo none) || true)
-	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
-}
-
-# hk ARGS...: the engine, bounded in time (a hang fails the test). The ids
-# of the containers there are after each call are noted, for nothing_left.
-hk() {
-	local rc=0
-	timeout -k 1 60 "$HUSK_ENGINE" "$@" || rc=$?
-	ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids" 2>/dev/null || true
-	return $rc
-}
-
-# wait_for SECONDS CMD...: until CMD succeeds (polling every 0.1 s).
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ $n -gt 0 ] || return 1
-		sleep 0.1
-	done
+	remove_all_and_check
 }
 
 state_of() { hk inspect "$1" | jq -r '.[0].State.Status'; }

@@ -6,47 +6,15 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-HUSK_ENGINE=${HUSK_ENGINE:-$REPO/build/src/engine/husk}
+load engine-helpers
 
-setup_file() {
-	export HUSK_STORAGE_ROOT="$BATS_FILE_TMPDIR/storage"
-	export HUSK_RUN_ROOT="$BATS_FILE_TMPDIR/run"
-}
+setup_file() { engine_setup_file; }
 
 setup() { skip_unless_root; }
 
 teardown() {
 	[ "$(id -u)" = 0 ] || return 0
 	nothing_left
-}
-
-# hk ARGS...: the engine, bounded in time so that a hang fails the test.
-hk() { timeout -k 1 60 "$HUSK_ENGINE" "$@"; }
-
-# hk_bg OUT ARGS...: the engine in the background (no timeout(1) between: a
-# signal sent to $! must reach husk itself), its output in OUT.
-hk_bg() {
-	local out=$1
-	shift
-	"$HUSK_ENGINE" "$@" </dev/null >"$out" 2>&1 3>&- &
-}
-
-# Fails (naming it) if anything of a container is left: an overlay mount
-# under the storage root, a container dir, a name, an image hold, the core's
-# state, a cgroup of a 64-hex id.
-nothing_left() {
-	local left
-	left=$(grep -F "$HUSK_STORAGE_ROOT" /proc/self/mountinfo || true)
-	[ -z "$left" ] || { echo "mount left: $left"; return 1; }
-	left=$(ls -A "$HUSK_STORAGE_ROOT/containers" "$HUSK_STORAGE_ROOT/names" 2>/dev/null || true)
-	[ -z "$(echo "$left" | grep -v -e ':$' -e '^$')" ] || { echo "dirs left: $left"; return 1; }
-	left=$(ls -A "$HUSK_STORAGE_ROOT/holds" 2>/dev/null || true)
-	[ -z "$left" ] || { echo "holds left: $left"; return 1; }
-	left=$(ls -A "$HUSK_RUN_ROOT/runtime" 2>/dev/null | grep -v '^\.seccomp-cache$' || true)
-	[ -z "$left" ] || { echo "runtime state left: $left"; return 1; }
-	left=$(find /sys/fs/cgroup -maxdepth 4 -type d -regextype egrep \
-		-regex '.*/husk-[0-9a-f]{64}' 2>/dev/null || true)
-	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
 }
 
 @test "engine: run --rm busybox echo hello (busybox made on first use, offline)" {

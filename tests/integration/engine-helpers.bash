@@ -1,0 +1,67 @@
+# Shared by the engine's bats files (load engine-helpers after helpers):
+# a private store and run root per file, the engine bounded in time, and
+# the check that nothing of this file's containers is left.
+
+HUSK_ENGINE=${HUSK_ENGINE:-$REPO/build/src/engine/husk}
+
+engine_setup_file() {
+	export HUSK_STORAGE_ROOT="$BATS_FILE_TMPDIR/storage"
+	export HUSK_RUN_ROOT="$BATS_FILE_TMPDIR/run"
+}
+
+# hk ARGS...: the engine, bounded in time so that a hang fails the test.
+# The ids of the containers there are after each call are noted: the
+# cgroup check below looks for theirs only (other runs may have their own).
+hk() {
+	local rc=0
+	timeout -k 1 60 "$HUSK_ENGINE" "$@" || rc=$?
+	ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids" 2>/dev/null || true
+	return $rc
+}
+
+# hk_bg OUT ARGS...: the engine in the background (no timeout(1) between: a
+# signal sent to $! must reach husk itself), its output in OUT.
+hk_bg() {
+	local out=$1
+	shift
+	"$HUSK_ENGINE" "$@" </dev/null >"$out" 2>&1 3>&- &
+}
+
+# wait_for SECONDS CMD...: until CMD succeeds (polling every 0.1 s).
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# Fails (naming it) if anything of a container is left: an overlay mount
+# under the storage root, a container dir, a name, an image hold, the core's
+# state, a cgroup of one of this file's containers.
+nothing_left() {
+	local left
+	left=$(grep -F "$HUSK_STORAGE_ROOT" /proc/self/mountinfo || true)
+	[ -z "$left" ] || { echo "mount left: $left"; return 1; }
+	left=$(ls -A "$HUSK_STORAGE_ROOT/containers" "$HUSK_STORAGE_ROOT/names" 2>/dev/null |
+		grep -v -e ':$' -e '^$' || true)
+	[ -z "$left" ] || { echo "dirs left: $left"; return 1; }
+	left=$(ls -A "$HUSK_STORAGE_ROOT/holds" 2>/dev/null || true)
+	[ -z "$left" ] || { echo "holds left: $left"; return 1; }
+	left=$(ls -A "$HUSK_RUN_ROOT/runtime" 2>/dev/null | grep -v '^\.seccomp-cache$' || true)
+	[ -z "$left" ] || { echo "runtime state left: $left"; return 1; }
+	left=$(find /sys/fs/cgroup -maxdepth 4 -type d -regextype egrep \
+		-regex '.*/husk-[0-9a-f]{64}' 2>/dev/null |
+		grep -F -f <(sort -u "$BATS_FILE_TMPDIR/ids" 2>/dev/null | grep . || echo none) || true)
+	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
+}
+
+# Removes every container of the store (teardown), then checks.
+remove_all_and_check() {
+	local ids
+	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
+	[ -z "$ids" ] || timeout 60 "$HUSK_ENGINE" rm -f $ids >/dev/null 2>&1 || true
+	nothing_left
+}
