@@ -63,6 +63,7 @@ int cmd_create(struct engine *e, int argc, char **argv);
 int cmd_start(struct engine *e, int argc, char **argv);
 int cmd_ps(struct engine *e, int argc, char **argv);
 int cmd_logs(struct engine *e, int argc, char **argv);
+int cmd_attach(struct engine *e, int argc, char **argv);
 int cmd_exec(struct engine *e, int argc, char **argv);
 int cmd_stop(struct engine *e, int argc, char **argv);
 int cmd_restart(struct engine *e, int argc, char **argv);

@@ -19,6 +19,7 @@ static const struct verb verbs[] = {
     {"create", cmd_create, "create [options] IMAGE [COMMAND [ARG...]]", false},
     {"start", cmd_start, "start [-a] [-i] CONTAINER...", GUARD},
     {"ps", cmd_ps, "ps [-a] [-q] [--no-trunc] [--filter K=V] [--format json]", false},
+    {"attach", cmd_attach, "attach [--no-stdin] CONTAINER", false},
     {"logs", cmd_logs, "logs [-f] [-t] [--tail N] [--since T] [--until T] CONTAINER", false},
     {"exec", cmd_exec, "exec [-d] [-i] [-t] [-e K=V] [-u UID[:GID]] [-w DIR] CONTAINER CMD...",
      GUARD},

@@ -285,3 +285,27 @@ is_state() { [ "$(state_of "$1")" = "$2" ]; }
 	run hk logs --tail x nosuch
 	[ "$output" = "husk: logs: --tail \`x\`: must be a number or all" ]
 }
+
+@test "containers: attach joins a running container: its output, our stdin, its exit code" {
+	hk run -d -i --name at busybox sh -c 'while read l; do echo got:$l; done; echo eof; exit 6'
+	run bash -c "printf 'a\nb\n' | timeout 20 $HUSK_ENGINE attach at"
+	[ "$status" -eq 6 ]
+	[ "$output" = "$(printf 'got:a\ngot:b\neof')" ]
+	run hk attach at
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: container at is not running" ]
+}
+
+@test "containers: -t through the monitor: a terminal, its size, ctrl-p ctrl-q detaches" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	# script gives husk a pty; stty size in the container reads the size set
+	run timeout 20 script -qec "stty rows 33 cols 101; $HUSK_ENGINE run -t --name tt busybox sh -c 'sleep 0.3; stty size; tty'" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"33 101"* ]]
+	[[ "$output" == *"/dev/pts/0"* ]]
+	# detach keys leave it running
+	hk run -d -t -i --name dk busybox sh
+	run timeout 20 script -qec "$HUSK_ENGINE attach dk" /dev/null < <(sleep 0.5; printf '\020\021')
+	[ "$status" -eq 0 ]
+	[ "$(hk inspect dk | jq -r '.[0].State.Status')" = running ]
+}
