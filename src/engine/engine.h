@@ -53,3 +53,4 @@ int engine_store_open(const struct engine *e, struct husk_store **ret, husk_erro
 int cmd_run(struct engine *e, int argc, char **argv);
 int cmd_images(struct engine *e, int argc, char **argv);
 int cmd_version(struct engine *e, int argc, char **argv);
+int cmd_volume(struct engine *e, int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct verb verbs[] = {
      "[--entrypoint CMD] IMAGE [COMMAND [ARG...]]"},
     {"images", cmd_images, "images"},
     {"version", cmd_version, "version"},
+    {"volume", cmd_volume, "volume create|ls|inspect|rm|prune"},
 };
 
 void engine_error(const char *fmt, ...)
