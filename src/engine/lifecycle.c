@@ -11,6 +11,7 @@
 
 #include "lifecycle.h"
 #include "rootfs.h"
+#include "volumes.h"
 #include "util.h"
 
 static int new_id(char id[65], husk_error **err)
@@ -169,7 +170,7 @@ int container_create(struct engine *e, const char *image_ref, const struct run_o
 	rootfs = engine_container_path(&e->paths, c->id, "rootfs");
 	r = rootfs == NULL ? husk_error_set(err, ENOMEM, "rootfs") : 0;
 	if (r == 0)
-		r = container_config_generate(img, o, c->id, rootfs, &config, err);
+		r = container_config_generate(&e->paths, img, o, c->id, c->dir, &config, err);
 	if (r == 0) {
 		c->mounted = true;
 		r = rootfs_mount(e->paths.storage_root, c->dir, img, err);
@@ -260,6 +261,9 @@ int container_remove(struct engine *e, struct engine_container *c, husk_error **
 		keep_first(&first, &e1);
 	else
 		c->mounted = false;
+	/* run --rm: its anonymous volumes go with it */
+	if (volumes_release(e->paths.storage_root, c->id, true, &e1) < 0)
+		keep_first(&first, &e1);
 	if (remove_dir(c, &e1) < 0)
 		keep_first(&first, &e1);
 	if (release_image(e, c, &e1) < 0)
