@@ -140,6 +140,7 @@ static int apply_ulimits(json_t *process, const struct run_options *o, husk_erro
 }
 
 struct device_lists {
+	struct config_ctx *c;
 	json_t *devices; /* linux.devices */
 	json_t *rules;	 /* linux.resources.devices */
 	const char *access;
@@ -156,19 +157,28 @@ static bool device_listed(json_t *devices, const char *path)
 	return false;
 }
 
-static int add_device(struct device_lists *l, const char *path, const struct stat *st,
-		      husk_error **err)
+static int add_device(struct device_lists *l, const char *host, const char *path,
+		      const struct stat *st, husk_error **err)
 {
 	const char *type = S_ISBLK(st->st_mode) ? "b" : "c";
 	json_int_t major = major(st->st_rdev), minor = minor(st->st_rdev);
+	json_t *node;
 
-	if (device_listed(l->devices, path))
+	if (device_listed(l->devices, path) || config_user_mounts(l->c->o, path))
 		return 0;
-	if (json_array_append_new(
-		l->devices, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:i}", "path", path, "type",
-				      type, "major", major, "minor", minor, "fileMode",
-				      (int)(st->st_mode & 07777), "uid", 0, "gid", 0)) < 0)
-		return husk_error_set(err, ENOMEM, "linux.devices");
+	/* The core allows the nodes of linux.devices rwm (as runc): a node
+	 * with less is the host's, bound read-only (its mode and owner are
+	 * not the container's to change), under a rule with just that. */
+	if (l->access && strcmp(l->access, "rwm") != 0) {
+		if (config_add_bind(l->c, path, host, true, NULL, err) < 0)
+			return -1;
+	} else {
+		node = json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:i}", "path", path, "type", type,
+				 "major", major, "minor", minor, "fileMode",
+				 (int)(st->st_mode & 07777), "uid", 0, "gid", 0);
+		if (json_array_append_new(l->devices, node) < 0)
+			return husk_error_set(err, ENOMEM, "linux.devices");
+	}
 	if (l->access &&
 	    json_array_append_new(l->rules, json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow", 1,
 						      "type", type, "major", major, "minor", minor,
@@ -216,7 +226,7 @@ static int add_device_tree(struct device_lists *l, const char *host, const char 
 		if (S_ISDIR(st.st_mode) && depth < MAX_DEVICE_DEPTH)
 			r = add_device_tree(l, hp, cp, depth + 1, err);
 		else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
-			r = add_device(l, cp, &st, err);
+			r = add_device(l, hp, cp, &st, err);
 	}
 	closedir(d);
 	return r;
@@ -234,7 +244,7 @@ static int add_option_device(struct device_lists *l, const struct run_device *de
 	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
 		return husk_error_fail(err, HUSK_ERR_INVALID, "--device `%s`: not a device",
 				       dev->host);
-	return add_device(l, dev->container, &st, err);
+	return add_device(l, dev->host, dev->container, &st, err);
 }
 
 static int apply_devices(struct config_ctx *c, json_t *resources, husk_error **err)
@@ -242,7 +252,7 @@ static int apply_devices(struct config_ctx *c, json_t *resources, husk_error **e
 	const struct run_options *o = c->o;
 	json_t *lx = json_object_get(c->config, "linux");
 	cleanup_json json_t *devices = json_array(), *rules = json_array();
-	struct device_lists l = {.devices = devices, .rules = rules};
+	struct device_lists l = {.c = c, .devices = devices, .rules = rules};
 
 	if (devices == NULL || rules == NULL)
 		return husk_error_set(err, ENOMEM, "linux.devices");
