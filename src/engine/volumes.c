@@ -448,9 +448,10 @@ static uint64_t du_total;
 static int du_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)path;
-	(void)flag;
 	(void)ftw;
-	du_total += (uint64_t)st->st_blocks * 512;
+	/* docker's: what the files hold */
+	if (flag == FTW_F && S_ISREG(st->st_mode))
+		du_total += (uint64_t)st->st_size;
 	return 0;
 }
 

@@ -466,7 +466,7 @@ cg_read='f() { if [ -e /sys/fs/cgroup/$2 ]; then cat /sys/fs/cgroup/$2; else cat
 	bad -m lots -- "--memory \`lots\`: not a size (e.g. 512m, 1g)"
 	bad --memory 1k -- "--memory \`1k\`: the minimum is 6m"
 	bad --memory-swap 1g -- "--memory-swap needs --memory: it is memory and swap together"
-	bad --cpus 0 -- "--cpus \`0\`: must be from 0.01 to $(nproc) (the CPUs available)"
+	bad --cpus 0 -- "--cpus \`0\`: must be from 0.01 to $(getconf _NPROCESSORS_ONLN) (the CPUs available)"
 	bad --cpu-shares x -- "--cpu-shares \`x\`: must be a number from 2 to 262144"
 	bad --cpuset-cpus 4095 -- "--cpuset-cpus \`4095\`: names a CPU this host does not have online"
 	bad --pids-limit -3 -- "--pids-limit \`-3\`: must be a number (0 or -1: unlimited)"
