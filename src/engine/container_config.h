@@ -15,6 +15,67 @@ enum restart_policy {
 	RESTART_UNLESS_STOPPED,
 };
 
+/* -m, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit. 0
+ * (NULL) is "not set" for each. */
+struct run_resources {
+	int64_t memory;	     /* bytes */
+	int64_t memory_swap; /* memory + swap in bytes, -1: unlimited (docker's) */
+	int64_t cpu_quota;   /* --cpus as microseconds per cpu_period */
+	int64_t cpu_period;
+	int64_t cpu_shares;
+	char *cpuset_cpus;  /* "0-2,4" */
+	int64_t pids_limit; /* -1: unlimited */
+};
+
+/* --ulimit NAME=SOFT[:HARD] */
+struct run_ulimit {
+	int resource;	    /* RLIMIT_* */
+	int64_t soft, hard; /* -1: unlimited */
+};
+
+/* --device HOST[:CONTAINER][:PERMISSIONS] */
+struct run_device {
+	char *host;	 /* absolute */
+	char *container; /* absolute */
+	char access[4];	 /* some of "rwm", in that order */
+};
+
+/* --cap-add, --cap-drop, --privileged, --security-opt, --read-only,
+ * --userns, --init */
+struct run_security {
+	char **cap_add, **cap_drop; /* "CAP_NET_ADMIN" or "ALL" */
+	bool privileged;
+	bool seccomp_unconfined;
+	char *seccomp_profile;	/* a JSON file: docker's format or the OCI one */
+	bool no_new_privileges; /* when set: else on unless privileged */
+	bool no_new_privileges_set;
+	bool read_only; /* the rootfs */
+	bool init;	/* husk-init as PID 1 */
+};
+
+enum run_mount_type {
+	RUN_MOUNT_BIND,
+	RUN_MOUNT_VOLUME,
+	RUN_MOUNT_TMPFS,
+};
+
+/* One of -v, --mount, --tmpfs. */
+struct run_mount {
+	enum run_mount_type type;
+	char *source; /* bind: an absolute host path; volume: its name (NULL:
+			 anonymous); tmpfs: NULL */
+	char *target; /* absolute, in the container */
+	bool readonly;
+	bool create_source;   /* -v: a missing host directory is made (mkdir -p) */
+	char *propagation;    /* bind: "rprivate" unless asked otherwise */
+	char **tmpfs_options; /* tmpfs: mount options ("size=64m", "mode=1777", "exec") */
+};
+
+enum run_network {
+	RUN_NETWORK_NONE, /* a network namespace with only lo (the default) */
+	RUN_NETWORK_HOST, /* the host's */
+};
+
 /* What `run` was asked for, on top of the image's config. */
 struct run_options {
 	bool detach, rm, tty, interactive;
@@ -22,7 +83,7 @@ struct run_options {
 	char **env; /* -e: "NAME=value", or "NAME" to take the host's value */
 	const char *workdir;
 	const char *hostname;
-	const char *user; /* numeric uid[:gid] for now */
+	const char *user; /* USER[:GROUP], names or ids */
 	const char *entrypoint;
 	bool entrypoint_set; /* --entrypoint "" clears the image's */
 	char **args;	     /* the command after the image, may be empty */
@@ -38,6 +99,25 @@ struct run_options {
 	bool no_healthcheck;
 	int64_t log_max_size; /* bytes, 0: never rotated */
 	bool log_max_size_set;
+
+	/* The container's environment and labels (--env-file, --label). */
+	char **env_file; /* "NAME=value" or "NAME" read from --env-file, before -e */
+	char **labels;	 /* "key=value", later ones win; config annotations */
+
+	struct run_resources resources;
+	struct run_ulimit *ulimits; /* process.rlimits */
+	size_t n_ulimits;
+	struct run_device *devices; /* --device */
+	size_t n_devices;
+
+	struct run_security security;
+
+	struct run_mount *mounts; /* -v, --mount and --tmpfs, in order */
+	size_t n_mounts;
+
+	enum run_network network;
+	char **add_hosts; /* --add-host: "NAME IP" */
+	char **dns;	  /* --dns: nameserver addresses */
 };
 
 extern const char run_usage[];
@@ -46,11 +126,26 @@ extern const char run_usage[];
 int run_options_parse(struct run_options *o, int argc, char **argv);
 void run_options_clear(struct run_options *o);
 
+struct engine_paths;
+
 /*
  * The container's OCI config, in memory: the core's default (podman's
  * capabilities, the default seccomp profile, masked and read-only paths, a
  * network namespace of its own with nothing in it but lo) with the image's
- * Entrypoint, Cmd, Env, WorkingDir and User and the options applied.
+ * Entrypoint, Cmd, Env, WorkingDir, User, Volumes and Labels and the options
+ * applied. dir is the container's directory (containers/<id>, made before):
+ * the root is dir/rootfs.
+ *
+ * Besides the config, it makes what the config points at:
+ *  - dir/hostname, dir/hosts, dir/resolv.conf (bound on the container's
+ *    /etc files) and dir/init (--init), removed with dir;
+ *  - -v's missing host directories (mkdir -p, as docker does);
+ *  - the volumes the container mounts: named ones that are missing, and
+ *    anonymous ones (-v /path, --mount type=volume without a source, the
+ *    image's Volumes), with the container recorded as a user of each. The
+ *    caller undoes that with volumes_release() (volumes.h) when it removes
+ *    the container, even after a failed create.
  */
-int container_config_generate(const struct husk_image *img, const struct run_options *o,
-			      const char *id, const char *rootfs, json_t **ret, husk_error **err);
+int container_config_generate(const struct engine_paths *paths, const struct husk_image *img,
+			      const struct run_options *o, const char *id, const char *dir,
+			      json_t **ret, husk_error **err);

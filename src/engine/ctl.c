@@ -135,7 +135,7 @@ int ctr_heal(struct engine *e, struct ctr *c, husk_error **err)
 		return -1;
 	}
 	ctr_unlock(c);
-	return c->auto_remove ? ctr_remove(e, c, err) : 0;
+	return c->auto_remove ? ctr_remove(e, c, true, err) : 0;
 }
 
 double rfc3339_seconds(const char *s)

@@ -74,3 +74,4 @@ int cmd_rename(struct engine *e, int argc, char **argv);
 int cmd_inspect(struct engine *e, int argc, char **argv);
 int cmd_monitor_exit(struct engine *e, int argc, char **argv);
 int cmd_healthcheck(struct engine *e, int argc, char **argv);
+int cmd_volume(struct engine *e, int argc, char **argv);

@@ -12,6 +12,7 @@
 #include "lifecycle.h"
 #include "rootfs.h"
 #include "signals.h"
+#include "volumes.h"
 #include "util.h"
 
 static int new_id(char id[65], husk_error **err)
@@ -262,15 +263,13 @@ static int write_config(const char *dir, json_t *oci, husk_error **err)
 
 /* The record, once everything it names exists: container.json last, so a
  * dir without it is a creation that did not finish. */
-static int write_record(struct ctr *c, const struct husk_image *img, const char *ref,
-			const struct run_options *o, const char *name, husk_error **err)
+static int write_record(struct engine *e, struct ctr *c, const struct husk_image *img,
+			const char *ref, const struct run_options *o, const char *name,
+			husk_error **err)
 {
 	cleanup_json json_t *oci = NULL;
-	cleanup_free char *rootfs = NULL;
 
-	if (asprintf(&rootfs, "%s/rootfs", c->dir) < 0)
-		return husk_error_set(err, ENOMEM, "rootfs");
-	if (container_config_generate(img, o, c->id, rootfs, &oci, err) < 0 ||
+	if (container_config_generate(&e->paths, img, o, c->id, c->dir, &oci, err) < 0 ||
 	    write_config(c->dir, oci, err) < 0)
 		return -1;
 	c->doc = doc_build(c->id, name, ref, img, o, oci);
@@ -307,7 +306,7 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 	if (r == 0)
 		r = image_hold_and_get(e, image_ref, c->id, &held, &img, err);
 	if (r == 0)
-		r = write_record(c, img, image_ref, o, name, err);
+		r = write_record(e, c, img, image_ref, o, name, err);
 	husk_image_free(img);
 	if (r < 0) {
 		/* what there is to undo, by hand: there is no record yet */
@@ -320,6 +319,7 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 				husk_store_close(s);
 			}
 		}
+		volumes_release(e->paths.storage_root, c->id, true, NULL);
 		rm_rf_at(AT_FDCWD, c->dir);
 		return -1;
 	}
@@ -347,7 +347,7 @@ static int release_image(struct engine *e, const char *id, husk_error **err)
 	return r;
 }
 
-int ctr_remove(struct engine *e, struct ctr *c, husk_error **err)
+int ctr_remove(struct engine *e, struct ctr *c, bool remove_volumes, husk_error **err)
 {
 	husk_error *first = NULL, *e1 = NULL;
 	cleanup_free char *doomed = NULL;
@@ -367,6 +367,9 @@ int ctr_remove(struct engine *e, struct ctr *c, husk_error **err)
 	if (asprintf(&doomed, "%s/container.json", c->dir) >= 0)
 		unlink(doomed);
 	if (name_release(e, c->id, c->name, &e1) < 0)
+		keep_first(&first, &e1);
+	/* --rm and rm -v: its anonymous volumes go with it */
+	if (volumes_release(e->paths.storage_root, c->id, remove_volumes, &e1) < 0)
 		keep_first(&first, &e1);
 	if (rm_rf_at(AT_FDCWD, c->dir) < 0 && errno != ENOENT) {
 		husk_error_set(&e1, errno, "remove `%s`", c->dir);

@@ -15,9 +15,11 @@
 int ctr_create(struct engine *e, const char *image_ref, const struct run_options *o,
 	       struct ctr **ret, husk_error **err);
 /* Removes all of a container that is not running: the core's state and
- * cgroup, the overlay, its dir, the image hold, its name. Goes on past a
- * failure (the first is reported); what is already gone is no failure. */
-int ctr_remove(struct engine *e, struct ctr *c, husk_error **err);
+ * cgroup, the overlay, its dir, the image hold, its name, its use of
+ * volumes (its anonymous volumes too with remove_volumes: --rm, rm -v).
+ * Goes on past a failure (the first is reported); what is already gone is
+ * no failure. */
+int ctr_remove(struct engine *e, struct ctr *c, bool remove_volumes, husk_error **err);
 
 /* names/<name>: claimed with O_EXCL (EXISTS when taken), released only if
  * it still names id. */

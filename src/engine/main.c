@@ -27,10 +27,11 @@ static const struct verb verbs[] = {
     {"restart", cmd_restart, "restart [-t SECONDS] CONTAINER...", GUARD},
     {"kill", cmd_kill, "kill [-s SIGNAL] CONTAINER...", false},
     {"wait", cmd_wait, "wait CONTAINER...", false},
-    {"rm", cmd_rm, "rm [-f] CONTAINER...", false},
+    {"rm", cmd_rm, "rm [-f] [-v] CONTAINER...", false},
     {"rename", cmd_rename, "rename CONTAINER NEW_NAME", false},
     {"inspect", cmd_inspect, "inspect CONTAINER|IMAGE...", false},
     {"images", cmd_images, "images", false},
+    {"volume", cmd_volume, "volume create|ls|inspect|rm|prune", false},
     {"version", cmd_version, "version", false},
     /* internal: the monitor's */
     {"__monitor-exit", cmd_monitor_exit, NULL, GUARD},
@@ -118,10 +119,10 @@ static int find_programs(struct engine *e, husk_error **err)
 	if (access(e->monitor_exe, X_OK) == 0)
 		return 0;
 	free(e->monitor_exe);
-	if (asprintf(&e->monitor_exe, "%s/husk/husk-monitor", HUSK_LIBEXECDIR) < 0)
+	if (asprintf(&e->monitor_exe, "%s/husk-monitor", HUSK_LIBEXECDIR) < 0)
 		return husk_error_set(err, ENOMEM, "path");
 	if (access(e->monitor_exe, X_OK) < 0)
-		return husk_error_set(err, errno, "husk-monitor is not beside husk nor in %s/husk",
+		return husk_error_set(err, errno, "husk-monitor is not beside husk nor in %s",
 				      HUSK_LIBEXECDIR);
 	return 0;
 }

@@ -90,7 +90,7 @@ static int finish(struct engine *e, struct ctr *c, husk_error **err)
 	c->st.monitor_pid = 0;
 	c->st.monitor_start = 0;
 	if (c->auto_remove)
-		return ctr_remove(e, c, err);
+		return ctr_remove(e, c, true, err);
 	if (rootfs_unmount(c->dir, err) < 0)
 		return -1;
 	return ctr_save_state(c, err);

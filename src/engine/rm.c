@@ -10,7 +10,7 @@
 #include "lifecycle.h"
 #include "util.h"
 
-static int rm_one(struct engine *e, struct ctr *c, bool force, husk_error **err)
+static int rm_one(struct engine *e, struct ctr *c, bool force, bool volumes, husk_error **err)
 {
 	husk_error *e1 = NULL;
 
@@ -38,7 +38,7 @@ static int rm_one(struct engine *e, struct ctr *c, bool force, husk_error **err)
 		*err = e1;
 		return -1;
 	}
-	return ctr_remove(e, c, err);
+	return ctr_remove(e, c, volumes, err);
 }
 
 int cmd_rm(struct engine *e, int argc, char **argv)
@@ -48,7 +48,7 @@ int cmd_rm(struct engine *e, int argc, char **argv)
 	    {"volumes", no_argument, NULL, 'v'},
 	    {0},
 	};
-	bool force = false;
+	bool force = false, volumes = false;
 	int c, status = 0;
 
 	opterr = 0;
@@ -56,7 +56,9 @@ int cmd_rm(struct engine *e, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":fv", opts, NULL)) != -1) {
 		if (c == 'f')
 			force = true;
-		else if (c != 'v')
+		else if (c == 'v')
+			volumes = true;
+		else
 			return engine_flag_error("rm", c, argv);
 	}
 	if (optind >= argc) {
@@ -66,7 +68,7 @@ int cmd_rm(struct engine *e, int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		cleanup_ctr struct ctr *ct = NULL;
 		husk_error *err = NULL;
-		if (ctr_lookup(e, argv[i], &ct, &err) < 0 || rm_one(e, ct, force, &err) < 0) {
+		if (ctr_lookup(e, argv[i], &ct, &err) < 0 || rm_one(e, ct, force, volumes, &err) < 0) {
 			status = engine_fail(err);
 			continue;
 		}

@@ -48,7 +48,7 @@ static int start_failed(struct engine *e, struct ctr *c, husk_error *err)
 
 	engine_error("%s", err->msg ? err->msg : "failed");
 	if (c->auto_remove) {
-		if (ctr_remove(e, c, &rm_err) < 0) {
+		if (ctr_remove(e, c, true, &rm_err) < 0) {
 			engine_error("removing container %s: %s", c->id, rm_err->msg);
 			husk_error_free(&rm_err);
 		}

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container_config.h"
 #include "engine.h"
+#include "run_parsers.h"
 #include "signals.h"
 #include "units.h"
 #include "util.h"
@@ -28,6 +28,27 @@ enum {
 	OPT_NO_HEALTHCHECK,
 	OPT_LOG_OPT,
 	OPT_HELP,
+	OPT_MEMORY_SWAP,
+	OPT_CPUS,
+	OPT_CPU_SHARES,
+	OPT_CPUSET_CPUS,
+	OPT_PIDS_LIMIT,
+	OPT_ULIMIT,
+	OPT_DEVICE,
+	OPT_CAP_ADD,
+	OPT_CAP_DROP,
+	OPT_PRIVILEGED,
+	OPT_SECURITY_OPT,
+	OPT_READ_ONLY,
+	OPT_USERNS,
+	OPT_INIT,
+	OPT_MOUNT,
+	OPT_TMPFS,
+	OPT_ADD_HOST,
+	OPT_DNS,
+	OPT_ENV_FILE,
+	OPT_LABEL,
+	OPT_NETWORK,
 };
 
 const char run_usage[] =
@@ -38,7 +59,7 @@ const char run_usage[] =
     "  -e, --env K=V            set an environment variable (K alone: the host's value)\n"
     "  -w, --workdir DIR        the working directory in the container\n"
     "  -h, --hostname NAME      the container's hostname\n"
-    "  -u, --user UID[:GID]     run as this numeric user\n"
+    "  -u, --user USER[:GROUP]  run as this user (names from the image's /etc/passwd)\n"
     "  --entrypoint CMD         override the image's entrypoint\n"
     "  -t, --tty                allocate a pseudo-terminal\n"
     "  -i, --interactive        keep stdin attached\n"
@@ -52,7 +73,30 @@ const char run_usage[] =
     "  --health-retries N       failures in a row that make it unhealthy (default 3)\n"
     "  --health-start-period DUR  failures during this time do not count (default 0s)\n"
     "  --no-healthcheck         disable the image's healthcheck\n"
-    "  --log-opt max-size=SIZE  rotate the log at this size (default 10m; 0: never)\n";
+    "  --log-opt max-size=SIZE  rotate the log at this size (default 10m; 0: never)\n"
+    "  --env-file FILE          read NAME=VALUE lines (before -e)\n"
+    "  --label KEY=VALUE        a label (an annotation of the container's config)\n"
+    "  -m, --memory SIZE        memory limit (e.g. 512m)\n"
+    "  --memory-swap SIZE       memory and swap together (-1: unlimited swap)\n"
+    "  --cpus N                 CPUs' worth of time (e.g. 1.5)\n"
+    "  --cpu-shares N           relative CPU weight (default 1024)\n"
+    "  --cpuset-cpus LIST       the CPUs it may run on (e.g. 0-2,4)\n"
+    "  --pids-limit N           at most N processes (-1: unlimited)\n"
+    "  --ulimit NAME=SOFT[:HARD]  a resource limit (nofile, nproc, core, ...)\n"
+    "  --device HOST[:CTR][:rwm]  a host device in the container\n"
+    "  --cap-add CAP, --cap-drop CAP  capabilities (with or without CAP_; ALL)\n"
+    "  --privileged             all capabilities and devices, no seccomp, no masks\n"
+    "  --security-opt OPT       seccomp=unconfined|FILE, no-new-privileges[=BOOL],\n"
+    "                           label=disable\n"
+    "  --read-only              a read-only root filesystem\n"
+    "  --userns host            the host's user namespace (the only one yet)\n"
+    "  --init                   a reaper as PID 1 that forwards signals\n"
+    "  -v, --volume [SRC:]DST[:MODES]  a host path, a named or an anonymous volume\n"
+    "  --mount type=bind|volume|tmpfs,source=,target=,readonly,...\n"
+    "  --tmpfs PATH[:OPTIONS]   a tmpfs (noexec, nosuid, nodev unless asked)\n"
+    "  --network none|host      no network but lo (default), or the host's\n"
+    "  --add-host NAME:IP       a line in /etc/hosts\n"
+    "  --dns IP                 a nameserver in /etc/resolv.conf\n";
 
 static int bad_flag(char **argv)
 {
@@ -194,7 +238,7 @@ static int parse_stop(struct run_options *o, int c)
 	return 0;
 }
 
-static int parse_one(struct run_options *o, int c, char **argv)
+static int parse_classic(struct run_options *o, int c, char **argv)
 {
 	switch (c) {
 	case 'd':
@@ -242,8 +286,101 @@ static int parse_one(struct run_options *o, int c, char **argv)
 	return 0;
 }
 
+/* The options whose parsers report through a husk_error (run_parsers.h);
+ * 1 for the others. */
+static int parse_with_error(struct run_options *o, int c, const char *v, husk_error **err)
+{
+	struct run_security *sec = &o->security;
+
+	switch (c) {
+	case 'm':
+		return run_parse_memory(o, v, err);
+	case OPT_MEMORY_SWAP:
+		return run_parse_memory_swap(o, v, err);
+	case OPT_CPUS:
+		return run_parse_cpus(o, v, err);
+	case OPT_CPU_SHARES:
+		return run_parse_cpu_shares(o, v, err);
+	case OPT_CPUSET_CPUS:
+		return run_parse_cpuset_cpus(o, v, err);
+	case OPT_PIDS_LIMIT:
+		return run_parse_pids_limit(o, v, err);
+	case OPT_ULIMIT:
+		return run_parse_ulimit(o, v, err);
+	case OPT_DEVICE:
+		return run_parse_device(o, v, err);
+	case OPT_CAP_ADD:
+		return run_parse_cap(&sec->cap_add, "--cap-add", v, err);
+	case OPT_CAP_DROP:
+		return run_parse_cap(&sec->cap_drop, "--cap-drop", v, err);
+	case OPT_SECURITY_OPT:
+		return run_parse_security_opt(o, v, err);
+	case OPT_USERNS:
+		return run_parse_userns(v, err);
+	case 'v':
+		return run_parse_volume(o, v, err);
+	case OPT_MOUNT:
+		return run_parse_mount(o, v, err);
+	case OPT_TMPFS:
+		return run_parse_tmpfs(o, v, err);
+	case OPT_ADD_HOST:
+		return run_parse_add_host(o, v, err);
+	case OPT_DNS:
+		return run_parse_dns(o, v, err);
+	case OPT_ENV_FILE:
+		return run_parse_env_file(o, v, err);
+	case OPT_LABEL:
+		return run_parse_label(o, v, err);
+	case OPT_NETWORK:
+		return run_parse_network(o, v, err);
+	}
+	return 1;
+}
+
+static bool parse_flag(struct run_options *o, int c)
+{
+	switch (c) {
+	case OPT_PRIVILEGED:
+		o->security.privileged = true;
+		return true;
+	case OPT_READ_ONLY:
+		o->security.read_only = true;
+		return true;
+	case OPT_INIT:
+		o->security.init = true;
+		return true;
+	}
+	return false;
+}
+
+static int report(husk_error *err)
+{
+	engine_error("run: %s", err && err->msg ? err->msg : "bad option");
+	husk_error_free(&err);
+	return -1;
+}
+
+static int parse_one(struct run_options *o, int c, char **argv)
+{
+	husk_error *err = NULL;
+	int r;
+
+	if (parse_flag(o, c))
+		return 0;
+	r = parse_with_error(o, c, optarg, &err);
+	if (r < 0)
+		return report(err);
+	if (r == 0)
+		return 0;
+	return parse_classic(o, c, argv);
+}
+
 static int check_combination(const struct run_options *o)
 {
+	husk_error *err = NULL;
+
+	if (run_check_resources(o, &err) < 0 || run_check_mounts(o, &err) < 0)
+		return report(err);
 	if (o->rm && o->restart != RESTART_NO) {
 		engine_error("run: --rm and --restart cannot be used together");
 		return -1;
@@ -279,6 +416,30 @@ int run_options_parse(struct run_options *o, int argc, char **argv)
 	    {"no-healthcheck", no_argument, NULL, OPT_NO_HEALTHCHECK},
 	    {"log-opt", required_argument, NULL, OPT_LOG_OPT},
 	    {"help", no_argument, NULL, OPT_HELP},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"memory-swap", required_argument, NULL, OPT_MEMORY_SWAP},
+	    {"cpus", required_argument, NULL, OPT_CPUS},
+	    {"cpu-shares", required_argument, NULL, OPT_CPU_SHARES},
+	    {"cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS},
+	    {"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+	    {"ulimit", required_argument, NULL, OPT_ULIMIT},
+	    {"device", required_argument, NULL, OPT_DEVICE},
+	    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+	    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+	    {"privileged", no_argument, NULL, OPT_PRIVILEGED},
+	    {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
+	    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+	    {"userns", required_argument, NULL, OPT_USERNS},
+	    {"init", no_argument, NULL, OPT_INIT},
+	    {"volume", required_argument, NULL, 'v'},
+	    {"mount", required_argument, NULL, OPT_MOUNT},
+	    {"tmpfs", required_argument, NULL, OPT_TMPFS},
+	    {"add-host", required_argument, NULL, OPT_ADD_HOST},
+	    {"dns", required_argument, NULL, OPT_DNS},
+	    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+	    {"label", required_argument, NULL, OPT_LABEL},
+	    {"network", required_argument, NULL, OPT_NETWORK},
+	    {"net", required_argument, NULL, OPT_NETWORK},
 	    {0},
 	};
 	int c;
@@ -286,7 +447,7 @@ int run_options_parse(struct run_options *o, int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	/* "+": stop at the image; what follows is the container's. */
-	while ((c = getopt_long(argc, argv, "+:de:w:h:u:ti", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:de:w:h:u:tim:v:", opts, NULL)) != -1) {
 		if (c == OPT_HELP) {
 			fputs(run_usage, stdout);
 			return 0;
@@ -308,5 +469,22 @@ int run_options_parse(struct run_options *o, int argc, char **argv)
 void run_options_clear(struct run_options *o)
 {
 	strv_free(o->env);
-	o->env = NULL;
+	strv_free(o->env_file);
+	strv_free(o->labels);
+	free(o->resources.cpuset_cpus);
+	free(o->ulimits);
+	for (size_t i = 0; i < o->n_devices; i++) {
+		free(o->devices[i].host);
+		free(o->devices[i].container);
+	}
+	free(o->devices);
+	strv_free(o->security.cap_add);
+	strv_free(o->security.cap_drop);
+	free(o->security.seccomp_profile);
+	for (size_t i = 0; i < o->n_mounts; i++)
+		run_mount_clear(&o->mounts[i]);
+	free(o->mounts);
+	strv_free(o->add_hosts);
+	strv_free(o->dns);
+	memset(o, 0, sizeof(*o));
 }

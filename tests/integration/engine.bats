@@ -151,7 +151,7 @@ teardown() {
 	[ "$output" = ep ]
 }
 
-@test "engine: -u uid:gid numeric; names refused clearly" {
+@test "engine: -u uid:gid numeric; names from the image's /etc/passwd" {
 	run hk run --rm -u 1000:1000 busybox id
 	[ "$status" -eq 0 ]
 	[ "$output" = "uid=1000 gid=1000" ]
@@ -159,8 +159,11 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ "$output" = 4242 ]
 	run hk run --rm -u nobody busybox id
+	[ "$status" -eq 0 ]
+	[ "$output" = "uid=65534(nobody) gid=65534(nogroup)" ]
+	run hk run --rm -u nosuchuser busybox id
 	[ "$status" -eq 125 ]
-	[[ "$output" == *"not supported yet"* ]]
+	[ "$output" = "husk: user \`nosuchuser\`: no user \`nosuchuser\` in the image's /etc/passwd" ]
 }
 
 @test "engine: stdin is /dev/null without -i, attached with -i" {
