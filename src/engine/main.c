@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "rootless.h"
 #include "util.h"
 
 /* Verbs that start or enter containers need the CVE-2019-5736 guard. */
@@ -158,11 +159,9 @@ int main(int argc, char **argv)
 		engine_error("unknown command `%s` (see husk --help)", argv[1]);
 		return EXIT_ENGINE;
 	}
-	if (strcmp(v->name, "version") != 0 && (geteuid() != 0 || in_user_namespace())) {
-		engine_error("running as an ordinary user is not supported yet");
-		return EXIT_ENGINE;
-	}
-	if (engine_paths_init(&e.paths, &err) < 0 || find_programs(&e, &err) < 0) {
+	/* an ordinary user: as root in the user's own namespaces */
+	if (find_programs(&e, &err) < 0 || rootless_default_roots(&err) < 0 ||
+	    rootless_enter(e.monitor_exe, &err) < 0 || engine_paths_init(&e.paths, &err) < 0) {
 		engine_clear(&e);
 		return engine_fail(err);
 	}
@@ -170,6 +169,8 @@ int main(int argc, char **argv)
 	    .root = e.paths.runtime_root,
 	    .seccomp_cache = e.paths.seccomp_cache,
 	    .warn = engine_warn,
+	    /* root in a user namespace: no cgroup unless delegated */
+	    .rootless = in_user_namespace(),
 	};
 	/* CVE-2019-5736: prepared once for the containers this run starts. */
 	if (v->guard) {

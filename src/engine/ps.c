@@ -133,7 +133,7 @@ static void print_row(const struct ctr *c, const char *status, const char *comma
 	} else {
 		snprintf(cmd, sizeof(cmd), "\"%s\"", command);
 	}
-	printf("%-14.*s%-20s%-*s %-18s%-30s%-10s%s\n", no_trunc ? 64 : 12, c->id,
+	printf("%-14.*s%-20s%-*s %-24s%-30s%-10s%s\n", no_trunc ? 64 : 12, c->id,
 	       image ? image : "", width, cmd, strcat(created, " ago"), status, "",
 	       c->name ? c->name : "");
 }
@@ -202,7 +202,7 @@ int cmd_ps(struct engine *e, int argc, char **argv)
 		return engine_fail(err);
 	}
 	if (!o.quiet && !o.json)
-		printf("%-14s%-20s%-22s %-18s%-30s%-10s%s\n", "CONTAINER ID", "IMAGE", "COMMAND",
+		printf("%-14s%-20s%-22s %-24s%-30s%-10s%s\n", "CONTAINER ID", "IMAGE", "COMMAND",
 		       "CREATED", "STATUS", "PORTS", "NAMES");
 	for (size_t i = 0; i < n; i++) {
 		bool monitor;

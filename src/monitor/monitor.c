@@ -489,6 +489,17 @@ static void setup(struct monitor *m)
 	arm_timer(m);
 }
 
+/* `husk-monitor pause`: a rootless user's user and mount namespaces are
+ * held by this process (see src/engine/rootless.h), doing nothing else. */
+static void hold_namespaces(void)
+{
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	static struct monitor m = {
@@ -501,6 +512,8 @@ int main(int argc, char **argv)
 	};
 	int status;
 
+	if (argc == 2 && strcmp(argv[1], "pause") == 0)
+		hold_namespaces();
 	parse_args(&m, argc, argv);
 	setup(&m);
 	run(&m);

@@ -229,11 +229,17 @@ teardown() {
 	[ "$rc" -eq 137 ]
 }
 
-@test "engine: as an ordinary user: refused clearly, 125" {
+@test "engine: an ordinary user whose store cannot be made: one line, 125, no pause process" {
 	command -v setpriv >/dev/null || skip "setpriv not installed"
-	run setpriv --reuid 65534 --regid 65534 --clear-groups "$HUSK_ENGINE" run --rm busybox true
+	run setpriv --reuid 65534 --regid 65534 --clear-groups env -i HOME=/nonexistent \
+		PATH=/usr/bin:/bin "$HUSK_ENGINE" run --rm busybox true
 	[ "$status" -eq 125 ]
-	[ "$output" = "husk: running as an ordinary user is not supported yet" ]
+	[ "$output" = "husk: mkdir \`/nonexistent\`: Permission denied" ]
+	run setpriv --reuid 65534 --regid 65534 --clear-groups env -i PATH=/usr/bin:/bin \
+		"$HUSK_ENGINE" run --rm busybox true
+	[ "$status" -eq 125 ]
+	[ "$output" = "husk: rootless: HOME is not set: set HUSK_STORAGE_ROOT" ]
+	[ ! -e /tmp/husk-engine-65534/pause.pid ]
 }
 
 @test "engine: failures at each step leave nothing behind (teardown checks)" {

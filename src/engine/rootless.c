@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/* A user's own user and mount namespaces, held by a pause process. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "record.h"
+#include "rootless.h"
+#include "util.h"
+
+static bool needs_rootless(void)
+{
+	return geteuid() != 0 && !in_user_namespace();
+}
+
+static int set_default(const char *var, const char *fmt, const char *base, husk_error **err)
+{
+	cleanup_free char *v = NULL;
+
+	if (getenv(var) && *getenv(var))
+		return 0;
+	if (asprintf(&v, fmt, base) < 0)
+		return husk_error_set(err, ENOMEM, "%s", var);
+	if (setenv(var, v, 1) < 0)
+		return husk_error_set(err, errno, "setenv %s", var);
+	return 0;
+}
+
+int rootless_default_roots(husk_error **err)
+{
+	const char *data = getenv("XDG_DATA_HOME"), *run = getenv("XDG_RUNTIME_DIR");
+	const char *home = getenv("HOME");
+	char uid[16];
+
+	if (!needs_rootless())
+		return 0;
+	snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
+	if (data && data[0] == '/') {
+		if (set_default("HUSK_STORAGE_ROOT", "%s/husk", data, err) < 0)
+			return -1;
+	} else if (home && home[0] == '/') {
+		if (set_default("HUSK_STORAGE_ROOT", "%s/.local/share/husk", home, err) < 0)
+			return -1;
+	} else if (!getenv("HUSK_STORAGE_ROOT")) {
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "rootless: HOME is not set: set HUSK_STORAGE_ROOT");
+	}
+	if (run && run[0] == '/' && access(run, W_OK) == 0) {
+		if (set_default("HUSK_RUN_ROOT", "%s/husk-engine", run, err) < 0)
+			return -1;
+	} else if (set_default("HUSK_RUN_ROOT", "/tmp/husk-engine-%s", uid, err) < 0) {
+		return -1;
+	}
+	/* made here, as the user: a store that cannot be made fails before
+	 * any namespace or pause process is */
+	return mkdir_p(getenv("HUSK_STORAGE_ROOT"), 0700, err);
+}
+
+/* The user's range in /etc/subuid (or subgid): "name:start:count" or
+ * "uid:start:count". */
+static bool sub_range(const char *file, const char *name, uid_t id, unsigned long *start,
+		      unsigned long *count)
+{
+	FILE *f = fopen(file, "re");
+	char line[512], ids[16];
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	snprintf(ids, sizeof(ids), "%u", (unsigned)id);
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *who = strtok(line, ":"), *s = strtok(NULL, ":"), *n = strtok(NULL, ":\n");
+		if (who && s && n && (strcmp(who, name) == 0 || strcmp(who, ids) == 0)) {
+			*start = strtoul(s, NULL, 10);
+			*count = strtoul(n, NULL, 10);
+			found = *count > 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* newuidmap PID 0 ID 1 1 START COUNT (or newgidmap). */
+static int run_map_tool(const char *tool, pid_t pid, unsigned id, unsigned long start,
+			unsigned long count, husk_error **err)
+{
+	char p[16], i[16], s[32], c[32];
+	int status;
+	pid_t child;
+
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	snprintf(i, sizeof(i), "%u", id);
+	snprintf(s, sizeof(s), "%lu", start);
+	snprintf(c, sizeof(c), "%lu", count);
+	child = fork();
+	if (child < 0)
+		return husk_error_set(err, errno, "fork");
+	if (child == 0) {
+		execlp(tool, tool, p, "0", i, "1", "1", s, c, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(child, &status, 0) < 0)
+		return husk_error_set(err, errno, "wait for %s", tool);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return husk_error_fail(err, HUSK_ERR_PERMISSION,
+				       "rootless: %s failed (status %d): is `%s` installed, and "
+				       "does /etc/sub%cid give this user a range?",
+				       tool, WIFEXITED(status) ? WEXITSTATUS(status) : -1, tool,
+				       tool[3] == 'u' ? 'u' : 'g');
+	return 0;
+}
+
+/* With no /etc/subuid range: only our own uid and gid, as root. */
+static int map_self(pid_t pid, husk_error **err)
+{
+	char path[64], map[64];
+	cleanup_close int dirfd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return husk_error_set(err, errno, "open %s", path);
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)getuid());
+	if (write_file_at(dirfd, "uid_map", map, strlen(map), err) < 0 ||
+	    write_file_at(dirfd, "setgroups", "deny", 4, err) < 0)
+		return -1;
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)getgid());
+	return write_file_at(dirfd, "gid_map", map, strlen(map), err);
+}
+
+static int map_ids(pid_t pid, husk_error **err)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *name = pw ? pw->pw_name : "";
+	unsigned long us, uc, gs, gc;
+
+	if (!sub_range("/etc/subuid", name, getuid(), &us, &uc) ||
+	    !sub_range("/etc/subgid", name, getuid(), &gs, &gc))
+		return map_self(pid, err);
+	if (run_map_tool("newuidmap", pid, (unsigned)getuid(), us, uc, err) < 0)
+		return -1;
+	return run_map_tool("newgidmap", pid, (unsigned)getgid(), gs, gc, err);
+}
+
+/* The pause process: unshares, waits to be mapped, then holds the
+ * namespaces (husk-monitor pause) in a session of its own. */
+static void pause_child(int ready, int mapped, const char *monitor_exe)
+{
+	char c;
+	int null;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		_exit(1);
+	if (write(ready, "u", 1) != 1 || read(mapped, &c, 1) != 1 || c != 'm')
+		_exit(1);
+	setsid();
+	if (chdir("/") < 0)
+		_exit(1);
+	null = open("/dev/null", O_RDWR);
+	for (int fd = 0; fd < 3; fd++)
+		dup2(null, fd);
+	execl(monitor_exe, monitor_exe, "pause", (char *)NULL);
+	_exit(127);
+}
+
+static int pause_create(const char *monitor_exe, pid_t *ret, husk_error **err)
+{
+	int ready[2], mapped[2];
+	char c;
+	pid_t pid;
+	int r;
+
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(mapped, O_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "pipe");
+	pid = fork();
+	if (pid < 0)
+		return husk_error_set(err, errno, "fork");
+	if (pid == 0)
+		pause_child(ready[1], mapped[0], monitor_exe);
+	close(ready[1]);
+	close(mapped[0]);
+	r = read(ready[0], &c, 1) == 1
+		? map_ids(pid, err)
+		: husk_error_fail(err, HUSK_ERR_PERMISSION,
+				  "rootless: cannot make a user namespace "
+				  "(are unprivileged user namespaces allowed?)");
+	if (r == 0 && write(mapped[1], "m", 1) != 1)
+		r = husk_error_set(err, errno, "rootless: the pause process");
+	close(ready[0]);
+	close(mapped[1]);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	*ret = pid;
+	return 0;
+}
+
+/* pause.pid: "PID START" of a pause process that lives. */
+static bool pause_alive(int dirfd, pid_t *ret)
+{
+	cleanup_free char *data = NULL;
+	unsigned long long start;
+	int pid;
+
+	if (read_file_at(dirfd, "pause.pid", &data, NULL, NULL) < 0 ||
+	    sscanf(data, "%d %llu", &pid, &start) != 2 || !process_alive(pid, start))
+		return false;
+	*ret = pid;
+	return true;
+}
+
+static int join(pid_t pid, husk_error **err)
+{
+	char path[64], cwd[PATH_MAX];
+	cleanup_close int user = -1, mnt = -1;
+	bool has_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	user = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	mnt = open(path, O_RDONLY | O_CLOEXEC);
+	if (user < 0 || mnt < 0)
+		return husk_error_set(err, errno, "rootless: open the pause process's namespaces");
+	if (setns(user, CLONE_NEWUSER) < 0 || setns(mnt, CLONE_NEWNS) < 0)
+		return husk_error_set(err, errno, "rootless: join the user's namespaces");
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return husk_error_set(err, errno, "rootless: become root in the user namespace");
+	/* setns(CLONE_NEWNS) moved us to its root */
+	if (has_cwd && chdir(cwd) < 0 && chdir("/") < 0)
+		return husk_error_set(err, errno, "chdir");
+	return 0;
+}
+
+int rootless_enter(const char *monitor_exe, husk_error **err)
+{
+	const char *run_root = getenv("HUSK_RUN_ROOT");
+	cleanup_close int dirfd = -1, lock = -1;
+	char record[64];
+	unsigned long long start;
+	pid_t pid;
+
+	if (!needs_rootless())
+		return 0;
+	if (run_root == NULL || mkdir_p(run_root, 0700, err) < 0)
+		return run_root ? -1 : husk_error_fail(err, HUSK_ERR_INVALID, "HUSK_RUN_ROOT");
+	dirfd = open(run_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return husk_error_set(err, errno, "open `%s`", run_root);
+	lock = openat(dirfd, "pause.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return husk_error_set(err, errno, "lock `%s/pause.lock`", run_root);
+	if (!pause_alive(dirfd, &pid)) {
+		if (pause_create(monitor_exe, &pid, err) < 0)
+			return -1;
+		if (proc_start_time(pid, &start) < 0)
+			start = 0;
+		snprintf(record, sizeof(record), "%d %llu\n", (int)pid, start);
+		if (write_file_atomic_at(dirfd, "pause.pid", record, strlen(record), 0600, err) < 0)
+			return -1;
+	}
+	return join(pid, err);
+}

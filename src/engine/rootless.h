@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <husk/error.h>
+
+/*
+ * Rootless: a user other than root runs every husk command as root in a
+ * user namespace of its own (its uid mapped to 0, its /etc/subuid and
+ * /etc/subgid ranges from 1 on, through newuidmap and newgidmap), in a
+ * mount namespace of that user namespace where the containers' overlays are
+ * mounted. One of each per user, held by a pause process (husk-monitor
+ * pause, pid in <run root>/pause.pid): every command of that user joins
+ * both, so they all see the same mounts and may signal every container of
+ * the user, as podman's rootless mode does. No daemon: the pause process
+ * only holds the namespaces.
+ */
+
+/* For a user other than root (outside any user namespace): sets
+ * HUSK_STORAGE_ROOT ($XDG_DATA_HOME/husk, ~/.local/share/husk) and
+ * HUSK_RUN_ROOT ($XDG_RUNTIME_DIR/husk-engine, /tmp/husk-engine-UID) when
+ * unset, so that the processes husk starts later use them too. */
+int rootless_default_roots(husk_error **err);
+/* Joins the user's namespaces, making them (and the pause process) first
+ * when there are none. The working directory is kept. 0 at once for root. */
+int rootless_enter(const char *monitor_exe, husk_error **err);
