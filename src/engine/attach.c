@@ -43,7 +43,7 @@ int cmd_attach(struct engine *e, int argc, char **argv)
 	r = attach_run(sock, c->tty, c->open_stdin && !no_stdin, &status, &err);
 	if (r < 0)
 		return engine_fail(err);
-	if (r == 1)
+	if (r == ATTACH_EXITED)
 		return status;
 	/* detached (ctrl-p ctrl-q), or the monitor went: as it stands now */
 	if (ctr_reload_state(c, NULL) == 0 && ctr_status_now(c, NULL) == CTR_EXITED)

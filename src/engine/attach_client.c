@@ -94,7 +94,8 @@ static void forward_signal(struct session *s)
 	send_packet(s->sock, ATTACH_SIGNAL, buf, (size_t)n);
 }
 
-/* 1: the exit status came; 0: the connection ended; -1 keeps going. */
+/* ATTACH_EXITED: the exit status came; ATTACH_LOST: the connection ended;
+ * -1 keeps going. */
 static int receive(struct session *s, int *ret_status)
 {
 	char packet[ATTACH_MAX_PACKET + 1];
@@ -142,7 +143,7 @@ static int loop(struct session *s, int *ret_status)
 		if (p[2].revents) {
 			r = forward_stdin(s);
 			if (r == 1)
-				return 0; /* detached */
+				return ATTACH_DETACHED;
 			if (r < 0)
 				in = false;
 		}

@@ -9,9 +9,10 @@
  * foreground: the container's output to our stdout and stderr, our stdin to
  * it (with stdin_open), SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2
  * sent on to it, and with a tty our terminal in raw mode, its size
- * followed, and ctrl-p ctrl-q to detach. Returns 1 with *ret_status once the
- * monitor tells the exit status, 0 when detached or the monitor went away
- * without telling. */
+ * followed, and ctrl-p ctrl-q to detach. Returns ATTACH_EXITED with
+ * *ret_status once the monitor tells the exit status, ATTACH_DETACHED after
+ * the detach keys, ATTACH_LOST when the monitor went away without telling. */
+enum { ATTACH_LOST = 0, ATTACH_EXITED = 1, ATTACH_DETACHED = 2 };
 int attach_run(int sock, bool tty, bool stdin_open, int *ret_status, husk_error **err);
 /* Connects to containers/<id>/attach.sock. */
 int attach_connect(const char *dir, int *ret_fd, husk_error **err);

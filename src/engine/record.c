@@ -57,11 +57,27 @@ void ctr_free(struct ctr *c)
 	free(c);
 }
 
+/* A zombie has exited: its pid and start time stay until it is reaped. */
+static bool zombie(pid_t pid)
+{
+	char path[32], buf[512], *paren;
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return false;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
 bool process_alive(pid_t pid, unsigned long long start)
 {
 	unsigned long long now;
 
-	return pid > 0 && proc_start_time(pid, &now) == 0 && now == start;
+	return pid > 0 && proc_start_time(pid, &now) == 0 && now == start && !zombie(pid);
 }
 
 static enum restart_policy restart_from_name(const char *s)

@@ -68,7 +68,8 @@ int cmd_rm(struct engine *e, int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		cleanup_ctr struct ctr *ct = NULL;
 		husk_error *err = NULL;
-		if (ctr_lookup(e, argv[i], &ct, &err) < 0 || rm_one(e, ct, force, volumes, &err) < 0) {
+		if (ctr_lookup(e, argv[i], &ct, &err) < 0 ||
+		    rm_one(e, ct, force, volumes, &err) < 0) {
 			status = engine_fail(err);
 			continue;
 		}

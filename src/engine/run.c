@@ -85,7 +85,11 @@ int ctr_start_and_attach(struct engine *e, struct ctr *c, bool detach, bool stdi
 	close(pair[0]);
 	if (r < 0)
 		return engine_fail(err);
-	return r == 1 ? status : 0;
+	if (r == ATTACH_LOST) {
+		engine_error("container %s: its monitor went away: see husk ps -a", c->id);
+		return EXIT_ENGINE;
+	}
+	return r == ATTACH_EXITED ? status : 0;
 }
 
 int cmd_run(struct engine *e, int argc, char **argv)

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -489,6 +490,49 @@ static void setup(struct monitor *m)
 	arm_timer(m);
 }
 
+/*
+ * Most of what a static binary has resident after its start is its text
+ * and read-only data, brought in 64 KiB at a time around the pages that
+ * glibc's start-up touched (ifunc resolvers all over libc among them): the
+ * loop then uses a small part of it. So, once set up, the clean file pages
+ * of our own mappings (those with no page of their own: text, rodata) are
+ * dropped, and come back one by one as the loop touches them (MADV_RANDOM:
+ * no read-around). Mappings with copied-on-write pages (relocated data)
+ * are left alone.
+ */
+static void drop_startup_pages(void)
+{
+	char line[256], exe[256] = "";
+	unsigned long start = 0, end = 0, anon;
+	bool ours = false;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	if (f == NULL || n <= 0) {
+		if (f)
+			fclose(f);
+		return;
+	}
+	exe[n] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char perms[8], path[256] = "";
+		unsigned long a, b;
+		/* a mapping's header: "START-END PERMS OFFSET DEV INODE PATH" */
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &a, &b, perms, path) >= 3 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			start = a;
+			end = b;
+			ours = strcmp(path, exe) == 0 && perms[1] == '-';
+			continue;
+		}
+		if (ours && sscanf(line, "Anonymous: %lu kB", &anon) == 1 && anon == 0) {
+			madvise((void *)start, end - start, MADV_RANDOM);
+			madvise((void *)start, end - start, MADV_DONTNEED);
+		}
+	}
+	fclose(f);
+}
+
 /* `husk-monitor pause`: a rootless user's user and mount namespaces are
  * held by this process (see src/engine/rootless.h), doing nothing else. */
 static void hold_namespaces(void)
@@ -496,6 +540,7 @@ static void hold_namespaces(void)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	drop_startup_pages();
 	for (;;)
 		pause();
 }
@@ -516,6 +561,7 @@ int main(int argc, char **argv)
 		hold_namespaces();
 	parse_args(&m, argc, argv);
 	setup(&m);
+	drop_startup_pages();
 	run(&m);
 	drain(&m);
 	status = exit_status(&m);

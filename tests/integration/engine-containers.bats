@@ -309,3 +309,18 @@ is_state() { [ "$(state_of "$1")" = "$2" ]; }
 	[ "$status" -eq 0 ]
 	[ "$(hk inspect dk | jq -r '.[0].State.Status')" = running ]
 }
+
+@test "containers: a foreground run whose monitor is killed says so; ps tells; rm -f cleans" {
+	local rc=0 out=$BATS_TEST_TMPDIR/out
+	hk_bg "$out" run --name fg busybox sleep 1000
+	local bg=$!
+	wait_for 20 is_state fg running
+	kill -9 "$(hk inspect fg | jq -r '.[0].State.MonitorPid')"
+	wait $bg || rc=$?
+	[ "$rc" = 125 ]
+	grep -q "its monitor went away" "$out"
+	run hk ps
+	[[ "$output" == *"Up "*"(its monitor was killed)"*"fg"* ]]
+	run hk rm -f fg
+	[ "$status" -eq 0 ]
+}
