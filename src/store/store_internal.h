@@ -56,9 +56,6 @@ int store_fsync_dir(int dirfd, const char *what, husk_error **err);
 /* Writes name in dirfd all-or-nothing: temp, fsync, rename, fsync dir. */
 int store_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
 			    husk_error **err);
-/* rm -rf of name in dirfd, never following a symlink, making directories
- * writable on the way down. */
-int store_remove_tree(int dirfd, const char *name);
 /* Removes every `.tmp-*` in dirfd; adds their number to *count. */
 void store_remove_temps(int dirfd, unsigned *count);
 /* The sorted names in dirfd, without `.`, `..` and temps. */
