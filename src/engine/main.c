@@ -14,6 +14,13 @@ static const struct verb verbs[] = {
      "run --rm [-i] [-t] [--name N] [-e K=V] [-w DIR] [-h HOST] [-u UID[:GID]] "
      "[--entrypoint CMD] IMAGE [COMMAND [ARG...]]"},
     {"images", cmd_images, "images"},
+    {"image", cmd_image, "image inspect|ls|rm|tag|history|save|load|import ..."},
+    {"tag", cmd_tag, "tag SOURCE_IMAGE TARGET_IMAGE[:TAG]"},
+    {"rmi", cmd_rmi, "rmi [-f] IMAGE..."},
+    {"history", cmd_history, "history [--no-trunc] [-q] IMAGE"},
+    {"save", cmd_save, "save [-o FILE] [--format docker-archive|oci-archive] IMAGE..."},
+    {"load", cmd_load, "load [-i FILE] [-q]"},
+    {"import", cmd_import, "import [-m MESSAGE] FILE|- [REPOSITORY[:TAG]]"},
     {"version", cmd_version, "version"},
 };
 
