@@ -266,7 +266,10 @@ int husk_store_rmi(struct husk_store *s, const char *ref, bool force, struct hus
  * manifest (OCI or Docker schema 2; an index or a manifest list picks
  * linux/<this arch>), checks the config and every layer blob are there and
  * agree, unpacks the layers, then adds it to images.json, named name when
- * that is not NULL. ret_manifest_digest (may be NULL): the image's manifest.
+ * that is not NULL. An image is its config, as Docker's: when the index has
+ * its id already (with a manifest whose layers are compressed otherwise),
+ * that manifest stays and the name goes to it. ret_manifest_digest (may be
+ * NULL): the manifest the index names the image by.
  */
 int husk_store_record_image(struct husk_store *s, const char *manifest_digest, const char *name,
 			    char **ret_manifest_digest, husk_error **err);

@@ -4,6 +4,7 @@
 #include "store_internal.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -330,28 +331,51 @@ static int image_verify_blobs(struct husk_store *s, const struct husk_image *img
 	return 0;
 }
 
-static int record_one(json_t *index, const struct image_record *r, husk_error **err)
+/* The manifest the index has for an image id (a config digest), if any. */
+static const char *index_manifest_of(json_t *index, const char *id)
+{
+	json_t *entry;
+	const char *manifest;
+
+	json_object_foreach (json_object_get(index, "images"), manifest, entry) {
+		const char *config = json_string_value(json_object_get(entry, "config"));
+		if (config != NULL && strcmp(config, id) == 0)
+			return manifest;
+	}
+	return NULL;
+}
+
+/* An image is its config, as Docker's: one whose id the index has already
+ * (pulled or loaded with its layers compressed otherwise) keeps its manifest,
+ * and the names go to that. */
+static int record_one(json_t *index, struct image_record *r, husk_error **err)
 {
 	const struct husk_image *img = r->img;
-	json_t *entry = json_pack("{s:s, s:I}", "config", img->id, "size", (json_int_t)img->size);
+	const char *digest = index_manifest_of(index, img->id);
+	json_t *entry;
 
-	if (entry == NULL ||
-	    (img->created != NULL &&
-	     json_object_set_new(entry, "created", json_string(img->created)) < 0)) {
-		json_decref(entry);
-		return husk_error_set(err, ENOMEM, INDEX_FILE);
+	if (digest == NULL) {
+		digest = img->manifest_digest;
+		entry = json_pack("{s:s, s:I}", "config", img->id, "size", (json_int_t)img->size);
+		if (entry != NULL && img->created != NULL &&
+		    json_object_set_new(entry, "created", json_string(img->created)) < 0) {
+			json_decref(entry);
+			entry = NULL;
+		}
+		if (entry == NULL ||
+		    json_object_set_new(json_object_get(index, "images"), digest, entry) < 0)
+			return husk_error_set(err, ENOMEM, INDEX_FILE);
 	}
-	if (json_object_set_new(json_object_get(index, "images"), img->manifest_digest, entry) < 0)
-		return husk_error_set(err, ENOMEM, INDEX_FILE);
+	snprintf(r->recorded, sizeof(r->recorded), "%s", digest);
 	for (size_t i = 0; r->names != NULL && r->names[i]; i++)
 		if (json_object_set_new(json_object_get(index, "tags"), r->names[i],
-					json_string(img->manifest_digest)) < 0)
+					json_string(r->recorded)) < 0)
 			return husk_error_set(err, ENOMEM, INDEX_FILE);
 	return 0;
 }
 
 struct record_args {
-	const struct image_record *list;
+	struct image_record *list;
 	size_t n;
 };
 
@@ -365,7 +389,7 @@ static int record_change(struct husk_store *s, json_t *index, void *arg, husk_er
 	return 1;
 }
 
-int image_record(struct husk_store *s, const struct image_record *list, size_t n, husk_error **err)
+int image_record(struct husk_store *s, struct image_record *list, size_t n, husk_error **err)
 {
 	struct record_args a = {.list = list, .n = n};
 
@@ -412,7 +436,7 @@ int husk_store_record_image(struct husk_store *s, const char *manifest_digest, c
 	r = (struct image_record){.img = img, .names = names};
 	if (image_record(s, &r, 1, err) < 0)
 		return -1;
-	if (ret_manifest_digest != NULL)
-		*ret_manifest_digest = steal_pointer(&img->manifest_digest);
+	if (ret_manifest_digest != NULL && (*ret_manifest_digest = strdup(r.recorded)) == NULL)
+		return husk_error_set(err, ENOMEM, "image");
 	return 0;
 }

@@ -178,9 +178,12 @@ int image_prepare(struct husk_store *s, const char *manifest_digest, struct husk
 struct image_record {
 	const struct husk_image *img; /* prepared */
 	const char *const *names;     /* normalized, NULL-terminated; may be NULL */
+	/* out: the manifest the index names it by: img's, or the one an image
+	 * of the same id (config) was recorded with before */
+	char recorded[HUSK_DIGEST_LEN + 1];
 };
 /* Adds the images and their names to images.json in one change: all or none. */
-int image_record(struct husk_store *s, const struct image_record *list, size_t n, husk_error **err);
+int image_record(struct husk_store *s, struct image_record *list, size_t n, husk_error **err);
 
 /* holds.c */
 /* The holders of an image (sorted), NULL when none. */
