@@ -190,6 +190,18 @@ static bool is_doc(const char *path)
 	       strcmp(path, "oci-layout") == 0;
 }
 
+/* What only the Docker of before 1.10 read: repositories, <id>/json and
+ * <id>/VERSION. Not kept (they would be blobs for gc to remove). */
+static bool is_legacy(const char *path)
+{
+	const char *slash = strchr(path, '/');
+
+	if (slash == NULL)
+		return strcmp(path, "repositories") == 0;
+	return strchr(slash + 1, '/') == NULL &&
+	       (strcmp(slash + 1, "json") == 0 || strcmp(slash + 1, "VERSION") == 0);
+}
+
 /* blobs/sha256/<hex>: the digest the content must have. */
 static char *named_digest(const char *path)
 {
@@ -292,7 +304,7 @@ static int read_entry(struct loader *l, struct archive_entry *e, husk_error **er
 	if (archive_entry_hardlink(e) != NULL ||
 	    (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e) != NULL))
 		return read_link(l, e, path, err);
-	if (archive_entry_filetype(e) != AE_IFREG)
+	if (archive_entry_filetype(e) != AE_IFREG || is_legacy(path))
 		return 0;
 	return is_doc(path) ? read_doc(l, path, size, err) : read_blob(l, path, size, err);
 }
