@@ -22,7 +22,8 @@ teardown() {
 
 hk() { timeout -k 1 60 "$HUSK_ENGINE" "$@"; }
 
-# As engine.bats: no mount, container dir, name, hold or core state left.
+# As engine.bats: no mount, container dir, name, hold, core state or cgroup
+# of a container left.
 nothing_left() {
 	local left
 	left=$(grep -F "$HUSK_STORAGE_ROOT" /proc/self/mountinfo || true)
@@ -33,6 +34,9 @@ nothing_left() {
 	[ -z "$left" ] || { echo "holds left: $left"; return 1; }
 	left=$(ls -A "$HUSK_RUN_ROOT/runtime" 2>/dev/null | grep -v '^\.seccomp-cache$' || true)
 	[ -z "$left" ] || { echo "runtime state left: $left"; return 1; }
+	left=$(find /sys/fs/cgroup -maxdepth 4 -type d -regextype egrep \
+		-regex '.*/husk-[0-9a-f]{64}' 2>/dev/null || true)
+	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
 }
 
 # image_id REF: the full id, from inspect.
