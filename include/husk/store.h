@@ -251,12 +251,25 @@ int husk_store_tag(struct husk_store *s, const char *ref, const char *name, husk
 int husk_store_remove_image(struct husk_store *s, const char *ref, bool force, bool *ret_deleted,
 			    husk_error **err);
 
+/* What a removal did, for `rmi` to report as Docker does. */
+struct husk_removal {
+	char **untagged;  /* the names removed, sorted; NULL when none */
+	char *deleted_id; /* the image's id when the image itself went; else NULL */
+};
+void husk_removal_clear(struct husk_removal *r);
+/* husk_store_remove_image(), telling what went. */
+int husk_store_rmi(struct husk_store *s, const char *ref, bool force, struct husk_removal *ret,
+		   husk_error **err);
+
 /*
  * Records an image whose blobs are in the store (a pull, a `load`): reads the
  * manifest (OCI or Docker schema 2; an index or a manifest list picks
  * linux/<this arch>), checks the config and every layer blob are there and
  * agree, unpacks the layers, then adds it to images.json, named name when
- * that is not NULL. ret_manifest_digest (may be NULL): the image's manifest.
+ * that is not NULL. An image is its config, as Docker's: when the index has
+ * its id already (with a manifest whose layers are compressed otherwise),
+ * that manifest stays and the name goes to it. ret_manifest_digest (may be
+ * NULL): the manifest the index names the image by.
  */
 int husk_store_record_image(struct husk_store *s, const char *manifest_digest, const char *name,
 			    char **ret_manifest_digest, husk_error **err);
@@ -269,6 +282,7 @@ struct husk_image_create {
 	json_t *config;
 	const char *created;	/* RFC 3339; NULL: 1970-01-01T00:00:00Z */
 	const char *created_by; /* the history entry's; may be NULL */
+	const char *comment;	/* the history entry's (`import`: "Imported from -"); may be NULL */
 	const char *name;	/* NULL: an image without a name */
 };
 
@@ -284,6 +298,44 @@ int husk_store_import_dir(struct husk_store *s, int dirfd, const struct husk_pac
 /* `import` of a rootfs tar (plain, gzip or zstd) read from fd to its end. */
 int husk_store_import_tar(struct husk_store *s, int fd, const struct husk_image_create *c,
 			  char **ret_manifest_digest, husk_error **err);
+
+/* --- Archives: `save` and `load` ---------------------------------------- */
+
+enum husk_archive_format {
+	HUSK_ARCHIVE_DOCKER, /* `docker save`'s: manifest.json, <config>.json, <layer>/layer.tar */
+	HUSK_ARCHIVE_OCI,    /* an OCI image layout in a tar: oci-layout, index.json, blobs/ */
+};
+/* "docker-archive" or "oci-archive". */
+int husk_archive_format_parse(const char *name, enum husk_archive_format *ret, husk_error **err);
+
+/*
+ * `save`: the images refs name, as a tar written to fd. A ref that is a name
+ * gives the image that name in the archive (RepoTags, or an index entry's
+ * org.opencontainers.image.ref.name); one that is an id, no name. Every blob
+ * is checked against its digest as it is copied. A docker-archive holds the
+ * layers uncompressed (their DiffIDs name them); an oci-archive, the blobs as
+ * stored. The store's `lock` is held shared meanwhile: gc waits.
+ */
+int husk_store_save(struct husk_store *s, const char *const *refs, size_t n_refs,
+		    enum husk_archive_format format, int fd, husk_error **err);
+
+struct husk_load_result {
+	char **names; /* the names the archive gave, sorted; NULL when none */
+	char **ids;   /* the ids of the images loaded without a name; NULL when none */
+};
+void husk_load_result_clear(struct husk_load_result *r);
+
+/*
+ * `load`: a docker-archive or an oci-archive (tar, possibly compressed) read
+ * from fd to its end, whichever it is. Every file is streamed into a blob and
+ * verified (an OCI blob against the digest that names it, a config against
+ * the id, a layer against its DiffID), every image is checked and its layers
+ * unpacked, and only then are all the images and their names recorded, in
+ * one change of images.json: a corrupt archive or a killed load records
+ * nothing (its blobs are garbage for husk_store_gc()). Names such as
+ * docker.io/library/busybox:latest are recorded as busybox:latest.
+ */
+int husk_store_load(struct husk_store *s, int fd, struct husk_load_result *ret, husk_error **err);
 
 /* --- Holds, garbage, checks ---------------------------------------------- */
 

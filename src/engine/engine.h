@@ -48,9 +48,6 @@ struct verb {
 
 /* "husk: MSG" on stderr. */
 void engine_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* After getopt_long() returned '?' or ':' (opterr = 0, optstring starting
- * with ":"): "VERB: unknown flag `-x`" or "... needs a value"; EXIT_ENGINE. */
-int engine_flag_error(const char *verb, int c, char **argv);
 /* Reports err, frees it and returns EXIT_ENGINE. */
 int engine_fail(husk_error *err);
 /* Opens the image store under the storage root. */
@@ -58,6 +55,25 @@ int engine_store_open(const struct engine *e, struct husk_store **ret, husk_erro
 
 int cmd_run(struct engine *e, int argc, char **argv);
 int cmd_images(struct engine *e, int argc, char **argv);
+/* The image verbs (src/engine/image_*.c) and what they share. */
+int cmd_image(struct engine *e, int argc, char **argv); /* `husk image SUBCOMMAND` */
+int cmd_image_inspect(struct engine *e, int argc, char **argv);
+int cmd_tag(struct engine *e, int argc, char **argv);
+int cmd_rmi(struct engine *e, int argc, char **argv);
+int cmd_history(struct engine *e, int argc, char **argv);
+int cmd_save(struct engine *e, int argc, char **argv);
+int cmd_load(struct engine *e, int argc, char **argv);
+int cmd_import(struct engine *e, int argc, char **argv);
+/* What ref names, as a manifest digest; the built-in busybox is made on
+ * first use. */
+int engine_image_resolve(struct husk_store *s, const char *ref, char **ret_digest,
+			 husk_error **err);
+/* `image inspect`'s object for the image ref names, shaped as Docker's (Id,
+ * RepoTags, Created, Config, RootFS, ...). HUSK_ERR_NOT_FOUND: no such image. */
+int image_inspect_json(struct engine *e, const char *ref, json_t **ret, husk_error **err);
+/* getopt_long's ':' (a missing value) or '?' (an unknown flag) as "VERB: ..."
+ * on stderr; returns EXIT_ENGINE. */
+int engine_flag_error(const char *verb, int c, char **argv);
 int cmd_version(struct engine *e, int argc, char **argv);
 int cmd_create(struct engine *e, int argc, char **argv);
 int cmd_start(struct engine *e, int argc, char **argv);

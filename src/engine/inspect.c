@@ -64,7 +64,15 @@ int cmd_inspect(struct engine *e, int argc, char **argv)
 		json_t *j = NULL;
 		if (ctr_lookup(e, argv[i], &c, &err) == 0)
 			j = ctr_inspect_json(c);
-		/* MERGE: images through image_inspect_json() */
+		else if (husk_error_is(err, HUSK_ERR_NOT_FOUND)) {
+			husk_error_free(&err);
+			if (image_inspect_json(e, argv[i], &j, &err) < 0 &&
+			    husk_error_is(err, HUSK_ERR_NOT_FOUND)) {
+				husk_error_free(&err);
+				husk_error_fail(&err, HUSK_ERR_NOT_FOUND,
+						"no such container or image: %s", argv[i]);
+			}
+		}
 		if (j == NULL) {
 			engine_fail(err);
 			status = 1;

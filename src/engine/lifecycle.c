@@ -114,23 +114,6 @@ static int name_generate(const struct engine *e, const char *id, char **ret, hus
 	return husk_error_fail(err, HUSK_ERR_EXISTS, "no free name found");
 }
 
-/* The image, made when it is the built-in busybox and not there yet. */
-static int image_resolve(struct husk_store *s, const char *ref, char **ret_digest, husk_error **err)
-{
-	cleanup_free char *normalized = NULL;
-	cleanup_error husk_error *not_found = NULL;
-
-	if (husk_store_resolve(s, ref, ret_digest, &not_found) == 0)
-		return 0;
-	if (!husk_error_is(not_found, HUSK_ERR_NOT_FOUND) ||
-	    husk_store_normalize_name(ref, &normalized, NULL) < 0 ||
-	    strcmp(normalized, "busybox:latest") != 0) {
-		*err = steal_pointer(&not_found);
-		return -1;
-	}
-	return husk_store_ensure_busybox(s, ret_digest, err);
-}
-
 /* Holds the image for the container, then reads it: gc cannot take its
  * layers from under the overlay. */
 static int image_hold_and_get(struct engine *e, const char *ref, const char *id, bool *held,
@@ -142,7 +125,7 @@ static int image_hold_and_get(struct engine *e, const char *ref, const char *id,
 
 	if (engine_store_open(e, &s, err) < 0)
 		return -1;
-	r = image_resolve(s, ref, &digest, err);
+	r = engine_image_resolve(s, ref, &digest, err);
 	if (r == 0)
 		r = husk_store_hold(s, id, digest, err);
 	if (r == 0) {

@@ -32,6 +32,13 @@ static const struct verb verbs[] = {
     {"rename", cmd_rename, "rename CONTAINER NEW_NAME", false},
     {"inspect", cmd_inspect, "inspect CONTAINER|IMAGE...", false},
     {"images", cmd_images, "images", false},
+    {"image", cmd_image, "image inspect|ls|rm|tag|history|save|load|import ...", false},
+    {"tag", cmd_tag, "tag SOURCE_IMAGE TARGET_IMAGE[:TAG]", false},
+    {"rmi", cmd_rmi, "rmi [-f] IMAGE...", false},
+    {"history", cmd_history, "history [--no-trunc] [-q] IMAGE", false},
+    {"save", cmd_save, "save [-o FILE] [--format docker-archive|oci-archive] IMAGE...", false},
+    {"load", cmd_load, "load [-i FILE] [-q]", false},
+    {"import", cmd_import, "import [-m MESSAGE] FILE|- [REPOSITORY[:TAG]]", false},
     {"volume", cmd_volume, "volume create|ls|inspect|rm|prune", false},
     {"version", cmd_version, "version", false},
     /* internal: the monitor's */
@@ -50,17 +57,6 @@ void engine_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "husk: %s\n", msg ? msg : fmt);
 	free(msg);
-}
-
-int engine_flag_error(const char *verb, int c, char **argv)
-{
-	const char *what = c == ':' ? "needs a value" : "is unknown";
-
-	if (optopt != 0 && optopt < 256)
-		engine_error("%s: flag `-%c` %s", verb, optopt, what);
-	else
-		engine_error("%s: flag `%s` %s", verb, argv[optind - 1], what);
-	return EXIT_ENGINE;
 }
 
 int engine_fail(husk_error *err)

@@ -200,9 +200,35 @@ int mkdir_p(const char *path, mode_t mode, husk_error **err)
 	return 0;
 }
 
-int rm_rf_at(int dirfd, const char *name)
+/* A directory rm -rf must empty, opened without following a symlink. One
+ * that refuses entry or change (an image layer's 0555 or 0000 directory, met
+ * by an ordinary user) is made 0700 first: through an O_PATH fd, as
+ * fchmodat() would follow a symlink planted in its place. */
+static int open_dir_for_removal(int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0 && errno == EACCES) {
+		cleanup_close int path =
+		    openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		char proc[64];
+
+		if (path < 0)
+			return -1;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path);
+		if (chmod(proc, 0700) < 0)
+			return -1;
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
+		fchmod(fd, 0700);
+	return fd;
+}
+
+int rm_rf_at(int dirfd, const char *name)
+{
+	int fd = open_dir_for_removal(dirfd, name);
 	DIR *d;
 	struct dirent *de;
 
@@ -216,9 +242,8 @@ int rm_rf_at(int dirfd, const char *name)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (de->d_type == DT_DIR)
-			rm_rf_at(fd, de->d_name);
-		else if (unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR)
+		/* d_type may be DT_UNKNOWN: unlinking a directory says EISDIR */
+		if (de->d_type == DT_DIR || (unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR))
 			rm_rf_at(fd, de->d_name);
 	}
 	closedir(d);

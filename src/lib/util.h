@@ -82,6 +82,8 @@ int write_file_atomic_at(int dirfd, const char *path, const char *data, size_t l
 int write_all(int fd, const void *buf, size_t len);
 ssize_t read_all(int fd, void *buf, size_t len);
 int mkdir_p(const char *path, mode_t mode, husk_error **err);
+/* rm -rf of name in dirfd, never following a symlink; directories that
+ * refuse entry or change are made 0700 on the way down. */
 int rm_rf_at(int dirfd, const char *name);
 
 /* Parses a decimal integer in [min, max]. */

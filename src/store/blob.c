@@ -280,3 +280,40 @@ int blob_read_json(struct husk_store *s, const char *digest, size_t max_len, jso
 	*ret = j;
 	return 0;
 }
+
+int blob_write_json(struct husk_store *s, json_t *doc, char **ret_digest, int64_t *ret_size,
+		    husk_error **err)
+{
+	cleanup_free char *data = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (data == NULL)
+		return husk_error_set(err, ENOMEM, "JSON blob");
+	if (ret_size != NULL)
+		*ret_size = (int64_t)strlen(data);
+	return husk_store_write_blob(s, data, strlen(data), NULL, ret_digest, err);
+}
+
+int blob_layer_media_type(struct husk_store *s, const char *digest, const char **ret,
+			  husk_error **err)
+{
+	static const unsigned char gzip[] = {0x1f, 0x8b}, zstd[] = {0x28, 0xb5, 0x2f, 0xfd};
+	static const unsigned char xz[] = {0xfd, '7', 'z', 'X', 'Z'}, bzip2[] = {'B', 'Z', 'h'};
+	cleanup_close int fd = -1;
+	unsigned char head[8] = {0};
+
+	if (husk_store_open_blob(s, digest, &fd, err) < 0)
+		return -1;
+	if (read_all(fd, head, sizeof(head)) < 0)
+		return husk_error_set(err, errno, "read blob %s", digest);
+	if (memcmp(head, gzip, sizeof(gzip)) == 0)
+		*ret = MEDIA_OCI_LAYER_GZIP;
+	else if (memcmp(head, zstd, sizeof(zstd)) == 0)
+		*ret = MEDIA_OCI_LAYER_ZSTD;
+	else if (memcmp(head, xz, sizeof(xz)) == 0 || memcmp(head, bzip2, sizeof(bzip2)) == 0)
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "an OCI layer is a tar, plain or compressed with gzip or "
+				       "zstd (not xz or bzip2)");
+	else
+		*ret = MEDIA_OCI_LAYER;
+	return 0;
+}

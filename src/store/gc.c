@@ -91,7 +91,7 @@ static int remove_layer(struct husk_store *s, const char *name, husk_error **err
 		unlinkat(s->layersfd, tmp, AT_REMOVEDIR);
 		return husk_error_set(err, e, "gc: layer %s", name);
 	}
-	if (store_remove_tree(s->layersfd, tmp) < 0)
+	if (rm_rf_at(s->layersfd, tmp) < 0)
 		return husk_error_set(err, errno, "gc: remove layer %s", name);
 	return 0;
 }

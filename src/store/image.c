@@ -4,6 +4,7 @@
 #include "store_internal.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -177,8 +178,44 @@ int husk_store_tag(struct husk_store *s, const char *ref, const char *name, husk
 struct remove_args {
 	const char *ref;
 	bool force;
-	bool deleted;
+	struct husk_removal *out;
 };
+
+static int busy_in_use(const char *ref, char **holders, husk_error **err)
+{
+	size_t more = strv_length(holders) - 1;
+
+	if (more == 0)
+		return husk_error_fail(err, HUSK_ERR_BUSY, "image %s is in use by container %s",
+				       ref, holders[0]);
+	return husk_error_fail(err, HUSK_ERR_BUSY,
+			       "image %s is in use by container %s and %zu more", ref, holders[0],
+			       more);
+}
+
+/* The name goes from the index, and into the report. */
+static int untag(json_t *index, const char *name, struct remove_args *a, husk_error **err)
+{
+	char *copy = strdup(name);
+
+	if (copy == NULL || strv_append(&a->out->untagged, copy) < 0)
+		return husk_error_set(err, ENOMEM, "rmi");
+	json_object_del(json_object_get(index, "tags"), name);
+	return 0;
+}
+
+static int delete_image(json_t *index, const char *digest, struct remove_args *a, husk_error **err)
+{
+	json_t *images = json_object_get(index, "images");
+	const char *config =
+	    json_string_value(json_object_get(json_object_get(images, digest), "config"));
+
+	a->out->deleted_id = strdup(config ? config : digest);
+	if (a->out->deleted_id == NULL)
+		return husk_error_set(err, ENOMEM, "rmi");
+	json_object_del(images, digest);
+	return 0;
+}
 
 static int remove_by_name(json_t *index, const char *name, const char *digest, char **holders,
 			  struct remove_args *a, husk_error **err)
@@ -186,16 +223,13 @@ static int remove_by_name(json_t *index, const char *name, const char *digest, c
 	cleanup_strv char **tags = index_tags_of(index, digest);
 
 	if (strv_length(tags) <= 1 && holders != NULL && !a->force)
-		return husk_error_fail(err, HUSK_ERR_BUSY,
-				       "image %s is in use by %s (and %zu more): remove it first",
-				       a->ref, holders[0], strv_length(holders) - 1);
-	json_object_del(json_object_get(index, "tags"), name);
+		return busy_in_use(a->ref, holders, err);
+	if (untag(index, name, a, err) < 0)
+		return -1;
 	/* Its last name gone, the image goes too, unless something uses it:
 	 * then it stays, without a name, as Docker's dangling images. */
-	if (strv_length(tags) <= 1 && holders == NULL) {
-		json_object_del(json_object_get(index, "images"), digest);
-		a->deleted = true;
-	}
+	if (strv_length(tags) <= 1 && holders == NULL && delete_image(index, digest, a, err) < 0)
+		return -1;
 	return 1;
 }
 
@@ -210,15 +244,12 @@ static int remove_by_id(json_t *index, const char *digest, char **holders, struc
 				       "force",
 				       a->ref, strv_length(tags), tags[0]);
 	if (holders != NULL && !a->force)
-		return husk_error_fail(err, HUSK_ERR_BUSY,
-				       "image %s is in use by %s (and %zu more): remove it first",
-				       a->ref, holders[0], strv_length(holders) - 1);
+		return busy_in_use(a->ref, holders, err);
 	for (size_t i = 0; tags != NULL && tags[i]; i++)
-		json_object_del(json_object_get(index, "tags"), tags[i]);
-	if (holders == NULL) {
-		json_object_del(json_object_get(index, "images"), digest);
-		a->deleted = true;
-	}
+		if (untag(index, tags[i], a, err) < 0)
+			return -1;
+	if (holders == NULL && delete_image(index, digest, a, err) < 0)
+		return -1;
 	return 1;
 }
 
@@ -239,15 +270,38 @@ static int remove_change(struct husk_store *s, json_t *index, void *arg, husk_er
 	return remove_by_id(index, digest, holders, a, err);
 }
 
+void husk_removal_clear(struct husk_removal *r)
+{
+	strv_free(r->untagged);
+	free(r->deleted_id);
+	*r = (struct husk_removal){NULL};
+}
+
+int husk_store_rmi(struct husk_store *s, const char *ref, bool force, struct husk_removal *ret,
+		   husk_error **err)
+{
+	struct husk_removal out = {NULL};
+	struct remove_args a = {.ref = ref, .force = force, .out = &out};
+
+	if (index_modify(s, remove_change, &a, err) < 0) {
+		husk_removal_clear(&out);
+		return -1;
+	}
+	store_strv_sort(out.untagged);
+	*ret = out;
+	return 0;
+}
+
 int husk_store_remove_image(struct husk_store *s, const char *ref, bool force, bool *ret_deleted,
 			    husk_error **err)
 {
-	struct remove_args a = {.ref = ref, .force = force};
+	struct husk_removal r;
 
-	if (index_modify(s, remove_change, &a, err) < 0)
+	if (husk_store_rmi(s, ref, force, &r, err) < 0)
 		return -1;
 	if (ret_deleted != NULL)
-		*ret_deleted = a.deleted;
+		*ret_deleted = r.deleted_id != NULL;
+	husk_removal_clear(&r);
 	return 0;
 }
 
@@ -277,42 +331,79 @@ static int image_verify_blobs(struct husk_store *s, const struct husk_image *img
 	return 0;
 }
 
+/* The manifest the index has for an image id (a config digest), if any. */
+static const char *index_manifest_of(json_t *index, const char *id)
+{
+	json_t *entry;
+	const char *manifest;
+
+	json_object_foreach (json_object_get(index, "images"), manifest, entry) {
+		const char *config = json_string_value(json_object_get(entry, "config"));
+		if (config != NULL && strcmp(config, id) == 0)
+			return manifest;
+	}
+	return NULL;
+}
+
+/* An image is its config, as Docker's: one whose id the index has already
+ * (pulled or loaded with its layers compressed otherwise) keeps its manifest,
+ * and the names go to that. */
+static int record_one(json_t *index, struct image_record *r, husk_error **err)
+{
+	const struct husk_image *img = r->img;
+	const char *digest = index_manifest_of(index, img->id);
+	json_t *entry;
+
+	if (digest == NULL) {
+		digest = img->manifest_digest;
+		entry = json_pack("{s:s, s:I}", "config", img->id, "size", (json_int_t)img->size);
+		if (entry != NULL && img->created != NULL &&
+		    json_object_set_new(entry, "created", json_string(img->created)) < 0) {
+			json_decref(entry);
+			entry = NULL;
+		}
+		if (entry == NULL ||
+		    json_object_set_new(json_object_get(index, "images"), digest, entry) < 0)
+			return husk_error_set(err, ENOMEM, INDEX_FILE);
+	}
+	snprintf(r->recorded, sizeof(r->recorded), "%s", digest);
+	for (size_t i = 0; r->names != NULL && r->names[i]; i++)
+		if (json_object_set_new(json_object_get(index, "tags"), r->names[i],
+					json_string(r->recorded)) < 0)
+			return husk_error_set(err, ENOMEM, INDEX_FILE);
+	return 0;
+}
+
 struct record_args {
-	const struct husk_image *img;
-	const char *name;
+	struct image_record *list;
+	size_t n;
 };
 
 static int record_change(struct husk_store *s, json_t *index, void *arg, husk_error **err)
 {
 	struct record_args *a = arg;
-	json_t *entry =
-	    json_pack("{s:s, s:I}", "config", a->img->id, "size", (json_int_t)a->img->size);
 
-	if (entry == NULL || (a->img->created != NULL &&
-			      json_object_set_new(entry, "created", json_string(a->img->created))))
-		goto nomem;
-	if (json_object_set_new(json_object_get(index, "images"), a->img->manifest_digest, entry) <
-	    0)
-		return husk_error_set(err, ENOMEM, INDEX_FILE);
-	if (a->name != NULL && json_object_set_new(json_object_get(index, "tags"), a->name,
-						   json_string(a->img->manifest_digest)) < 0)
-		return husk_error_set(err, ENOMEM, INDEX_FILE);
+	for (size_t i = 0; i < a->n; i++)
+		if (record_one(index, &a->list[i], err) < 0)
+			return -1;
 	return 1;
-nomem:
-	json_decref(entry);
-	return husk_error_set(err, ENOMEM, INDEX_FILE);
 }
 
-int husk_store_record_image(struct husk_store *s, const char *manifest_digest, const char *name,
-			    char **ret_manifest_digest, husk_error **err)
+int image_record(struct husk_store *s, struct image_record *list, size_t n, husk_error **err)
 {
-	cleanup_free char *normalized = NULL, *chosen = NULL;
+	struct record_args a = {.list = list, .n = n};
+
+	return index_modify(s, record_change, &a, err);
+}
+
+int image_prepare(struct husk_store *s, const char *manifest_digest, struct husk_image **ret,
+		  husk_error **err)
+{
+	cleanup_free char *chosen = NULL;
 	cleanup_image struct husk_image *img = NULL;
-	struct record_args a;
 	int64_t config_size = 0;
 
-	if ((name != NULL && husk_store_normalize_name(name, &normalized, err) < 0) ||
-	    digest_check(manifest_digest, "manifest", err) < 0 || store_begin_write(s, err) < 0)
+	if (digest_check(manifest_digest, "manifest", err) < 0 || store_begin_write(s, err) < 0)
 		return -1;
 	if (manifest_select_platform(s, manifest_digest, &chosen, err) < 0 ||
 	    image_load(s, chosen, &img, &config_size, err) < 0 ||
@@ -325,10 +416,27 @@ int husk_store_record_image(struct husk_store *s, const char *manifest_digest, c
 		if (husk_store_unpack_layer(s, l->digest, l->diff_id, NULL, &l->path, err) < 0)
 			return -1;
 	}
-	a = (struct record_args){.img = img, .name = normalized};
-	if (index_modify(s, record_change, &a, err) < 0)
+	*ret = steal_pointer(&img);
+	return 0;
+}
+
+int husk_store_record_image(struct husk_store *s, const char *manifest_digest, const char *name,
+			    char **ret_manifest_digest, husk_error **err)
+{
+	cleanup_free char *normalized = NULL;
+	cleanup_image struct husk_image *img = NULL;
+	const char *names[] = {NULL, NULL};
+	struct image_record r;
+
+	if (name != NULL && husk_store_normalize_name(name, &normalized, err) < 0)
 		return -1;
-	if (ret_manifest_digest != NULL)
-		*ret_manifest_digest = steal_pointer(&chosen);
+	if (image_prepare(s, manifest_digest, &img, err) < 0)
+		return -1;
+	names[0] = normalized;
+	r = (struct image_record){.img = img, .names = names};
+	if (image_record(s, &r, 1, err) < 0)
+		return -1;
+	if (ret_manifest_digest != NULL && (*ret_manifest_digest = strdup(r.recorded)) == NULL)
+		return husk_error_set(err, ENOMEM, "image");
 	return 0;
 }

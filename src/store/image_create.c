@@ -12,12 +12,6 @@
 
 #define EPOCH "1970-01-01T00:00:00Z"
 
-static json_t *descriptor(const char *media_type, const char *digest, int64_t size)
-{
-	return json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest, "size",
-			 (json_int_t)size);
-}
-
 /* The new layers as the manifest lists them, sizes and types checked
  * against the store. */
 static int new_layer_descriptors(struct husk_store *s, const struct husk_image_create *c,
@@ -31,8 +25,8 @@ static int new_layer_descriptors(struct husk_store *s, const struct husk_image_c
 		    blob_size(s, l->digest, &size, err) < 0)
 			return -1;
 		if (json_array_append_new(
-			layers, descriptor(l->media_type ? l->media_type : MEDIA_OCI_LAYER,
-					   l->digest, size)) < 0 ||
+			layers, manifest_descriptor(l->media_type ? l->media_type : MEDIA_OCI_LAYER,
+						    l->digest, size)) < 0 ||
 		    json_array_append_new(diff_ids, json_string(l->diff_id)) < 0)
 			return husk_error_set(err, ENOMEM, "image");
 	}
@@ -44,8 +38,8 @@ static int base_layer_descriptors(const struct husk_image *base, json_t *layers,
 {
 	for (size_t i = 0; base != NULL && i < base->n_layers; i++) {
 		const struct husk_layer *l = &base->layers[i];
-		if (json_array_append_new(layers, descriptor(l->media_type, l->digest, l->size)) <
-			0 ||
+		if (json_array_append_new(
+			layers, manifest_descriptor(l->media_type, l->digest, l->size)) < 0 ||
 		    json_array_append_new(diff_ids, json_string(l->diff_id)) < 0)
 			return husk_error_set(err, ENOMEM, "image");
 	}
@@ -62,6 +56,8 @@ static json_t *history_of(const struct husk_image *base, const struct husk_image
 		json_t *item = json_pack("{s:s}", "created", created);
 		if (item != NULL && c->created_by != NULL)
 			json_object_set_new(item, "created_by", json_string(c->created_by));
+		if (item != NULL && c->comment != NULL)
+			json_object_set_new(item, "comment", json_string(c->comment));
 		if (item == NULL || json_array_append_new(h, item) < 0) {
 			json_decref(h);
 			return NULL;
@@ -79,17 +75,6 @@ static json_t *config_object_of(const struct husk_image *base, const struct husk
 	if (json_is_object(inherited))
 		return json_deep_copy(inherited);
 	return json_object();
-}
-
-static int write_json_blob(struct husk_store *s, json_t *doc, char **ret_digest, int64_t *ret_size,
-			   husk_error **err)
-{
-	cleanup_free char *data = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-
-	if (data == NULL)
-		return husk_error_set(err, ENOMEM, "image");
-	*ret_size = (int64_t)strlen(data);
-	return husk_store_write_blob(s, data, strlen(data), NULL, ret_digest, err);
 }
 
 static int write_config(struct husk_store *s, const struct husk_image *base,
@@ -110,7 +95,7 @@ static int write_config(struct husk_store *s, const struct husk_image *base,
 			"rootfs", "type", "layers", "diff_ids", diff_ids, "history", history);
 	if (doc == NULL)
 		return husk_error_set(err, ENOMEM, "image config");
-	return write_json_blob(s, doc, ret_digest, ret_size, err);
+	return blob_write_json(s, doc, ret_digest, ret_size, err);
 }
 
 static int write_manifest(struct husk_store *s, const char *config_digest, int64_t config_size,
@@ -118,12 +103,12 @@ static int write_manifest(struct husk_store *s, const char *config_digest, int64
 {
 	cleanup_json json_t *doc = json_pack(
 	    "{s:i, s:s, s:o, s:O}", "schemaVersion", 2, "mediaType", MEDIA_OCI_MANIFEST, "config",
-	    descriptor(MEDIA_OCI_CONFIG, config_digest, config_size), "layers", layers);
+	    manifest_descriptor(MEDIA_OCI_CONFIG, config_digest, config_size), "layers", layers);
 	int64_t size;
 
 	if (doc == NULL)
 		return husk_error_set(err, ENOMEM, "image manifest");
-	return write_json_blob(s, doc, ret_digest, &size, err);
+	return blob_write_json(s, doc, ret_digest, &size, err);
 }
 
 int husk_store_create_image(struct husk_store *s, const struct husk_image_create *c,
@@ -168,32 +153,6 @@ int husk_store_import_dir(struct husk_store *s, int dirfd, const struct husk_pac
 	return r;
 }
 
-/* What the blob's first bytes say it is. */
-static int layer_media_type(struct husk_store *s, const char *digest, const char **ret,
-			    husk_error **err)
-{
-	static const unsigned char gzip[] = {0x1f, 0x8b}, zstd[] = {0x28, 0xb5, 0x2f, 0xfd};
-	static const unsigned char xz[] = {0xfd, '7', 'z', 'X', 'Z'}, bzip2[] = {'B', 'Z', 'h'};
-	cleanup_close int fd = -1;
-	unsigned char head[8] = {0};
-
-	if (husk_store_open_blob(s, digest, &fd, err) < 0)
-		return -1;
-	if (read_all(fd, head, sizeof(head)) < 0)
-		return husk_error_set(err, errno, "read blob %s", digest);
-	if (memcmp(head, gzip, sizeof(gzip)) == 0)
-		*ret = MEDIA_OCI_LAYER_GZIP;
-	else if (memcmp(head, zstd, sizeof(zstd)) == 0)
-		*ret = MEDIA_OCI_LAYER_ZSTD;
-	else if (memcmp(head, xz, sizeof(xz)) == 0 || memcmp(head, bzip2, sizeof(bzip2)) == 0)
-		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
-				       "import: an OCI layer is a tar, plain or compressed with "
-				       "gzip or zstd (not xz or bzip2)");
-	else
-		*ret = MEDIA_OCI_LAYER;
-	return 0;
-}
-
 int husk_store_import_tar(struct husk_store *s, int fd, const struct husk_image_create *c,
 			  char **ret_manifest_digest, husk_error **err)
 {
@@ -205,7 +164,7 @@ int husk_store_import_tar(struct husk_store *s, int fd, const struct husk_image_
 	if (c->n_layers != 0)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "import: layers given with a tar");
 	if (husk_store_write_blob_fd(s, fd, NULL, -1, &layer.digest, &layer.size, err) == 0 &&
-	    layer_media_type(s, layer.digest, &media, err) == 0 &&
+	    blob_layer_media_type(s, layer.digest, &media, err) == 0 &&
 	    husk_store_unpack_layer(s, layer.digest, NULL, &layer.diff_id, NULL, err) == 0) {
 		layer.media_type = strdup(media);
 		with.layers = &layer;

@@ -269,7 +269,7 @@ static int clear_slot(struct unpack *u, int dirfd, const char *name, const char 
 	}
 	if (u->parent_path != NULL && path_is_under(u->parent_path, path))
 		parent_cache_drop(u);
-	if (store_remove_tree(dirfd, name) < 0)
+	if (rm_rf_at(dirfd, name) < 0)
 		return entry_syserr(u, err, "replace a directory");
 	return 0;
 }
@@ -821,14 +821,14 @@ int husk_store_unpack_layer(struct husk_store *s, const char *blob_digest, const
 	if (store_create_temp_dir(s->layersfd, &tmp, err) < 0)
 		return -1;
 	if (unpack_to_temp(s, blob_digest, tmp, diff_id, computed, err) < 0) {
-		store_remove_tree(s->layersfd, tmp);
+		rm_rf_at(s->layersfd, tmp);
 		return husk_error_wrap(err, "layer %s", blob_digest);
 	}
 	/* A directory is renamed only onto an empty one: when another writer
 	 * made the same layer first, keep theirs. */
 	if (renameat(s->layersfd, tmp, s->layersfd, digest_hex(computed)) < 0) {
 		int e = errno;
-		store_remove_tree(s->layersfd, tmp);
+		rm_rf_at(s->layersfd, tmp);
 		if (e != EEXIST && e != ENOTEMPTY)
 			return husk_error_set(err, e, "layer %s", computed);
 	}

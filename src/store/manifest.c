@@ -59,6 +59,12 @@ static const char *manifest_media_type(json_t *j)
 	return NULL;
 }
 
+json_t *manifest_descriptor(const char *media_type, const char *digest, int64_t size)
+{
+	return json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest, "size",
+			 (json_int_t)size);
+}
+
 /* A descriptor {mediaType, digest, size}. */
 static int descriptor_parse(json_t *d, const char *what, const char **ret_type,
 			    const char **ret_digest, int64_t *ret_size, husk_error **err)

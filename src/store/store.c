@@ -277,38 +277,12 @@ static int for_each_name(int dirfd, bool temps, int (*fn)(int, const char *, voi
 	return r;
 }
 
-int store_remove_tree(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct dirent *de;
-	DIR *d;
-
-	if (fd < 0)
-		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
-	/* A layer's read-only directory (0555 is common) would stop an
-	 * ordinary user from emptying it. */
-	fchmod(fd, 0700);
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (de->d_type == DT_DIR || (unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR))
-			store_remove_tree(fd, de->d_name);
-	}
-	closedir(d);
-	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 static int remove_temp(int dirfd, const char *name, void *arg)
 {
 	unsigned *count = arg;
 
 	/* Only ours: `lock` and images.json are no temps. */
-	if (store_remove_tree(dirfd, name) == 0)
+	if (rm_rf_at(dirfd, name) == 0)
 		(*count)++;
 	return 0;
 }

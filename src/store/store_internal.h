@@ -58,9 +58,6 @@ int store_fsync_dir(int dirfd, const char *what, husk_error **err);
 /* Writes name in dirfd all-or-nothing: temp, fsync, rename, fsync dir. */
 int store_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
 			    husk_error **err);
-/* rm -rf of name in dirfd, never following a symlink, making directories
- * writable on the way down. */
-int store_remove_tree(int dirfd, const char *name);
 /* Removes every `.tmp-*` in dirfd; adds their number to *count. */
 void store_remove_temps(int dirfd, unsigned *count);
 /* The sorted names in dirfd, without `.`, `..` and temps. */
@@ -101,6 +98,15 @@ int blob_size(struct husk_store *s, const char *digest, int64_t *ret, husk_error
 int blob_read_json(struct husk_store *s, const char *digest, size_t max_len, json_t **ret,
 		   husk_error **err);
 
+/* A JSON document as a blob: compact, keys sorted (the same bytes for the
+ * same document). ret_size may be NULL. */
+int blob_write_json(struct husk_store *s, json_t *doc, char **ret_digest, int64_t *ret_size,
+		    husk_error **err);
+/* A layer blob's media type, from its first bytes: a tar, gzip or zstd
+ * (xz and bzip2 are no OCI layer types). */
+int blob_layer_media_type(struct husk_store *s, const char *digest, const char **ret,
+			  husk_error **err);
+
 /* layer_pack.c: a tar layer written as a blob */
 struct tar_writer;
 int tar_writer_new(struct husk_store *s, struct tar_writer **ret, husk_error **err);
@@ -109,6 +115,17 @@ int tar_writer_add(struct tar_writer *t, struct archive_entry *e, int fd, const 
 		   husk_error **err);
 int tar_writer_finish(struct tar_writer *t, struct husk_layer *ret, husk_error **err);
 void tar_writer_free(struct tar_writer *t);
+
+/* layer_raw.c: a layer blob's uncompressed bytes */
+struct layer_reader;
+int layer_reader_open(struct husk_store *s, const char *digest, struct layer_reader **ret,
+		      husk_error **err);
+/* Up to len bytes; 0 at the end. */
+ssize_t layer_reader_read(struct layer_reader *r, void *buf, size_t len, husk_error **err);
+void layer_reader_free(struct layer_reader *r);
+/* The sha256 of the blob's uncompressed bytes (its DiffID) and their number. */
+int layer_blob_diff_id(struct husk_store *s, const char *digest, char out[HUSK_DIGEST_LEN + 1],
+		       int64_t *ret_size, husk_error **err);
 
 /* index.c */
 /* images.json as it is now ({"version":1,"images":{},"tags":{}} when absent). */
@@ -131,6 +148,8 @@ struct manifest {
 	json_t *json;
 };
 void manifest_clear(struct manifest *m);
+/* {mediaType, digest, size} */
+json_t *manifest_descriptor(const char *media_type, const char *digest, int64_t size);
 /* Reads and parses an image manifest (OCI or Docker schema 2). */
 int manifest_load(struct husk_store *s, const char *digest, struct manifest *ret, husk_error **err);
 /* An index or a manifest list: the digest of this platform's manifest;
@@ -153,6 +172,20 @@ static inline void image_freep(struct husk_image **img)
 	husk_image_free(*img);
 }
 #define cleanup_image __attribute__((cleanup(image_freep)))
+/* What an image needs before the index may name it: the manifest (an index
+ * picks this platform's), its config and layer blobs there as it declares
+ * them, its layers unpacked. */
+int image_prepare(struct husk_store *s, const char *manifest_digest, struct husk_image **ret,
+		  husk_error **err);
+struct image_record {
+	const struct husk_image *img; /* prepared */
+	const char *const *names;     /* normalized, NULL-terminated; may be NULL */
+	/* out: the manifest the index names it by: img's, or the one an image
+	 * of the same id (config) was recorded with before */
+	char recorded[HUSK_DIGEST_LEN + 1];
+};
+/* Adds the images and their names to images.json in one change: all or none. */
+int image_record(struct husk_store *s, struct image_record *list, size_t n, husk_error **err);
 
 /* holds.c */
 /* The holders of an image (sorted), NULL when none. */

@@ -277,11 +277,11 @@ is_state() { [ "$(state_of "$1")" = "$2" ]; }
 	for verb in stop kill wait start rm logs inspect "exec nosuch true"; do
 		run hk $verb nosuch
 		[ "$status" -ne 0 ]
-		[[ "$output" == *"no such container: nosuch"* ]]
+		[[ "$output" == *"no such container"*": nosuch"* ]]
 	done
 	run hk ps --bogus
 	[ "$status" -eq 125 ]
-	[ "$output" = "husk: ps: flag \`--bogus\` is unknown" ]
+	[ "$output" = "husk: ps: unknown flag \`--bogus\`" ]
 	run hk logs --tail x nosuch
 	[ "$output" = "husk: logs: --tail \`x\`: must be a number or all" ]
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -235,6 +236,53 @@ static void test_rm_rf(void)
 	CHECK(!exists_at(tmpfd, "outside/keep"), "the file is gone");
 }
 
+/* Builds ro/{sub (0500) with a file, locked (0000) with a file} under
+ * tmpfd, ro itself 0555, owned by uid. */
+static void make_read_only_tree(uid_t uid)
+{
+	static const char *const dirs[] = {"ro", "ro/sub", "ro/locked", NULL};
+	static const char *const files[] = {"ro/f", "ro/sub/f", "ro/locked/f", NULL};
+
+	for (size_t i = 0; dirs[i]; i++)
+		if (mkdirat(tmpfd, dirs[i], 0755) < 0 || fchownat(tmpfd, dirs[i], uid, uid, 0) < 0)
+			TAP_BAIL_OUT("mkdir %s: %m", dirs[i]);
+	for (size_t i = 0; files[i]; i++) {
+		int fd = openat(tmpfd, files[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0400);
+		if (fd < 0 || fchown(fd, uid, uid) < 0)
+			TAP_BAIL_OUT("create %s: %m", files[i]);
+		close(fd);
+	}
+	if (fchmodat(tmpfd, "ro/sub", 0500, 0) < 0 || fchmodat(tmpfd, "ro/locked", 0, 0) < 0 ||
+	    fchmodat(tmpfd, "ro", 0555, 0) < 0)
+		TAP_BAIL_OUT("chmod: %m");
+}
+
+/* Directories that refuse change (0555, 0500) or entry (0000), as an image
+ * layer's may, met by an ordinary user: root ignores modes, so as root the
+ * removal runs in a child that became nobody. */
+static void test_rm_rf_read_only(void)
+{
+	uid_t uid = geteuid() == 0 ? 65534 : geteuid();
+	int status = -1;
+	pid_t pid;
+
+	if (fchmod(tmpfd, 0777) < 0)
+		TAP_BAIL_OUT("chmod: %m");
+	make_read_only_tree(uid);
+	pid = fork();
+	if (pid == 0) {
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
+			_exit(10);
+		_exit(rm_rf_at(tmpfd, "ro") == 0 ? 0 : 11);
+	}
+	waitpid(pid, &status, 0);
+	CHECK_INT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0,
+		     "rm_rf_at a tree of 0555, 0500 and 0000 directories as their owner");
+	CHECK(!exists_at(tmpfd, "ro"), "the read-only tree is gone");
+	fchmod(tmpfd, 0700);
+}
+
 static void test_fd_passing(void)
 {
 	int sv[2], pipefd[2], got_fd = -2;
@@ -416,6 +464,7 @@ int main(void)
 	test_files();
 	test_mkdir_p();
 	test_rm_rf();
+	test_rm_rf_read_only();
 	test_fd_passing();
 	test_proc_start_time();
 	test_errors();
