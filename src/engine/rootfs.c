@@ -50,8 +50,12 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 			goto too_long;
 		len += (size_t)n;
 	}
-	n = snprintf(o + len, cap - len, ",upperdir=%s/upper,workdir=%s/work", container_dir,
-		     container_dir);
+	/* Whatever the module's defaults: with redirect_dir or metacopy, the
+	 * upper dir would no longer hold all a container changed, and
+	 * diff and commit read it alone. */
+	n = snprintf(o + len, cap - len,
+		     ",upperdir=%s/upper,workdir=%s/work,redirect_dir=off,metacopy=off",
+		     container_dir, container_dir);
 	if (n < 0 || (size_t)n >= cap - len)
 		goto too_long;
 	*ret = steal_pointer(&o);
