@@ -30,6 +30,15 @@ static const struct verb verbs[] = {
     {"rename", cmd_rename, "rename CONTAINER NEW_NAME", false},
     {"inspect", cmd_inspect, "inspect CONTAINER|IMAGE...", false},
     {"images", cmd_images, "images", false},
+    /* containers' processes and files */
+    {"top", cmd_top, "top CONTAINER [ps OPTIONS]", false},
+    {"stats", cmd_stats, "stats [-a] [--no-stream] [--no-trunc] [--format json] [CONTAINER...]",
+     false},
+    {"export", cmd_export, "export [-o FILE] CONTAINER", false},
+    {"diff", cmd_diff, "diff CONTAINER", false},
+    {"commit", cmd_commit,
+     "commit [-a AUTHOR] [-m MESSAGE] [-c INSTRUCTION] [-p=false] CONTAINER [REPO[:TAG]]", false},
+    {"cp", cmd_cp, "cp [-a] [-L] CONTAINER:SRC DEST | SRC CONTAINER:DEST", false},
     {"version", cmd_version, "version", false},
     /* internal: the monitor's */
     {"__monitor-exit", cmd_monitor_exit, NULL, GUARD},
