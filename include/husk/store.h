@@ -167,6 +167,10 @@ struct husk_pack_opts {
  */
 int husk_store_pack_dir(struct husk_store *s, int dirfd, const struct husk_pack_opts *opts,
 			struct husk_layer *ret, husk_error **err);
+/* The same walk, written as a plain tar stream to fd (`export`): entry
+ * names relative to dirfd ("bin/sh"), symlinks stored as such, never
+ * followed. Needs no store. */
+int husk_tar_dir(int dirfd, int fd, const struct husk_pack_opts *opts, husk_error **err);
 
 /* --- Images -------------------------------------------------------------- */
 
@@ -282,8 +286,10 @@ struct husk_image_create {
 	json_t *config;
 	const char *created;	/* RFC 3339; NULL: 1970-01-01T00:00:00Z */
 	const char *created_by; /* the history entry's; may be NULL */
-	const char *comment;	/* the history entry's (`import`: "Imported from -"); may be NULL */
-	const char *name;	/* NULL: an image without a name */
+	const char *author;	/* the config's and the history entry's; may be NULL */
+	const char *comment; /* the history entry's (`import`: "Imported from -", `commit -m`); may
+				be NULL */
+	const char *name;    /* NULL: an image without a name */
 };
 
 /* Writes a config and an OCI manifest for the layers and records the image. */

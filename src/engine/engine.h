@@ -88,6 +88,13 @@ int cmd_wait(struct engine *e, int argc, char **argv);
 int cmd_rm(struct engine *e, int argc, char **argv);
 int cmd_rename(struct engine *e, int argc, char **argv);
 int cmd_inspect(struct engine *e, int argc, char **argv);
+/* containers' processes and files */
+int cmd_top(struct engine *e, int argc, char **argv);
+int cmd_stats(struct engine *e, int argc, char **argv);
+int cmd_export(struct engine *e, int argc, char **argv);
+int cmd_diff(struct engine *e, int argc, char **argv);
+int cmd_commit(struct engine *e, int argc, char **argv);
+int cmd_cp(struct engine *e, int argc, char **argv);
 int cmd_monitor_exit(struct engine *e, int argc, char **argv);
 int cmd_healthcheck(struct engine *e, int argc, char **argv);
 int cmd_volume(struct engine *e, int argc, char **argv);

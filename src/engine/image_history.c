@@ -13,6 +13,7 @@
 
 #include "engine.h"
 #include "human.h"
+#include "table.h"
 #include "util.h"
 
 #define CREATED_BY_WIDTH 45
@@ -114,7 +115,7 @@ static void history_print(const struct table *rows, const struct history_opts *o
 	table_add(&out, (const char *[]){"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"});
 	for (size_t r = rows->n_rows; r-- > 0;)
 		table_add(&out, (const char *const *)&rows->cells[r * rows->n_cols]);
-	table_print(&out);
+	table_print(&out, stdout);
 	table_clear(&out);
 }
 

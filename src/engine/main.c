@@ -40,6 +40,15 @@ static const struct verb verbs[] = {
     {"load", cmd_load, "load [-i FILE] [-q]", false},
     {"import", cmd_import, "import [-m MESSAGE] FILE|- [REPOSITORY[:TAG]]", false},
     {"volume", cmd_volume, "volume create|ls|inspect|rm|prune", false},
+    /* containers' processes and files */
+    {"top", cmd_top, "top CONTAINER [ps OPTIONS]", false},
+    {"stats", cmd_stats, "stats [-a] [--no-stream] [--no-trunc] [--format json] [CONTAINER...]",
+     false},
+    {"export", cmd_export, "export [-o FILE] CONTAINER", false},
+    {"diff", cmd_diff, "diff CONTAINER", false},
+    {"commit", cmd_commit,
+     "commit [-a AUTHOR] [-m MESSAGE] [-c INSTRUCTION] [-p=false] CONTAINER [REPO[:TAG]]", false},
+    {"cp", cmd_cp, "cp [-a] [-L] CONTAINER:SRC DEST | SRC CONTAINER:DEST", false},
     {"version", cmd_version, "version", false},
     /* internal: the monitor's */
     {"__monitor-exit", cmd_monitor_exit, NULL, GUARD},

@@ -26,6 +26,43 @@ static const char *layer_relative(const struct husk_layer *l, husk_error **err)
 	return slash + 1;
 }
 
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/*
+ * The init layer (Docker's "-init" layer): the mount points the container
+ * always gets (/etc/hosts, /etc/hostname, /etc/resolv.conf, /dev, /proc,
+ * /sys) as empty files and dirs in a lower layer of its own, so that
+ * making them never writes to the upper dir: diff and commit read the upper
+ * dir alone and see only what the container's processes changed.
+ */
+static int make_init_layer(const char *container_dir, husk_error **err)
+{
+	static const char *const dirs[] = {"init-layer", "init-layer/etc", "init-layer/dev",
+					   "init-layer/proc", "init-layer/sys"};
+	static const char *const files[] = {"init-layer/etc/hosts", "init-layer/etc/hostname",
+					    "init-layer/etc/resolv.conf"};
+	cleanup_close int dirfd = open(container_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (dirfd < 0)
+		return husk_error_set(err, errno, "open `%s`", container_dir);
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (mkdirat(dirfd, dirs[i], 0755) < 0 && errno != EEXIST)
+			return husk_error_set(err, errno, "mkdir `%s/%s`", container_dir, dirs[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		int fd = openat(dirfd, files[i], O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return husk_error_set(err, errno, "create `%s/%s`", container_dir,
+					      files[i]);
+		close(fd);
+	}
+	return 0;
+}
+
 static int overlay_options(const char *container_dir, const struct husk_image *img, char **ret,
 			   husk_error **err)
 {
@@ -37,7 +74,10 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 		return husk_error_set(err, ENOMEM, "overlay options");
 	if (img->n_layers == 0)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "image %s has no layers", img->id);
-	n = snprintf(o, cap, "lowerdir=");
+	/* the container's init layer on top of the image's */
+	n = snprintf(o, cap, "lowerdir=containers/%s/init-layer:", base_name(container_dir));
+	if (n < 0 || (size_t)n >= cap)
+		goto too_long;
 	len = (size_t)n;
 	/* overlay's lowerdir lists the top layer first; the image's, the
 	 * bottom one. */
@@ -50,8 +90,14 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 			goto too_long;
 		len += (size_t)n;
 	}
-	n = snprintf(o + len, cap - len, ",upperdir=%s/upper,workdir=%s/work", container_dir,
-		     container_dir);
+	/* Whatever the module's defaults: with redirect_dir or metacopy, the
+	 * upper dir would no longer hold all a container changed, and
+	 * diff and commit read it alone. */
+	n = snprintf(o + len, cap - len, ",upperdir=%s/upper,workdir=%s/work,%s", container_dir,
+		     container_dir,
+		     /* in a user namespace overlay takes neither (user xattrs have
+		      * neither feature) */
+		     in_user_namespace() ? "userxattr" : "redirect_dir=off,metacopy=off");
 	if (n < 0 || (size_t)n >= cap - len)
 		goto too_long;
 	*ret = steal_pointer(&o);
@@ -99,7 +145,8 @@ int rootfs_mount(const char *storage_root, const char *container_dir, const stru
 
 	if (make_dir_in(container_dir, "upper", 0755, err) < 0 ||
 	    make_dir_in(container_dir, "work", 0700, err) < 0 ||
-	    make_dir_in(container_dir, "rootfs", 0755, err) < 0)
+	    make_dir_in(container_dir, "rootfs", 0755, err) < 0 ||
+	    make_init_layer(container_dir, err) < 0)
 		return -1;
 	if (asprintf(&target, "%s/rootfs", container_dir) < 0)
 		return husk_error_set(err, ENOMEM, "rootfs");

@@ -249,7 +249,7 @@ int rootless_enter(const char *monitor_exe, husk_error **err)
 	cleanup_close int dirfd = -1, lock = -1;
 	char record[64];
 	unsigned long long start;
-	pid_t pid;
+	pid_t pid = -1;
 
 	if (!needs_rootless())
 		return 0;

@@ -56,6 +56,8 @@ static json_t *history_of(const struct husk_image *base, const struct husk_image
 		json_t *item = json_pack("{s:s}", "created", created);
 		if (item != NULL && c->created_by != NULL)
 			json_object_set_new(item, "created_by", json_string(c->created_by));
+		if (item != NULL && c->author != NULL)
+			json_object_set_new(item, "author", json_string(c->author));
 		if (item != NULL && c->comment != NULL)
 			json_object_set_new(item, "comment", json_string(c->comment));
 		if (item == NULL || json_array_append_new(h, item) < 0) {
@@ -94,6 +96,8 @@ static int write_config(struct husk_store *s, const struct husk_image *base,
 			"architecture", store_host_arch(), "os", "linux", "config", config,
 			"rootfs", "type", "layers", "diff_ids", diff_ids, "history", history);
 	if (doc == NULL)
+		return husk_error_set(err, ENOMEM, "image config");
+	if (c->author != NULL && json_object_set_new(doc, "author", json_string(c->author)) < 0)
 		return husk_error_set(err, ENOMEM, "image config");
 	return blob_write_json(s, doc, ret_digest, ret_size, err);
 }

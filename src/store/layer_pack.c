@@ -2,7 +2,8 @@
 /*
  * Layers written: a tar stream (pax, numeric owners) made with libarchive
  * straight into a blob writer, and a directory tree packed into one, in a
- * fixed order so that the same tree gives the same digest.
+ * fixed order so that the same tree gives the same digest. The same walk
+ * also writes a plain tar to an fd (`export`).
  */
 #define _GNU_SOURCE
 #include "store_internal.h"
@@ -18,17 +19,22 @@
 
 struct tar_writer {
 	struct archive *a;
-	struct husk_blob_writer *blob;
-	husk_error *blob_err; /* why the blob writer refused */
+	struct husk_blob_writer *blob; /* NULL: the tar goes to out_fd */
+	int out_fd;
+	husk_error *blob_err; /* why the blob writer (or the fd) refused */
 	bool failed;
 };
 
-static la_ssize_t tar_write_blob(struct archive *a, void *data, const void *buf, size_t len)
+static la_ssize_t tar_write_out(struct archive *a, void *data, const void *buf, size_t len)
 {
 	struct tar_writer *t = data;
 
-	if (husk_blob_writer_write(t->blob, buf, len, &t->blob_err) < 0) {
-		archive_set_error(a, EIO, "%s", t->blob_err ? t->blob_err->msg : "write");
+	if (t->blob == NULL && write_all(t->out_fd, buf, len) < 0)
+		husk_error_set(&t->blob_err, errno, "write the tar");
+	else if (t->blob != NULL)
+		husk_blob_writer_write(t->blob, buf, len, &t->blob_err);
+	if (t->blob_err != NULL) {
+		archive_set_error(a, EIO, "%s", t->blob_err->msg ? t->blob_err->msg : "write");
 		return -1;
 	}
 	return (la_ssize_t)len;
@@ -45,42 +51,60 @@ void tar_writer_free(struct tar_writer *t)
 	free(t);
 }
 
+static int tar_writer_open(struct tar_writer *t, husk_error **err)
+{
+	t->a = archive_write_new();
+	if (t->a == NULL)
+		return husk_error_set(err, ENOMEM, "tar");
+	/* pax only where ustar cannot say it (long names, xattrs, big ids),
+	 * and no block padding beyond the end marker. */
+	if (archive_write_set_format_pax_restricted(t->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(t->a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(t->a, t, NULL, tar_write_out, NULL, NULL) != ARCHIVE_OK)
+		return husk_error_fail(err, HUSK_ERR_SYSTEM, "tar: %s", archive_error_string(t->a));
+	return 0;
+}
+
 int tar_writer_new(struct husk_store *s, struct tar_writer **ret, husk_error **err)
 {
 	struct tar_writer *t = calloc(1, sizeof(*t));
 
 	if (t == NULL)
 		return husk_error_set(err, ENOMEM, "layer");
-	if (husk_blob_writer_new(s, NULL, -1, &t->blob, err) < 0)
-		goto fail;
-	t->a = archive_write_new();
-	if (t->a == NULL) {
-		husk_error_set(err, ENOMEM, "layer");
-		goto fail;
-	}
-	/* pax only where ustar cannot say it (long names, xattrs, big ids),
-	 * and no block padding beyond the end marker. */
-	if (archive_write_set_format_pax_restricted(t->a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(t->a, 1) != ARCHIVE_OK ||
-	    archive_write_open2(t->a, t, NULL, tar_write_blob, NULL, NULL) != ARCHIVE_OK) {
-		husk_error_fail(err, HUSK_ERR_SYSTEM, "layer: %s", archive_error_string(t->a));
-		goto fail;
+	t->out_fd = -1;
+	if (husk_blob_writer_new(s, NULL, -1, &t->blob, err) < 0 || tar_writer_open(t, err) < 0) {
+		tar_writer_free(t);
+		return -1;
 	}
 	*ret = t;
 	return 0;
-fail:
-	tar_writer_free(t);
-	return -1;
+}
+
+static int tar_writer_new_fd(int fd, struct tar_writer **ret, husk_error **err)
+{
+	struct tar_writer *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return husk_error_set(err, ENOMEM, "tar");
+	t->out_fd = fd;
+	if (tar_writer_open(t, err) < 0) {
+		tar_writer_free(t);
+		return -1;
+	}
+	*ret = t;
+	return 0;
 }
 
 static int tar_fail(struct tar_writer *t, const char *path, husk_error **err)
 {
+	const char *what = t->blob ? "layer" : "tar";
+
 	t->failed = true;
 	if (t->blob_err != NULL) {
 		husk_error_restore(err, t->blob_err->kind, t->blob_err->code, t->blob_err->msg);
-		return husk_error_wrap(err, "layer entry `%s`", path);
+		return husk_error_wrap(err, "%s entry `%s`", what, path);
 	}
-	return husk_error_fail(err, HUSK_ERR_SYSTEM, "layer entry `%s`: %s", path,
+	return husk_error_fail(err, HUSK_ERR_SYSTEM, "%s entry `%s`: %s", what, path,
 			       archive_error_string(t->a));
 }
 
@@ -230,6 +254,26 @@ static bool dir_is_opaque(int fd)
 	       (fgetxattr(fd, "user.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y');
 }
 
+/* An upper dir entry whose content is partly in the lower layers (a
+ * directory renamed with redirect_dir, a file copied up metadata only with
+ * metacopy) cannot be packed from the upper dir alone: refused rather than
+ * packed wrong. */
+static int check_whole_in_upper(struct pack *p, int fd, const char *path, husk_error **err)
+{
+	static const char *const partial[] = {"trusted.overlay.redirect", "user.overlay.redirect",
+					      "trusted.overlay.metacopy", "user.overlay.metacopy"};
+
+	if (!p->opts->overlay_upper)
+		return 0;
+	for (size_t i = 0; i < sizeof(partial) / sizeof(partial[0]); i++)
+		if (fgetxattr(fd, partial[i], NULL, 0) >= 0)
+			return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+					       "`%s` is partly in the lower layers (%s): mount "
+					       "the overlay with redirect_dir=off,metacopy=off",
+					       path, partial[i]);
+	return 0;
+}
+
 static struct archive_entry *pack_entry_new(struct pack *p, const char *path, const struct stat *st)
 {
 	struct archive_entry *e = archive_entry_new();
@@ -317,7 +361,7 @@ static int pack_regular(struct pack *p, int dirfd, const char *name, const char 
 	if (fd < 0)
 		return husk_error_set(err, errno, "open `%s`", path);
 	archive_entry_set_size(e, st->st_size);
-	if (pack_xattrs(fd, e, path, err) < 0)
+	if (check_whole_in_upper(p, fd, path, err) < 0 || pack_xattrs(fd, e, path, err) < 0)
 		return -1;
 	return tar_writer_add(p->t, e, fd, NULL, err);
 }
@@ -374,7 +418,8 @@ static int pack_dir(struct pack *p, int dirfd, const char *name, const char *pat
 	if (fd < 0)
 		return husk_error_set(err, errno, "open `%s`", path);
 	archive_entry_set_size(e, 0);
-	if (pack_xattrs(fd, e, path, err) < 0 || tar_writer_add(p->t, e, -1, NULL, err) < 0)
+	if (check_whole_in_upper(p, fd, path, err) < 0 || pack_xattrs(fd, e, path, err) < 0 ||
+	    tar_writer_add(p->t, e, -1, NULL, err) < 0)
 		return -1;
 	if (p->opts->overlay_upper && dir_is_opaque(fd)) {
 		if (asprintf(&opq, "%s/.wh..wh..opq", path) < 0)
@@ -450,11 +495,20 @@ static int pack_tree(struct pack *p, int dirfd, const char *prefix, husk_error *
 	return 0;
 }
 
+static const struct husk_pack_opts pack_defaults = {.mtime = -1};
+
+static void pack_clear(struct pack *p)
+{
+	tar_writer_free(p->t);
+	for (size_t i = 0; i < p->n_links; i++)
+		free(p->links[i].path);
+	free(p->links);
+}
+
 int husk_store_pack_dir(struct husk_store *s, int dirfd, const struct husk_pack_opts *opts,
 			struct husk_layer *ret, husk_error **err)
 {
-	static const struct husk_pack_opts defaults = {.mtime = -1};
-	struct pack p = {.opts = opts ? opts : &defaults};
+	struct pack p = {.opts = opts ? opts : &pack_defaults};
 	int r = -1;
 
 	if (husk_store_archive_load(err) < 0)
@@ -462,9 +516,18 @@ int husk_store_pack_dir(struct husk_store *s, int dirfd, const struct husk_pack_
 
 	if (tar_writer_new(s, &p.t, err) == 0 && pack_tree(&p, dirfd, NULL, err) == 0)
 		r = tar_writer_finish(p.t, ret, err);
-	tar_writer_free(p.t);
-	for (size_t i = 0; i < p.n_links; i++)
-		free(p.links[i].path);
-	free(p.links);
+	pack_clear(&p);
 	return r < 0 ? husk_error_wrap(err, "pack a layer") : 0;
+}
+
+int husk_tar_dir(int dirfd, int fd, const struct husk_pack_opts *opts, husk_error **err)
+{
+	struct pack p = {.opts = opts ? opts : &pack_defaults};
+	int r = -1;
+
+	if (tar_writer_new_fd(fd, &p.t, err) == 0 && pack_tree(&p, dirfd, NULL, err) == 0) {
+		r = archive_write_close(p.t->a) == ARCHIVE_OK ? 0 : tar_fail(p.t, "(end)", err);
+	}
+	pack_clear(&p);
+	return r;
 }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <grp.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -503,6 +505,71 @@ static void test_pack(void)
 	husk_store_close(s);
 }
 
+/* husk_tar_dir (`export`): the same walk as a layer, to an fd. */
+static void test_tar_dir(void)
+{
+	struct husk_store *s = test_open("tardir", false);
+	cleanup_free char *upper = test_root("plain"), *blob = NULL, *tar = NULL;
+	struct husk_pack_opts o = {.overlay_upper = false, .mtime = 0};
+	struct husk_layer l = {NULL};
+	husk_error *err = NULL;
+	int dirfd, out = memfd_create("tar", MFD_CLOEXEC), fds[2];
+	struct stat st;
+
+	make_dir(upper, ".", 0755);
+	make_upper(upper);
+	dirfd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK_INT_EQ(husk_tar_dir(dirfd, out, &o, &err), 0, "a tree to an fd: %s", err_msg(err));
+	CHECK_INT_EQ(husk_store_pack_dir(s, dirfd, &o, &l, &err), 0, "and as a layer");
+	fstat(out, &st);
+	tar = calloc(1, (size_t)st.st_size + 1);
+	lseek(out, 0, SEEK_SET);
+	read_all(out, tar, (size_t)st.st_size);
+	husk_store_read_blob(s, l.digest, 1 << 20, &blob, NULL, &err);
+	CHECK(blob && tar && st.st_size == l.size && memcmp(blob, tar, (size_t)l.size) == 0,
+	      "the same bytes as the layer");
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		TAP_BAIL_OUT("pipe");
+	close(fds[0]);
+	signal(SIGPIPE, SIG_IGN);
+	husk_error_free(&err);
+	CHECK(husk_tar_dir(dirfd, fds[1], &o, &err) < 0, "a reader gone: an error");
+	CHECK(err && strstr(err->msg, "write the tar") != NULL, "which says so: %s", err_msg(err));
+	husk_error_free(&err);
+	close(fds[1]);
+	close(out);
+	close(dirfd);
+	husk_layer_clear(&l);
+	husk_store_close(s);
+}
+
+/* A directory renamed with redirect_dir holds only part of itself in the
+ * upper dir: refused, not packed wrong. */
+static void test_pack_partial(void)
+{
+	struct husk_store *s = test_open("partial", false);
+	cleanup_free char *upper = test_root("redirect"), *moved = NULL;
+	struct husk_pack_opts o = {.overlay_upper = true, .mtime = 0};
+	struct husk_layer l = {NULL};
+	husk_error *err = NULL;
+	int dirfd;
+
+	make_dir(upper, ".", 0755);
+	make_dir(upper, "moved", 0755);
+	moved = path_in(upper, "moved");
+	if (setxattr(moved, "trusted.overlay.redirect", "/orig", 5, 0) < 0)
+		TAP_BAIL_OUT("setxattr: %m");
+	dirfd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(husk_store_pack_dir(s, dirfd, &o, &l, &err) < 0, "a redirect is refused");
+	CHECK(husk_error_is(err, HUSK_ERR_UNSUPPORTED), "as unsupported: %s", err_msg(err));
+	husk_error_free(&err);
+	o.overlay_upper = false;
+	CHECK_INT_EQ(husk_store_pack_dir(s, dirfd, &o, &l, &err), 0, "fine in a plain tree");
+	husk_layer_clear(&l);
+	close(dirfd);
+	husk_store_close(s);
+}
+
 /* Lower layers in a real overlay mount: the whiteouts hide and the opaque
  * directory hides what is below it. */
 static void test_overlay_mount(void)
@@ -556,6 +623,8 @@ int main(void)
 	test_truncated_and_corrupt();
 	test_empty_layer();
 	test_pack();
+	test_tar_dir();
+	test_pack_partial();
 	test_overlay_mount();
 	return tap_done();
 }
