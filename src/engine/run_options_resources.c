@@ -85,7 +85,7 @@ int run_parse_cpus(struct run_options *o, const char *v, husk_error **err)
 		return bad(err, "--cpus", v, why);
 	}
 	o->resources.cpu_period = CPU_PERIOD;
-	o->resources.cpu_quota = (int64_t)llround(cpus * CPU_PERIOD);
+	o->resources.cpu_quota = (int64_t)(cpus * CPU_PERIOD + 0.5); /* cpus > 0: rounded */
 	return 0;
 }
 

@@ -3,7 +3,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
+#include <math.h> /* isfinite */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -71,7 +71,7 @@ int parse_size_bytes(const char *s, int64_t *ret)
 		u = strchr(units, tolower((unsigned char)*end));
 		if (u == NULL)
 			return -EINVAL;
-		v *= pow(1024, (double)(u - units));
+		v *= (double)(1ULL << (10 * (u - units)));
 		end++;
 		/* "64mb" and "64MiB" are docker's too */
 		if (u != units && (strcasecmp(end, "b") == 0 || strcasecmp(end, "ib") == 0))
