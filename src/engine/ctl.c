@@ -100,42 +100,131 @@ int ctr_stop(struct engine *e, struct ctr *c, int timeout, husk_error **err)
 	return ctr_heal(e, c, err);
 }
 
-int ctr_heal(struct engine *e, struct ctr *c, husk_error **err)
+bool ctr_busy(const struct ctr *c)
 {
 	bool monitor;
+	enum ctr_status now = ctr_status_now(c, &monitor);
+
+	return monitor || now == CTR_RUNNING || now == CTR_RESTARTING;
+}
+
+bool ctr_needs_heal(const struct ctr *c)
+{
+	bool monitor;
+	enum ctr_status now = ctr_status_now(c, &monitor);
+
+	if (monitor)
+		return false;
+	/* its monitor, or the process starting it, was killed */
+	if (c->st.monitor_pid != 0)
+		return true;
+	/* running unmonitored (healed before) until its init is gone */
+	return (c->st.status == CTR_RUNNING || c->st.status == CTR_RESTARTING) && now == CTR_EXITED;
+}
+
+/* Whether the core runs the container's process (started: not an init
+ * still waiting for a start that will never come), and its pid. */
+static bool core_running(struct engine *e, const char *id, pid_t *ret_pid)
+{
+	cleanup_json json_t *state = NULL;
+	const char *status;
+
+	if (husk_container_state(&e->rt, id, &state, NULL) < 0)
+		return false;
+	status = json_string_value(json_object_get(state, "status"));
+	*ret_pid = (pid_t)json_integer_value(json_object_get(state, "pid"));
+	return *ret_pid > 0 && status &&
+	       (strcmp(status, "running") == 0 || strcmp(status, "paused") == 0);
+}
+
+static void set_text(char **field, const char *text)
+{
+	free(*field);
+	*field = text ? strdup(text) : NULL;
+}
+
+/* Its process runs with no monitor: recorded as such (ps: "Up ... (its
+ * monitor was killed)"); stop and rm -f kill it through the core. */
+static void record_unmonitored(struct ctr *c, pid_t pid, const char *now)
+{
+	if (c->st.status != CTR_RUNNING && c->st.status != CTR_RESTARTING)
+		set_text(&c->st.started_at, now); /* its starter was killed */
+	if (c->st.pid != pid && proc_start_time(pid, &c->st.pid_start) < 0)
+		c->st.pid_start = 0;
+	c->st.status = CTR_RUNNING;
+	c->st.pid = pid;
+}
+
+/* Nothing of it runs: it exited (its monitor killed), or its start never
+ * finished (its starter killed) and it is as it was before. */
+static void record_stopped(struct ctr *c, const char *now)
+{
+	switch (c->st.status) {
+	case CTR_RUNNING:
+		c->st.status = CTR_EXITED;
+		c->st.exit_code = 255;
+		set_text(&c->st.finished_at, now);
+		set_text(&c->st.error, "its monitor was killed: the exit code is unknown");
+		break;
+	case CTR_RESTARTING: /* its last exit is recorded */
+		c->st.status = CTR_EXITED;
+		set_text(&c->st.error, "its monitor was killed while it restarted");
+		break;
+	default:
+		set_text(&c->st.error, "its start was interrupted: the process starting it "
+				       "was killed");
+		break;
+	}
+	c->st.pid = 0;
+	c->st.pid_start = 0;
+}
+
+/* Under the lock: the record made true from what the core says. */
+static int heal_locked(struct engine *e, struct ctr *c, husk_error **err)
+{
+	pid_t pid = 0;
 	char now[64];
 
-	if (c->st.status != CTR_RUNNING && c->st.status != CTR_RESTARTING)
-		return 0;
-	if (ctr_status_now(c, &monitor) != CTR_EXITED || monitor)
+	rfc3339_now(now);
+	if (core_running(e, c->id, &pid)) {
+		record_unmonitored(c, pid, now);
+	} else {
+		/* an init created and waiting, the core's state, the overlay */
+		husk_container_delete(&e->rt, c->id, true, NULL);
+		if (rootfs_unmount(c->dir, err) < 0)
+			return -1;
+		record_stopped(c, now);
+	}
+	c->st.monitor_pid = 0;
+	c->st.monitor_start = 0;
+	return ctr_save_state(c, err);
+}
+
+int ctr_heal(struct engine *e, struct ctr *c, husk_error **err)
+{
+	bool held = c->lock_fd >= 0;
+	int r = 0;
+
+	if (!ctr_needs_heal(c))
 		return 0;
 	if (ctr_lock(c, err) < 0)
 		return -1;
-	if (ctr_status_now(c, &monitor) != CTR_EXITED || monitor ||
-	    (c->st.status != CTR_RUNNING && c->st.status != CTR_RESTARTING)) {
-		ctr_unlock(c);
-		return 0;
+	if (held && ctr_reload_state(c, err) < 0)
+		return -1;
+	if (ctr_needs_heal(c)) {
+		r = heal_locked(e, c, err);
+		if (r == 0 && c->auto_remove && c->st.status == CTR_EXITED)
+			r = ctr_remove(e, c, true, err) < 0 ? -1 : 1;
 	}
+	if (!held)
+		ctr_unlock(c);
+	return r;
+}
+
+void ctr_start_undo(struct engine *e, struct ctr *c)
+{
 	husk_container_delete(&e->rt, c->id, true, NULL);
-	if (rootfs_unmount(c->dir, err) < 0) {
-		ctr_unlock(c);
-		return -1;
-	}
-	rfc3339_now(now);
-	c->st.status = CTR_EXITED;
-	c->st.exit_code = 255;
-	c->st.pid = c->st.monitor_pid = 0;
-	c->st.pid_start = c->st.monitor_start = 0;
-	free(c->st.finished_at);
-	c->st.finished_at = strdup(now);
-	free(c->st.error);
-	c->st.error = strdup("its monitor was killed: the exit code is unknown");
-	if (ctr_save_state(c, err) < 0) {
-		ctr_unlock(c);
-		return -1;
-	}
-	ctr_unlock(c);
-	return c->auto_remove ? ctr_remove(e, c, true, err) : 0;
+	rootfs_unmount(c->dir, NULL);
 }
 
 double rfc3339_seconds(const char *s)

@@ -74,6 +74,8 @@ int image_inspect_json(struct engine *e, const char *ref, json_t **ret, husk_err
 /* getopt_long's ':' (a missing value) or '?' (an unknown flag) as "VERB: ..."
  * on stderr; returns EXIT_ENGINE. */
 int engine_flag_error(const char *verb, int c, char **argv);
+int cmd_system(struct engine *e, int argc, char **argv);
+int cmd_info(struct engine *e, int argc, char **argv);
 int cmd_version(struct engine *e, int argc, char **argv);
 int cmd_create(struct engine *e, int argc, char **argv);
 int cmd_start(struct engine *e, int argc, char **argv);

@@ -199,6 +199,16 @@ static int exec_monitor(struct engine *e, struct ctr *c, int pidfd, int pty, str
 	return husk_error_set(err, errno, "exec `%s`", e->monitor_exe);
 }
 
+/* This process, recorded as the container's monitor before anything is
+ * made: a start killed half-way is told from one under way (ctr_heal). */
+static int record_starter(struct ctr *c, husk_error **err)
+{
+	c->st.monitor_pid = getpid();
+	if (proc_start_time(getpid(), &c->st.monitor_start) < 0)
+		c->st.monitor_start = 0;
+	return ctr_save_state(c, err);
+}
+
 int ctr_become_monitor(struct engine *e, struct ctr *c, int *client_fds, size_t n_clients,
 		       husk_error **err)
 {
@@ -207,6 +217,8 @@ int ctr_become_monitor(struct engine *e, struct ctr *c, int *client_fds, size_t 
 	cleanup_close int pidfd = -1, pty = -1;
 	int status;
 
+	if (record_starter(c, err) < 0)
+		return -1;
 	if (ctr_mount_rootfs(e, c, err) < 0 || stdio_pipes(c, &p, err) < 0)
 		return -1;
 	if (stdio_install(&p, err) < 0 || create_in_core(e, c, &h, err) < 0)

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
 #include "lifecycle.h"
+#include "remains.h"
 #include "rootfs.h"
 #include "signals.h"
 #include "volumes.h"
@@ -36,11 +38,65 @@ static bool name_valid(const char *name)
 	       strspn(name, more) == strlen(name) && strlen(name) <= 253;
 }
 
-/* names/<name> made with O_EXCL holds the container's id: two `run --name`
- * at once cannot both get it. */
+/* flock on names/ itself: every removal of a name file is made under it,
+ * so that a stale name is never taken over once someone else took it. */
+static int names_lock(const struct engine *e, husk_error **err)
+{
+	int fd = open(e->paths.names, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return husk_error_set(err, errno, "open `%s`", e->paths.names);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			int e1 = errno;
+			close(fd);
+			return husk_error_set(err, e1, "lock `%s`", e->paths.names);
+		}
+	return fd;
+}
+
+/* names/<name> appears whole, holding the id: written in the container's
+ * dir, then link(2)ed, which fails when the name is taken. */
+static int name_link(const struct engine *e, const char *id, const char *name, husk_error **err)
+{
+	cleanup_free char *tmp = engine_container_path(&e->paths, id, "name.tmp"), *path = NULL;
+	cleanup_close int fd = -1;
+	int r = 0;
+
+	if (tmp == NULL || asprintf(&path, "%s/%s", e->paths.names, name) < 0)
+		return husk_error_set(err, ENOMEM, "name");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write_all(fd, id, strlen(id)) < 0)
+		r = husk_error_set(err, errno, "write the name `%s`", name);
+	else if (link(tmp, path) < 0)
+		r = errno == EEXIST ? -EEXIST
+				    : husk_error_set(err, errno, "claim the name `%s`", name);
+	unlink(tmp);
+	return r;
+}
+
+/* Removes names/<name> if the container it names is no more: its record
+ * gone and nobody making or removing it (a husk killed half-way). */
+static bool name_drop_stale(const struct engine *e, const char *name)
+{
+	cleanup_close int lock = names_lock(e, NULL);
+	cleanup_free char *path = NULL, *data = NULL;
+
+	if (lock < 0 || asprintf(&path, "%s/%s", e->paths.names, name) < 0)
+		return false;
+	if (read_file_at(AT_FDCWD, path, &data, NULL, NULL) < 0)
+		return errno == ENOENT; /* released meanwhile */
+	if (ctr_id_valid(data)) {
+		enum ctr_remains r = ctr_remains_of(e, data, NULL);
+		if (r == REMAINS_RECORD || r == REMAINS_BUSY)
+			return false;
+	}
+	return unlink(path) == 0 || errno == ENOENT;
+}
+
 int name_claim(const struct engine *e, const char *id, const char *name, husk_error **err)
 {
-	cleanup_close int dirfd = -1, fd = -1;
+	int r;
 
 	if (!name_valid(name))
 		return husk_error_fail(
@@ -48,32 +104,28 @@ int name_claim(const struct engine *e, const char *id, const char *name, husk_er
 		    "invalid container name `%s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] "
 		    "are allowed",
 		    name);
-	dirfd = open(e->paths.names, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return husk_error_set(err, errno, "open `%s`", e->paths.names);
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST)
+	r = name_link(e, id, name, err);
+	if (r == -EEXIST && name_drop_stale(e, name))
+		r = name_link(e, id, name, err);
+	if (r == -EEXIST)
 		return husk_error_fail(err, HUSK_ERR_EXISTS,
 				       "the container name `%s` is already in use", name);
-	if (fd < 0)
-		return husk_error_set(err, errno, "claim the name `%s`", name);
-	if (write_all(fd, id, strlen(id)) < 0) {
-		int e1 = errno;
-		unlinkat(dirfd, name, 0);
-		return husk_error_set(err, e1, "write the name `%s`", name);
-	}
-	return 0;
+	return r;
 }
 
 /* Removes names/<name> if it still names this container. */
 int name_release(const struct engine *e, const char *id, const char *name, husk_error **err)
 {
 	cleanup_free char *path = NULL, *data = NULL;
+	cleanup_close int lock = -1;
 
 	if (name == NULL)
 		return 0;
 	if (asprintf(&path, "%s/%s", e->paths.names, name) < 0)
 		return husk_error_set(err, ENOMEM, "name");
+	lock = names_lock(e, err);
+	if (lock < 0)
+		return -1;
 	if (read_file_at(AT_FDCWD, path, &data, NULL, NULL) < 0 || strcmp(data, id) != 0)
 		return 0;
 	if (unlink(path) < 0 && errno != ENOENT)
@@ -264,6 +316,61 @@ static int write_record(struct engine *e, struct ctr *c, const struct husk_image
 	return ctr_save_doc(c, err);
 }
 
+/* containers/<id>, made under a name that says who makes it and renamed
+ * with its lock taken (held until the caller frees c): a dir left by a
+ * husk killed at any point is told from one being made (remains.h). */
+static int dir_make(const struct engine *e, struct ctr *c, husk_error **err)
+{
+	cleanup_free char *transit = ctr_transit_path(e, "creating", c->id), *lock = NULL;
+
+	if (transit == NULL || asprintf(&lock, "%s/lock", transit) < 0)
+		return husk_error_set(err, ENOMEM, "container dir");
+	if (mkdir(transit, 0700) < 0)
+		return husk_error_set(err, errno, "mkdir `%s`", transit);
+	c->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX) < 0 || rename(transit, c->dir) < 0) {
+		int e1 = errno;
+		ctr_unlock(c);
+		rm_rf_at(AT_FDCWD, transit);
+		return husk_error_set(err, e1, "make `%s`", c->dir);
+	}
+	return 0;
+}
+
+static int release_image(struct engine *e, const char *id, husk_error **err)
+{
+	struct husk_store *s = NULL;
+	int r;
+
+	if (engine_store_open(e, &s, err) < 0)
+		return -1;
+	r = husk_store_release(s, id, err);
+	husk_store_close(s);
+	return r;
+}
+
+/* The dir renamed away (to .removing-<id>-<pid>-<start>), the image
+ * released, then the dir removed: a removal killed at any point leaves
+ * what system prune recognizes and finishes (remains.h). */
+static int dir_remove(struct engine *e, const char *id, const char *dir, husk_error **err)
+{
+	cleanup_free char *doomed = ctr_transit_path(e, "removing", id);
+	const char *target = doomed;
+
+	if (doomed == NULL)
+		return husk_error_set(err, ENOMEM, "remove `%s`", dir);
+	if (rename(dir, doomed) < 0) {
+		if (errno != ENOENT)
+			return husk_error_set(err, errno, "remove `%s`", dir);
+		target = NULL; /* gone already */
+	}
+	if (release_image(e, id, err) < 0)
+		return -1;
+	if (target && rm_rf_at(AT_FDCWD, target) < 0 && errno != ENOENT)
+		return husk_error_set(err, errno, "remove `%s`", target);
+	return 0;
+}
+
 int ctr_create(struct engine *e, const char *image_ref, const struct run_options *o,
 	       struct ctr **ret, husk_error **err)
 {
@@ -281,8 +388,8 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 	c->dir = engine_container_path(&e->paths, c->id, NULL);
 	if (c->dir == NULL)
 		return husk_error_set(err, ENOMEM, "container dir");
-	if (mkdir(c->dir, 0700) < 0)
-		return husk_error_set(err, errno, "mkdir `%s`", c->dir);
+	if (dir_make(e, c, err) < 0)
+		return -1;
 	r = o->name ? name_claim(e, c->id, o->name, err) : name_generate(e, c->id, &name, err);
 	if (r == 0 && o->name)
 		name = strdup(o->name);
@@ -295,15 +402,8 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 		/* what there is to undo, by hand: there is no record yet */
 		if (name)
 			name_release(e, c->id, name, NULL);
-		if (held) {
-			struct husk_store *s = NULL;
-			if (engine_store_open(e, &s, NULL) == 0) {
-				husk_store_release(s, c->id, NULL);
-				husk_store_close(s);
-			}
-		}
 		volumes_release(e->paths.storage_root, c->id, true, NULL);
-		rm_rf_at(AT_FDCWD, c->dir);
+		dir_remove(e, c->id, c->dir, NULL);
 		return -1;
 	}
 	*ret = steal_pointer(&c);
@@ -316,18 +416,6 @@ static void keep_first(husk_error **first, husk_error **e)
 	if (*first == NULL)
 		*first = steal_pointer(e);
 	husk_error_free(e);
-}
-
-static int release_image(struct engine *e, const char *id, husk_error **err)
-{
-	struct husk_store *s = NULL;
-	int r;
-
-	if (engine_store_open(e, &s, err) < 0)
-		return -1;
-	r = husk_store_release(s, id, err);
-	husk_store_close(s);
-	return r;
 }
 
 int ctr_remove(struct engine *e, struct ctr *c, bool remove_volumes, husk_error **err)
@@ -354,14 +442,53 @@ int ctr_remove(struct engine *e, struct ctr *c, bool remove_volumes, husk_error 
 	/* --rm and rm -v: its anonymous volumes go with it */
 	if (volumes_release(e->paths.storage_root, c->id, remove_volumes, &e1) < 0)
 		keep_first(&first, &e1);
-	if (rm_rf_at(AT_FDCWD, c->dir) < 0 && errno != ENOENT) {
-		husk_error_set(&e1, errno, "remove `%s`", c->dir);
-		keep_first(&first, &e1);
-	}
-	if (release_image(e, c->id, &e1) < 0)
+	if (dir_remove(e, c->id, c->dir, &e1) < 0)
 		keep_first(&first, &e1);
 	if (first == NULL)
 		return 0;
 	*err = first;
 	return -1;
+}
+
+int ctr_remove_remains(struct engine *e, const char *id, husk_error **err)
+{
+	struct ctr c = {.lock_fd = -1};
+	cleanup_strv char **names = NULL;
+	int r;
+
+	memcpy(c.id, id, 65);
+	c.dir = engine_container_path(&e->paths, id, NULL);
+	if (c.dir == NULL || names_of(e, id, &names, err) < 0) {
+		free(c.dir);
+		return c.dir ? -1 : husk_error_set(err, ENOMEM, "container");
+	}
+	for (size_t i = 0; names[i]; i++)
+		name_release(e, id, names[i], NULL);
+	/* its anonymous volumes are kept: volume prune decides */
+	r = ctr_remove(e, &c, false, err);
+	free(c.dir);
+	return r;
+}
+
+int ctr_transit_remove(struct engine *e, const char *name, husk_error **err)
+{
+	cleanup_free char *dir = NULL;
+	const char *what;
+	char id[65];
+	bool alive;
+
+	if (!ctr_transit_parse(name, &what, id, &alive) || alive)
+		return husk_error_fail(err, HUSK_ERR_BUSY, "`%s` is no abandoned container dir",
+				       name);
+	if (asprintf(&dir, "%s/%s", e->paths.containers, name) < 0)
+		return husk_error_set(err, ENOMEM, "%s", name);
+	if (rootfs_unmount(dir, err) < 0)
+		return -1;
+	/* A removal's: its image may still be held (a creation's holds
+	 * nothing yet: the hold comes after the rename). */
+	if (strcmp(what, "removing") == 0 && release_image(e, id, err) < 0)
+		return -1;
+	if (rm_rf_at(AT_FDCWD, dir) < 0 && errno != ENOENT)
+		return husk_error_set(err, errno, "remove `%s`", dir);
+	return 0;
 }

@@ -21,7 +21,16 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
  * no failure. */
 int ctr_remove(struct engine *e, struct ctr *c, bool remove_volumes, husk_error **err);
 
-/* names/<name>: claimed with O_EXCL (EXISTS when taken), released only if
- * it still names id. */
+/* What a husk killed half-way left of container id (remains.h): its
+ * abandoned dir's core state, overlay, names, image hold and files. The
+ * caller holds its lock, if it has one. */
+int ctr_remove_remains(struct engine *e, const char *id, husk_error **err);
+/* containers/<name>, a .creating-* or .removing-* dir whose process is
+ * gone: removed (BUSY when it is no such dir, or its process lives). */
+int ctr_transit_remove(struct engine *e, const char *name, husk_error **err);
+
+/* names/<name>: claimed with link(2) (EXISTS when taken, unless what it
+ * names is no container any more: remains.h), released only if it still
+ * names id. */
 int name_claim(const struct engine *e, const char *id, const char *name, husk_error **err);
 int name_release(const struct engine *e, const char *id, const char *name, husk_error **err);

@@ -39,6 +39,8 @@ static const struct verb verbs[] = {
     {"save", cmd_save, "save [-o FILE] [--format docker-archive|oci-archive] IMAGE...", false},
     {"load", cmd_load, "load [-i FILE] [-q]", false},
     {"import", cmd_import, "import [-m MESSAGE] FILE|- [REPOSITORY[:TAG]]", false},
+    {"system", cmd_system, "system check | system prune [-f] [--volumes] | system df", false},
+    {"info", cmd_info, "info", false},
     {"volume", cmd_volume, "volume create|ls|inspect|rm|prune", false},
     /* containers' processes and files */
     {"top", cmd_top, "top CONTAINER [ps OPTIONS]", false},

@@ -206,9 +206,13 @@ int cmd_ps(struct engine *e, int argc, char **argv)
 		       "CREATED", "STATUS", "PORTS", "NAMES");
 	for (size_t i = 0; i < n; i++) {
 		bool monitor;
-		enum ctr_status now = ctr_status_now(list[i], &monitor);
+		enum ctr_status now;
 		char status[128];
 		cleanup_free char *command = NULL;
+		/* a record whose monitor (or starter) was killed is made true */
+		if (ctr_heal(e, list[i], NULL) == 1)
+			continue; /* an --rm container, removed as it exited */
+		now = ctr_status_now(list[i], &monitor);
 		if (!shown(&o, list[i], now))
 			continue;
 		if (o.quiet) {

@@ -94,7 +94,8 @@ int ctr_save_doc(struct ctr *c, husk_error **err);
  * (unmonitored) and "exited" once that is gone too. */
 enum ctr_status ctr_status_now(const struct ctr *c, bool *ret_monitor_alive);
 const char *ctr_status_name(enum ctr_status s);
-/* Whether pid still is the process that started at start. */
+/* Whether pid still is the process that started at start, and not a
+ * zombie (whose parent was killed, and which some inits never reap). */
 bool process_alive(pid_t pid, unsigned long long start);
 
 /* A file of the container's dir: marker files. */

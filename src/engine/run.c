@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "attach_client.h"
+#include "ctl.h"
 #include "launch.h"
 #include "lifecycle.h"
 #include "util.h"
@@ -53,6 +54,8 @@ static int start_failed(struct engine *e, struct ctr *c, husk_error *err)
 			husk_error_free(&rm_err);
 		}
 	} else {
+		/* the monitor may have died after the start (the lock is ours) */
+		ctr_start_undo(e, c);
 		free(c->st.error);
 		c->st.error = strdup(err->msg ? err->msg : "failed");
 		ctr_save_state(c, NULL);
@@ -72,7 +75,9 @@ int ctr_start_and_attach(struct engine *e, struct ctr *c, bool detach, bool stdi
 		husk_error_set(&err, errno, "socketpair");
 		return start_failed(e, c, err);
 	}
-	if (ctr_lock(c, &err) < 0 || ctr_launch(e, c, pair[1], &err) < 0) {
+	/* a stop asked for before is over: the restart policy applies again */
+	if (ctr_lock(c, &err) < 0 || ctr_mark(c, "stop-requested", false, &err) < 0 ||
+	    ctr_launch(e, c, pair[1], &err) < 0) {
 		closep(&pair[0]);
 		closep(&pair[1]);
 		return start_failed(e, c, err);
