@@ -208,6 +208,8 @@ static void check_names(struct check *k)
 			problem(k, "name %s: holds no container id", de->d_name);
 		else if (no_container(k, id))
 			problem(k, "name %s: names %.12s, which is no container", de->d_name, id);
+		else if (name_stale(k->e, de->d_name, id))
+			problem(k, "name %s: names %.12s, which has another name", de->d_name, id);
 	}
 }
 

@@ -164,9 +164,11 @@ static int health_interval_ns(const struct ctr *c, int64_t *ret)
 	return 0;
 }
 
-/* execs husk-monitor; returns only on failure. */
+/* execs husk-monitor; returns only on failure. "+" on report_fd (when
+ * not -1) first: the report pipe's EOF alone cannot tell the exec from
+ * this process's death. */
 static int exec_monitor(struct engine *e, struct ctr *c, int pidfd, int pty, struct stdio_plan *p,
-			int *clients, size_t n_clients, husk_error **err)
+			int *clients, size_t n_clients, int report_fd, husk_error **err)
 {
 	char *argv[16 + 16] = {0};
 	size_t n = 0;
@@ -195,6 +197,8 @@ static int exec_monitor(struct engine *e, struct ctr *c, int pidfd, int pty, str
 	 * them, or it would never see EOF on its own. */
 	if (stdio_release() < 0)
 		return husk_error_set(err, errno, "/dev/null");
+	if (report_fd >= 0)
+		(void)write_all(report_fd, "+", 1);
 	execv(e->monitor_exe, argv);
 	return husk_error_set(err, errno, "exec `%s`", e->monitor_exe);
 }
@@ -209,8 +213,8 @@ static int record_starter(struct ctr *c, husk_error **err)
 	return ctr_save_state(c, err);
 }
 
-int ctr_become_monitor(struct engine *e, struct ctr *c, int *client_fds, size_t n_clients,
-		       husk_error **err)
+static int become_monitor(struct engine *e, struct ctr *c, int *client_fds, size_t n_clients,
+			  int report_fd, husk_error **err)
 {
 	struct stdio_plan p;
 	cleanup_handle struct husk_handle *h = NULL;
@@ -230,7 +234,7 @@ int ctr_become_monitor(struct engine *e, struct ctr *c, int *client_fds, size_t 
 		pty = fcntl(husk_handle_pty(h), F_DUPFD_CLOEXEC, 3);
 	if (pidfd < 0 || record_running(c, h, err) < 0)
 		goto fail_started;
-	exec_monitor(e, c, pidfd, pty, &p, client_fds, n_clients, err);
+	exec_monitor(e, c, pidfd, pty, &p, client_fds, n_clients, report_fd, err);
 fail_started:
 	husk_handle_kill(h, SIGKILL, NULL);
 	husk_handle_wait(h, &status, NULL);
@@ -241,35 +245,43 @@ fail:
 	return -1;
 }
 
-/* The child's report: "" (an empty message) when the container runs, else
- * "KIND message". */
+int ctr_become_monitor(struct engine *e, struct ctr *c, int *client_fds, size_t n_clients,
+		       husk_error **err)
+{
+	return become_monitor(e, c, client_fds, n_clients, -1, err);
+}
+
+/* The child's report, once it failed: "KIND message". */
 static int report(int fd, const husk_error *err)
 {
 	char buf[1024];
 	int n = snprintf(buf, sizeof(buf), "%d %s", err ? (int)err->kind : 0,
 			 err && err->msg ? err->msg : "failed");
 
-	return write_all(fd, buf, err ? (size_t)n : 0);
+	return write_all(fd, buf, (size_t)n);
 }
 
+/* 0: the monitor was exec'd ("+"); 1: nothing, the child died before. */
 static int read_report(int fd, husk_error **err)
 {
 	char buf[1024];
 	ssize_t n = read_all(fd, buf, sizeof(buf) - 1);
 	int kind = 0, off = 0;
 
-	if (n == 0)
-		return 0;
 	if (n < 0)
 		return husk_error_set(err, errno, "read the monitor's report");
+	if (n == 0)
+		return 1;
 	buf[n] = '\0';
-	if (sscanf(buf, "%d %n", &kind, &off) < 1)
+	if (strcmp(buf, "+") == 0)
+		return 0;
+	if (sscanf(buf + (buf[0] == '+'), "%d %n", &kind, &off) < 1)
 		return husk_error_fail(err, HUSK_ERR_SYSTEM, "the monitor failed");
-	return husk_error_fail(err, (enum husk_error_kind)kind, "%s", buf + off);
+	return husk_error_fail(err, (enum husk_error_kind)kind, "%s", buf + (buf[0] == '+') + off);
 }
 
-/* EOF with no report: the monitor runs, or has already done its whole job
- * (a container that exits at once) and exited 0. */
+/* The monitor runs, or has already done its whole job (a container that
+ * exits at once) and exited 0; or it failed, or died before its exec. */
 static int wait_report(int fd, pid_t pid, husk_error **err)
 {
 	int r = read_report(fd, err), status = 0;
@@ -279,7 +291,9 @@ static int wait_report(int fd, pid_t pid, husk_error **err)
 		waitpid(pid, NULL, 0);
 		return r;
 	}
-	if (waitpid(pid, &status, WNOHANG) == pid && status != 0)
+	/* died before the exec: it is gone by now, or nearly */
+	if ((r == 1 && waitpid(pid, &status, 0) == pid) ||
+	    (waitpid(pid, &status, WNOHANG) == pid && status != 0))
 		return husk_error_fail(
 		    err, HUSK_ERR_SYSTEM, "the container's monitor failed (%s %d)",
 		    WIFSIGNALED(status) ? "signal" : "status",
@@ -304,8 +318,8 @@ int ctr_launch(struct engine *e, struct ctr *c, int client_fd, husk_error **err)
 		husk_error *e1 = NULL;
 		close(fds[0]);
 		setsid();
-		/* The report pipe closes at the monitor's exec: EOF = running. */
-		ctr_become_monitor(e, c, &client_fd, client_fd >= 0 ? 1 : 0, &e1);
+		/* "+" then the monitor's exec (EOF): running. */
+		become_monitor(e, c, &client_fd, client_fd >= 0 ? 1 : 0, fds[1], &e1);
 		report(fds[1], e1);
 		_exit(125);
 	}

@@ -75,8 +75,8 @@ static int name_link(const struct engine *e, const char *id, const char *name, h
 	return r;
 }
 
-/* Removes names/<name> if the container it names is no more: its record
- * gone and nobody making or removing it (a husk killed half-way). */
+/* Removes names/<name> if it is stale (remains.h): what it names is no
+ * container, or not by that name, and nobody is at work on it. */
 static bool name_drop_stale(const struct engine *e, const char *name)
 {
 	cleanup_close int lock = names_lock(e, NULL);
@@ -86,11 +86,8 @@ static bool name_drop_stale(const struct engine *e, const char *name)
 		return false;
 	if (read_file_at(AT_FDCWD, path, &data, NULL, NULL) < 0)
 		return errno == ENOENT; /* released meanwhile */
-	if (ctr_id_valid(data)) {
-		enum ctr_remains r = ctr_remains_of(e, data, NULL);
-		if (r == REMAINS_RECORD || r == REMAINS_BUSY)
-			return false;
-	}
+	if (ctr_id_valid(data) && !name_stale(e, name, data))
+		return false;
 	return unlink(path) == 0 || errno == ENOENT;
 }
 

@@ -147,7 +147,8 @@ static void prune_leftovers(struct prune *p)
 		    read_file_at(AT_FDCWD, path, &id, NULL, NULL) < 0)
 			continue;
 		/* released only if it still names that (under the names' lock) */
-		if (!ctr_id_valid(id) || no_container(p, id))
+		if (!ctr_id_valid(id) ||
+		    (!strv_contains(p->live_transit, id) && name_stale(p->e, de->d_name, id)))
 			name_release(p->e, id, de->d_name, NULL);
 	}
 	if (asprintf(&holds_dir, "%s/holds", p->e->paths.storage_root) >= 0 &&

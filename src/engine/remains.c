@@ -81,6 +81,38 @@ bool ctr_transit_parse(const char *name, const char **ret_what, char ret_id[65],
 	return false;
 }
 
+/* Whether the container's record gives it that name (a record that cannot
+ * be read is taken to: nothing is taken from it). */
+static bool ctr_has_name(const struct engine *e, const char *id, const char *name)
+{
+	cleanup_ctr struct ctr *c = NULL;
+
+	return ctr_load(e, id, &c, NULL) < 0 || (c->name && strcmp(c->name, name) == 0);
+}
+
+bool name_stale(const struct engine *e, const char *name, const char *id)
+{
+	cleanup_free char *lock_path = engine_container_path(&e->paths, id, "lock");
+	cleanup_close int lock = -1;
+
+	switch (ctr_remains_of(e, id, NULL)) {
+	case REMAINS_NONE:
+	case REMAINS_ABANDONED:
+		return true;
+	case REMAINS_BUSY:
+		return false;
+	case REMAINS_RECORD:
+		break;
+	}
+	if (ctr_has_name(e, id, name))
+		return false;
+	/* a rename under way holds the lock until the old name is released */
+	lock = lock_path ? open(lock_path, O_RDWR | O_CLOEXEC) : -1;
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
+		return false;
+	return !ctr_has_name(e, id, name);
+}
+
 /* A copy of s appended to *v. */
 static int strv_add(char ***v, const char *s)
 {

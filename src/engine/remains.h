@@ -42,6 +42,10 @@ char *ctr_transit_path(const struct engine *e, const char *what, const char *id)
  * string), its id, and whether the process named still lives. */
 bool ctr_transit_parse(const char *name, const char **ret_what, char ret_id[65], bool *ret_alive);
 
+/* Whether names/<name>, naming id, is stale: it names no container (any
+ * more), or one that has another name now (a rename killed half-way), and
+ * nobody is at work on it. */
+bool name_stale(const struct engine *e, const char *name, const char *id);
 /* The names (names/<name>) that name id, sorted as found. */
 int names_of(const struct engine *e, const char *id, char ***ret, husk_error **err);
 /* Every container id (64 hex digits) among a directory's entries. */

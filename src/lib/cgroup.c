@@ -63,8 +63,15 @@ static const struct husk_cgroup_ops *host_backend(void)
 int husk_cgroup_create(const char *cgroups_path, const char *id, bool rootless,
 		       struct husk_cgroup *cg, husk_error **err)
 {
+	return husk_cgroup_create_saving(cgroups_path, id, rootless, NULL, NULL, cg, err);
+}
+
+int husk_cgroup_create_saving(const char *cgroups_path, const char *id, bool rootless,
+			      husk_cgroup_save_fn *save, void *arg, struct husk_cgroup *cg,
+			      husk_error **err)
+{
 	const struct husk_cgroup_config cfg = {
-	    .path = cgroups_path, .id = id, .rootless = rootless};
+	    .path = cgroups_path, .id = id, .rootless = rootless, .save = save, .save_arg = arg};
 	const struct husk_cgroup_ops *ops = host_backend();
 
 	memset(cg, 0, sizeof(*cg));

@@ -78,6 +78,13 @@ struct husk_cgroup {
  */
 int husk_cgroup_create(const char *cgroups_path, const char *id, bool rootless,
 		       struct husk_cgroup *ret, husk_error **err);
+/* The same, calling save(ret, arg, err) before each directory is made,
+ * with it already in ret (counted as made): what save records lets a
+ * delete after a kill at any point of the create find and remove it. */
+typedef int husk_cgroup_save_fn(const struct husk_cgroup *cg, void *arg, husk_error **err);
+int husk_cgroup_create_saving(const char *cgroups_path, const char *id, bool rootless,
+			      husk_cgroup_save_fn *save, void *arg, struct husk_cgroup *ret,
+			      husk_error **err);
 /* Whether the container runs without a cgroup (the none backend). */
 bool husk_cgroup_is_none(const struct husk_cgroup *cg);
 

@@ -25,6 +25,8 @@ struct husk_cgroup_config {
 	const char *path; /* linux.cgroupsPath; NULL or "" for the default */
 	const char *id;	  /* the container's id */
 	bool rootless;
+	husk_cgroup_save_fn *save; /* before each mkdir (husk_cgroup_create_saving), or NULL */
+	void *save_arg;
 };
 
 struct husk_cgroup_planner;
@@ -199,7 +201,8 @@ bool husk_cgroup_devices_bpf_attached(const char *dir);
  * names these controllers ("" for cgroup2), or NULL. */
 char *husk_cgroupfs_own_cgroup(const char *proc_cgroup, const char *names);
 /* Adds the directory of cfg in the hierarchy mounted at mountpoint (as
- * `name`) to cg and creates it, counting the components it made. own: the
+ * `name`) to cg (then cfg->save) and creates it, counting the components
+ * it made. own: the
  * runtime's own cgroup there. cpuset: copy cpus and mems down (v1 cpuset
  * children start empty and refuse tasks). */
 int husk_cgroupfs_create_dir(struct husk_cgroup *cg, const char *name, const char *mountpoint,

@@ -122,6 +122,21 @@ static int mkdir_counting(const char *dir, bool cpuset, int *ret_created, husk_e
 	return 0;
 }
 
+/* How many trailing components of dir do not exist (yet). */
+static int missing_components(const char *dir)
+{
+	cleanup_free char *p = strdup(dir);
+	int n = 0;
+	char *slash;
+
+	while (p && access(p, F_OK) < 0 && errno == ENOENT && (slash = strrchr(p, '/')) != NULL &&
+	       slash > p + strlen(HUSK_CGROUP_ROOT)) {
+		n++;
+		*slash = '\0';
+	}
+	return n;
+}
+
 int husk_cgroupfs_create_dir(struct husk_cgroup *cg, const char *name, const char *mountpoint,
 			     const char *own, const struct husk_cgroup_config *cfg, bool cpuset,
 			     husk_error **err)
@@ -134,6 +149,14 @@ int husk_cgroupfs_create_dir(struct husk_cgroup *cg, const char *name, const cha
 	if (add_dir(cg, name, dir) < 0) {
 		free(dir);
 		return husk_error_set(err, ENOMEM, "cgroup");
+	}
+	/* Recorded first, as if made: a kill between the mkdir and a save
+	 * after it would leave a cgroup nothing names. Removing it counts
+	 * components already gone as removed. */
+	if (cfg->save) {
+		cg->dirs[cg->n - 1].created = missing_components(dir);
+		if (cfg->save(cg, cfg->save_arg, err) < 0)
+			return -1;
 	}
 	r = mkdir_counting(dir, cpuset, &created, err);
 	cg->dirs[cg->n - 1].created = created;

@@ -339,14 +339,24 @@ static int apply_resources(struct launch *l, husk_error **err)
 	return husk_cgroup_apply(&l->cg, res, err);
 }
 
+static int save_cgroup_as_made(const struct husk_cgroup *cg, void *arg, husk_error **err)
+{
+	(void)cg; /* it is ((struct parent *)arg)->l.cg */
+	return save_cgroup(arg, err);
+}
+
 static int setup_cgroup(struct parent *p, husk_error **err)
 {
 	struct launch *l = &p->l;
 
-	if (husk_cgroup_create(l->spec->cgroups_path, l->o->id, l->rt->rootless, &l->cg, err) < 0)
+	if (husk_cgroup_create_saving(l->spec->cgroups_path, l->o->id, l->rt->rootless,
+				      save_cgroup_as_made, p, &l->cg, err) < 0)
 		return -1;
 	if (!husk_cgroup_is_none(&l->cg) && save_cgroup(p, err) < 0)
 		return -1;
+	/* none after all (rootless, not permitted): nothing was left made */
+	if (husk_cgroup_is_none(&l->cg))
+		unlinkat(p->dirfd, "cgroup.json", 0);
 	/* Only when a limit is lost: under conmon our stderr is the
 	 * container's output, and a line there on every run is noise. */
 	if (husk_cgroup_is_none(&l->cg) && l->rt->rootless && l->rt->warn &&
