@@ -145,6 +145,17 @@ static int record_running(struct ctr *c, const struct husk_handle *h, husk_error
 }
 
 /* "key=N" for the monitor's argv, the fd made inheritable. */
+static void mark_inherited_cloexec(void)
+{
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	for (int fd = 3; fd < 1024; fd++) {
+		int flags = fcntl(fd, F_GETFD);
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+	}
+}
+
 static char *fd_arg(const char *key, int fd)
 {
 	char *s = NULL;
@@ -221,6 +232,10 @@ static int become_monitor(struct engine *e, struct ctr *c, int *client_fds, size
 	cleanup_close int pidfd = -1, pty = -1;
 	int status;
 
+	/* Whatever fd the caller of husk left open (a test harness's, a
+	 * shell's) must not live on in the monitor: someone may wait for its
+	 * EOF. The monitor's own fds are passed on by fd_arg(). */
+	mark_inherited_cloexec();
 	if (record_starter(c, err) < 0)
 		return -1;
 	if (ctr_mount_rootfs(e, c, err) < 0 || stdio_pipes(c, &p, err) < 0)
