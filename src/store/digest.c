@@ -3,12 +3,32 @@
 #define _GNU_SOURCE
 #include "store_internal.h"
 
+#include <openssl/crypto.h>
+#include <pthread.h>
 #include <string.h>
+
+static EVP_MD *sha256_md;
+
+/* OpenSSL's default start-up reads its config file, loads every error
+ * string and registers an exit handler, and EVP_sha256() fetches the
+ * algorithm again at every init: a few ms of each short-lived husk that
+ * reads a blob. Only SHA-256 from the default provider is needed. */
+static void sha256_fetch(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT |
+				OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+				OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+			    NULL);
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
 
 int hasher_init(struct hasher *h, husk_error **err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, sha256_fetch);
 	h->ctx = EVP_MD_CTX_new();
-	if (h->ctx == NULL || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+	if (h->ctx == NULL || sha256_md == NULL || EVP_DigestInit_ex(h->ctx, sha256_md, NULL) != 1) {
 		hasher_free(h);
 		return husk_error_fail(err, HUSK_ERR_SYSTEM, "sha256: cannot initialise OpenSSL");
 	}
