@@ -156,11 +156,17 @@ elif [ $VM = 1 ]; then
 	# The guest runs under emulation (slow): the files that exercise what
 	# this host cannot, cgroup v2.
 	vm_files=()
-	for f in ${HUSK_VM_FILES:-smoke cgroups exec rootless api}; do
+	for f in ${HUSK_VM_FILES:-smoke cgroups exec rootless api engine-cgroups}; do
 		[ -f "tests/integration/$f.bats" ] && vm_files+=("tests/integration/$f.bats")
 	done
+	# the engine opens libarchive only when it needs it (dlopen): ldd
+	# does not see it, so it goes in by name
+	vm_paths=${HUSK_VM_EXTRA_PATHS:-}
+	for lib in /usr/lib/x86_64-linux-gnu/libarchive.so.13; do
+		[ -e "$lib" ] && vm_paths+=" $(readlink -f "$lib") $lib"
+	done
 	rc=0 t0=$SECONDS
-	HUSK_VM_TIMEOUT=$VM_LIMIT tests/vm/run-lane.sh -- tests/run.sh --integration-only \
+	HUSK_VM_EXTRA_PATHS=$vm_paths HUSK_VM_TIMEOUT=$VM_LIMIT tests/vm/run-lane.sh -- tests/run.sh --integration-only \
 		"${vm_files[@]}" >"$LOG/vm" 2>&1 || rc=$?
 	grep -E '^(not ok|SKIP:|integration:|== )' "$LOG/vm"
 	[ $rc = 124 ] && echo "not ok - vm lane: the guest was killed at its $VM_LIMIT s limit"

@@ -425,6 +425,18 @@ int husk_container_resume(const struct husk_runtime *rt, const char *id, husk_er
 }
 
 /* Loads the cgroup of a container that still exists and is not stopped. */
+/* The container's cgroup, as recorded, whether or not its init runs. */
+static int recorded_cgroup(struct opened *c, const char *id, struct husk_cgroup *cg,
+			   husk_error **err)
+{
+	if (load_cgroup(&c->st, cg, err) < 0)
+		return -1;
+	if (husk_cgroup_is_none(cg))
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED, "container `%s` has no cgroup",
+				       id);
+	return 0;
+}
+
 static int live_cgroup(const struct husk_runtime *rt, const char *id, bool exclusive,
 		       struct opened *c, struct husk_cgroup *cg, husk_error **err)
 {
@@ -432,12 +444,7 @@ static int live_cgroup(const struct husk_runtime *rt, const char *id, bool exclu
 		return -1;
 	if (c->status == HUSK_STATUS_STOPPED)
 		return husk_error_fail(err, HUSK_ERR_BUSY, "container `%s` is stopped", id);
-	if (load_cgroup(&c->st, cg, err) < 0)
-		return -1;
-	if (husk_cgroup_is_none(cg))
-		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED, "container `%s` has no cgroup",
-				       id);
-	return 0;
+	return recorded_cgroup(c, id, cg, err);
 }
 
 int husk_container_update(const struct husk_runtime *rt, const char *id, json_t *resources,
@@ -475,7 +482,9 @@ int husk_container_oom_count(const struct husk_runtime *rt, const char *id, uint
 {
 	cleanup_opened struct opened c;
 	struct husk_cgroup cg = {0};
-	int r = live_cgroup(rt, id, false, &c, &cg, err);
+	/* asked for once the init has exited, too: the cgroup stays until
+	 * the delete */
+	int r = open_container(rt, id, false, &c, err) < 0 ? -1 : recorded_cgroup(&c, id, &cg, err);
 
 	if (r == 0 && husk_cgroup_oom_count(&cg, ret) < 0)
 		r = husk_error_fail(err, HUSK_ERR_UNSUPPORTED, "container `%s`: no OOM counter",
