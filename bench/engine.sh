@@ -21,8 +21,16 @@ HUSK=${HUSK_ENGINE:-$HB_REPO/build/src/engine/husk}
 [ -x "$HUSK" ] || hb_die "no husk at $HUSK (build first)"
 
 TMP=$(mktemp -d /tmp/engine-bench.XXXXXX)
-export HUSK_STORAGE_ROOT=$TMP/husk HUSK_RUN_ROOT=$TMP/husk-run
-PODMAN=(podman --root "$TMP/podman" --runroot "$TMP/podman-run" --cgroup-manager cgroupfs
+# Both engines' run roots live under /run by default, a tmpfs on most
+# systems (not on every VM): here both get one, in the private mount
+# namespace hb_enter_ns gave this script (or unmounted at the exit). The
+# stores stay on disk.
+mkdir "$TMP/run"
+if [ "$(stat -f -c %T /run)" != tmpfs ]; then
+	mount -t tmpfs -o mode=0755 tmpfs "$TMP/run" || hb_die "cannot mount a tmpfs for the run roots"
+fi
+export HUSK_STORAGE_ROOT=$TMP/husk HUSK_RUN_ROOT=$TMP/run/husk
+PODMAN=(podman --root "$TMP/podman" --runroot "$TMP/run/podman" --cgroup-manager cgroupfs
 	--storage-driver overlay)
 # this VM's hard rlimits are below podman's defaults (no CAP_SYS_RESOURCE)
 PODMAN_RUN=(run --network none --ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
@@ -89,14 +97,14 @@ for e in "${ENGINES[@]}"; do P[$e]=$(parallel 10 ${e}_run || echo NA); done
 
 # the monitor beside a running container
 "$HUSK" run -d --name rss busybox sleep 1000 >/dev/null
-sleep 0.5
+sleep 1.5 # the monitor drops its start-up pages after a second
 mpid=$("$HUSK" inspect rss | jq -r '.[0].State.MonitorPid')
 hm_rss=$(awk '/VmRSS/{print $2}' /proc/$mpid/status)
 hm_hwm=$(awk '/VmHWM/{print $2}' /proc/$mpid/status)
 cm_rss=NA cm_hwm=NA
 if [[ " ${ENGINES[*]} " == *" podman "* ]]; then
 	"${PODMAN[@]}" "${PODMAN_RUN[@]}" -d --name rss bench-busybox sleep 1000 >/dev/null
-	sleep 0.5
+	sleep 1.5
 	cpid=$("${PODMAN[@]}" inspect --format '{{.State.ConmonPid}}' rss)
 	cm_rss=$(awk '/VmRSS/{print $2}' /proc/$cpid/status)
 	cm_hwm=$(awk '/VmHWM/{print $2}' /proc/$cpid/status)

@@ -2,7 +2,7 @@
 # The test suite under AddressSanitizer, LeakSanitizer and UBSan: builds
 # build-asan/ (dynamic: the sanitizer runtimes cannot be linked statically),
 # runs the unit tests there, then the integration tests against that
-# husk-runtime. Any sanitizer report fails the run, even from a process whose
+# husk-runtime and that husk (with its husk-monitor). Any sanitizer report fails the run, even from a process whose
 # exit status a test ignores (hooks, a container's init, `run` in a test that
 # expects failure): reports go to files, counted at the end.
 #
@@ -126,7 +126,7 @@ reports unit
 echo "unit: done ($(elapsed))"
 
 if [ $UNIT_ONLY = 0 ]; then
-	echo "== integration tests against $BUILD/src/runtime/husk-runtime"
+	echo "== integration tests against $BUILD/src/runtime/husk-runtime and $BUILD/src/engine/husk"
 	[ ${#FILES[@]} -gt 0 ] || FILES=(tests/integration/*.bats)
 	if [ "$(id -u)" != 0 ]; then
 		echo "SKIP: integration tests need root"
@@ -138,7 +138,8 @@ if [ $UNIT_ONLY = 0 ]; then
 			[ $left -ge 60 ] || left=60
 			limit=(timeout -k 30 "$left")
 		fi
-		HUSK_RUNTIME=$REPO/$BUILD/src/runtime/husk-runtime "${limit[@]}" \
+		HUSK_RUNTIME=$REPO/$BUILD/src/runtime/husk-runtime \
+			HUSK_ENGINE=$REPO/$BUILD/src/engine/husk "${limit[@]}" \
 			bats --tap --timing "${FILES[@]}" >"$LOG/bats" 2>&1 || rc=$?
 		if [ ${#limit[@]} -gt 0 ] && { [ $rc = 124 ] || [ $rc = 137 ]; }; then
 			echo "not ok - integration tests: stopped after $left s, short of the phase's" \

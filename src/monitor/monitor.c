@@ -52,6 +52,8 @@ struct stream {
 struct monitor {
 	const char *id, *dir, *husk;
 	int dirfd, pidfd, in_fd, pty_fd, listen_fd, sig_fd, timer_fd, log_fd;
+	int64_t started_ns; /* when the monitor took over */
+	bool pages_dropped;
 	struct stream out, err;
 	int clients[MAX_CLIENTS];
 	int n_clients;
@@ -379,14 +381,36 @@ static int arm_timer(struct monitor *m)
 
 enum { PFD_PIDFD, PFD_OUT, PFD_ERR, PFD_LISTEN, PFD_SIG, PFD_TIMER, PFD_CLIENTS };
 
+/* The startup pages are dropped once the container has run a while: a
+ * short-lived one would only pay for reading smaps. */
+#define DROP_PAGES_AFTER_NS 1000000000LL
+
+static void drop_startup_pages(void);
+
+static int ms_until(int64_t deadline)
+{
+	int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+
+	return left <= 0 ? 0 : (int)(left / 1000000) + 1;
+}
+
 static int poll_timeout(const struct monitor *m)
 {
-	int64_t left;
+	int t = m->pages_dropped ? -1 : ms_until(m->started_ns + DROP_PAGES_AFTER_NS);
 
-	if (m->health_pid <= 0)
-		return -1;
-	left = m->health_deadline - now_ns(CLOCK_MONOTONIC);
-	return left <= 0 ? 0 : (int)(left / 1000000) + 1;
+	if (m->health_pid > 0) {
+		int h = ms_until(m->health_deadline);
+		t = t < 0 || h < t ? h : t;
+	}
+	return t;
+}
+
+static void drop_startup_pages_when_due(struct monitor *m)
+{
+	if (!m->pages_dropped && now_ns(CLOCK_MONOTONIC) >= m->started_ns + DROP_PAGES_AFTER_NS) {
+		drop_startup_pages();
+		m->pages_dropped = true;
+	}
 }
 
 static void run(struct monitor *m)
@@ -407,6 +431,7 @@ static void run(struct monitor *m)
 			die("poll");
 		if (m->health_pid > 0 && now_ns(CLOCK_MONOTONIC) > m->health_deadline)
 			health_reap(m, true);
+		drop_startup_pages_when_due(m);
 		if (p[PFD_OUT].revents)
 			pump(m, &m->out);
 		if (p[PFD_ERR].revents)
@@ -561,7 +586,7 @@ int main(int argc, char **argv)
 		hold_namespaces();
 	parse_args(&m, argc, argv);
 	setup(&m);
-	drop_startup_pages();
+	m.started_ns = now_ns(CLOCK_MONOTONIC);
 	run(&m);
 	drain(&m);
 	status = exit_status(&m);
