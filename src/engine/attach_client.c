@@ -33,7 +33,8 @@ static int send_packet(int sock, char kind, const void *data, size_t len)
 	if (len > sizeof(packet) - 1)
 		len = sizeof(packet) - 1;
 	packet[0] = kind;
-	memcpy(packet + 1, data, len);
+	if (len > 0)
+		memcpy(packet + 1, data, len);
 	return send(sock, packet, len + 1, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
