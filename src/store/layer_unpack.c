@@ -280,14 +280,6 @@ static void entry_mtime(struct archive_entry *e, struct timespec ts[2])
 	ts[0].tv_nsec = ts[1].tv_nsec = archive_entry_mtime_nsec(e);
 }
 
-static bool is_overlay_xattr(const char *name)
-{
-	/* A layer must not forge overlay's own metadata (opaque, redirect,
-	 * metacopy): only whiteout entries turn into it. */
-	return strncmp(name, "trusted.overlay.", strlen("trusted.overlay.")) == 0 ||
-	       strncmp(name, "user.overlay.", strlen("user.overlay.")) == 0;
-}
-
 static int apply_xattrs(struct unpack *u, struct archive_entry *e, int fd, husk_error **err)
 {
 	const char *name;
@@ -296,7 +288,10 @@ static int apply_xattrs(struct unpack *u, struct archive_entry *e, int fd, husk_
 
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-		if (name == NULL || is_overlay_xattr(name))
+		/* A layer must not forge overlay's (or fuse-overlayfs's) own
+		 * metadata (opaque, redirect, metacopy): only whiteout
+		 * entries turn into it. */
+		if (name == NULL || husk_overlay_xattr(name))
 			continue;
 		if (fsetxattr(fd, name, value, size, 0) == 0)
 			continue;
