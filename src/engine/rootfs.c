@@ -217,30 +217,30 @@ static int mount_fuse(const char *dir, const char *target, const char *options, 
 			       msg[0] ? ": " : "", msg);
 }
 
-/* The driver a container's overlay is mounted with, recorded in its dir at
- * its first mount: its upper dir is in that driver's format (their
- * whiteouts and opaque dirs differ), so a later HUSK_OVERLAY or a new
- * verdict applies to new containers only. */
+/* The driver a container's overlay is mounted with. fuse-overlayfs reads
+ * an upper dir the kernel's overlay wrote, not the other way round (its
+ * opaque dirs and whiteouts may be files and xattrs of its own): a
+ * container first mounted with it records so in its dir and stays on it,
+ * whatever HUSK_OVERLAY or a new verdict say later. */
 int rootfs_driver(const char *storage_root, const char *container_dir, enum overlay_driver *ret,
 		  husk_error **err)
 {
 	cleanup_close int dirfd = open(container_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	cleanup_free char *text = NULL;
 	struct overlay_choice c;
-	const char *word;
+	struct stat st;
 
 	if (dirfd < 0)
 		return husk_error_set(err, errno, "open `%s`", container_dir);
-	if (read_file_at(dirfd, "overlay-driver", &text, NULL, NULL) == 0) {
-		*ret = strncmp(text, "fuse", 4) == 0 ? OVERLAY_FUSE : OVERLAY_KERNEL;
+	if (fstatat(dirfd, "fuse-overlayfs", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		*ret = OVERLAY_FUSE;
 		return 0;
 	}
 	if (errno != ENOENT)
-		return husk_error_set(err, errno, "read `%s/overlay-driver`", container_dir);
+		return husk_error_set(err, errno, "stat `%s/fuse-overlayfs`", container_dir);
 	if (overlay_driver_choose(storage_root, &c, err) < 0)
 		return -1;
-	word = c.driver == OVERLAY_FUSE ? "fuse\n" : "kernel\n";
-	if (write_file_atomic_at(dirfd, "overlay-driver", word, strlen(word), 0644, err) < 0)
+	if (c.driver == OVERLAY_FUSE &&
+	    write_file_atomic_at(dirfd, "fuse-overlayfs", "", 0, 0644, err) < 0)
 		return -1;
 	*ret = c.driver;
 	return 0;

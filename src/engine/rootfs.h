@@ -16,8 +16,9 @@ int rootfs_mount(const char *storage_root, const char *container_dir, const stru
 /* Unmounts <container dir>/rootfs if it is mounted; 0 when it is not. */
 int rootfs_unmount(const char *container_dir, husk_error **err);
 
-/* The container's overlay driver: the one recorded in its dir
- * (overlay-driver), else the storage root's choice, recorded then. */
+/* The container's overlay driver: fuse-overlayfs when its dir has a file
+ * `fuse-overlayfs` (made at its first mount with it), else the storage
+ * root's choice. */
 int rootfs_driver(const char *storage_root, const char *container_dir, enum overlay_driver *ret,
 		  husk_error **err);
 
