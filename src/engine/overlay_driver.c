@@ -140,7 +140,7 @@ static int probe_kernel(const char *storage_root, int rootfd, struct overlay_cho
 {
 	bool userns = in_user_namespace();
 	const char *where = userns ? "kernel overlay in a user namespace" : "kernel overlay";
-	cleanup_free char *name = NULL, *options = NULL, *merged = NULL;
+	cleanup_free char *name = NULL, *options = NULL, *merged = NULL, *target = NULL;
 	cleanup_close int mfd = -1;
 	husk_error *e1 = NULL;
 	int r = 0;
@@ -165,7 +165,12 @@ static int probe_kernel(const char *storage_root, int rootfd, struct overlay_cho
 	if (mfd < 0 || unlinkat(mfd, "f", 0) < 0 || mkdirat(mfd, "d", 0755) < 0)
 		r = errno;
 	closep(&mfd);
-	umount2(merged, MNT_DETACH);
+	/* merged is relative to the storage root, no longer our working
+	 * directory; a scratch tree still mounted is left as it is */
+	if (asprintf(&target, "%s/%s", storage_root, merged) < 0)
+		return husk_error_set(err, ENOMEM, "overlay probe");
+	if (umount2(target, MNT_DETACH) < 0)
+		return husk_error_set(err, errno, "unmount `%s`", target);
 	ret->driver = r ? OVERLAY_FUSE : OVERLAY_KERNEL;
 	if (r)
 		snprintf(ret->why, sizeof(ret->why), "%s: mounts, but a whiteout failed: %s", where,
