@@ -160,13 +160,13 @@ user_has_no_container() { [ -z "$(as_user ps -aq)" ]; }
 	run as_user run --rm fused:v1 ls -A /usr/sbin
 	[ "$output" = only ]
 	as_user stop -t 1 fu
-	wait_for 5 no_user_fuse_daemon
+	wait_until 100 no_user_fuse_daemon
 	as_user rm fu
 	! grep -q "$id" "/proc/$pid/mountinfo"
 	# --rm -d: its monitor removes it
 	as_user run --rm -d busybox true >/dev/null
-	wait_for 10 user_has_no_container
-	wait_for 5 no_user_fuse_daemon
+	wait_until 200 user_has_no_container
+	wait_until 100 no_user_fuse_daemon
 	! grep -q 'fuse-overlayfs' "/proc/$pid/mountinfo"
 }
 
