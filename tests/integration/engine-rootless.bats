@@ -170,7 +170,11 @@ user_has_no_container() { [ -z "$(as_user ps -aq)" ]; }
 	! grep -q 'fuse-overlayfs' "/proc/$pid/mountinfo"
 }
 
-@test "rootless engine: a bad HUSK_OVERLAY is one line, before any namespace" {
+@test "rootless engine: info tells the overlay driver and why; a bad HUSK_OVERLAY is one line" {
+	run as_user info
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" Storage Driver: overlay"$'\n'"  Driver Chosen Because: kernel overlay in a user namespace: works"$'\n'* ]]
+	[ "$(sed -n 1p "$RL_DIR/home/.local/share/husk/overlay-driver")" = kernel ]
 	local RL_OVERLAY=nfs
 	run as_user ps
 	[ "$status" -eq 125 ]
