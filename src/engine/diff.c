@@ -85,6 +85,17 @@ static int lowers_open(struct engine *e, const struct ctr *c, struct lowers *ret
 
 enum presence { ABSENT, PRESENT, HIDDEN };
 
+/* A `.wh.NAME` file: a layer unpacked where the backing file system
+ * refuses 0/0 devices (fuse-overlayfs's whiteout). */
+static bool has_whiteout_file(int dirfd, const char *name)
+{
+	cleanup_free char *wh = NULL;
+	struct stat st;
+
+	return asprintf(&wh, ".wh.%s", name) >= 0 &&
+	       fstatat(dirfd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 /* What one layer says of path ("a/b/c"): has it, hides it from the layers
  * below (a whiteout, a non-directory or an opaque directory on the way),
  * or knows nothing of it. Never follows a symlink. */
@@ -103,7 +114,7 @@ static enum presence layer_has(int layerfd, const char *path)
 		struct stat st;
 		int fd;
 		if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return opaque ? HIDDEN : ABSENT;
+			return opaque || has_whiteout_file(at, name) ? HIDDEN : ABSENT;
 		if (is_whiteout(&st))
 			return HIDDEN;
 		if (last)
@@ -232,7 +243,8 @@ static int diff_dir(const struct lowers *l, int dirfd, const char *path, bool op
 		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT)
 				return husk_error_set(err, errno, "stat `%s`", child);
-			if (lowers_have(l, child))
+			/* (a layer's own whiteout files are no entries) */
+			if (strncmp(names[i], ".wh.", 4) != 0 && lowers_have(l, child))
 				printf("D /%s\n", child);
 			continue;
 		}

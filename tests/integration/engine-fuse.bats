@@ -21,6 +21,8 @@ teardown() {
 	[ "$(id -u)" = 0 ] || return 0
 	remove_all_and_check
 	wait_for 5 no_fuse_daemon || { echo "fuse-overlayfs left: $(fuse_daemons)"; return 1; }
+	# the overlay the last test put the store on, were it to fail half-way
+	[ -z "${OVL_MOUNT:-}" ] || umount "$OVL_MOUNT" 2>/dev/null || true
 }
 
 # The fuse-overlayfs daemons of this file's store (a zombie has no
@@ -158,4 +160,38 @@ rootfs_fs() {
 	[ "$(rootfs_fs "$id")" = fuse.fuse-overlayfs ]
 	id=$(hk run -d busybox sleep 1000)
 	[ "$(rootfs_fs "$id")" = overlay ]
+}
+
+@test "overlay driver: a storage root on overlayfs (husk in a container): fuse-overlayfs, chosen alone" {
+	unset HUSK_OVERLAY
+	# the kernel refuses an overlayfs as an overlay's upper dir, and 0/0
+	# devices and trusted.overlay.* xattrs on it: the layers get
+	# fuse-overlayfs's whiteout files instead
+	local base=$BATS_TEST_TMPDIR/ovl id
+	mkdir -p "$base"/{lower,upper,work,merged}
+	mount -t overlay overlay -o "lowerdir=$base/lower,upperdir=$base/upper,workdir=$base/work" \
+		"$base/merged" || skip "cannot mount an overlay here"
+	export OVL_MOUNT=$base/merged
+	export HUSK_STORAGE_ROOT=$base/merged/storage
+	run hk info
+	[[ "$output" == *" Storage Driver: fuse-overlayfs"$'\n'"  Driver Chosen Because: kernel overlay: mount the overlay at"*"Invalid argument"$'\n'* ]]
+	id=$(hk run -d busybox sleep 1000)
+	[ "$(rootfs_fs "$id")" = fuse.fuse-overlayfs ]
+	hk exec "$id" sh -c 'rm /bin/ls; rm -rf /usr/sbin; mkdir /usr/sbin; touch /usr/sbin/x'
+	hk commit "$id" inovl:v1 >/dev/null
+	hk rm -f "$id"
+	run hk run --rm inovl:v1 test -e /bin/ls
+	[ "$status" -eq 1 ]
+	run hk run --rm inovl:v1 busybox ls -A /usr/sbin
+	[ "$output" = x ]
+	id=$(hk create inovl:v1 sh -c 'echo back > /bin/ls')
+	hk start -a "$id"
+	run hk diff "$id"
+	[ "$output" = "$(printf '%s\n' 'C /bin' 'A /bin/ls')" ]
+	hk rm -f "$id"
+	hk rmi inovl:v1 >/dev/null
+	remove_all_and_check
+	wait_for 5 no_fuse_daemon
+	umount "$base/merged"
+	unset OVL_MOUNT
 }
