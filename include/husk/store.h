@@ -65,6 +65,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <husk/error.h>
 
@@ -171,6 +172,34 @@ int husk_store_pack_dir(struct husk_store *s, int dirfd, const struct husk_pack_
  * names relative to dirfd ("bin/sh"), symlinks stored as such, never
  * followed. Needs no store. */
 int husk_tar_dir(int dirfd, int fd, const struct husk_pack_opts *opts, husk_error **err);
+
+/* --- Overlay upper dirs ------------------------------------------------- */
+
+/*
+ * What commit and diff read in a container's upper dir, in either driver's
+ * format. The kernel's overlay marks an entry NAME deleted with a 0/0
+ * character device NAME, and a directory opaque (hiding all the layers
+ * below have there) with the xattr trusted.overlay.opaque, or
+ * user.overlay.opaque in a user namespace. fuse-overlayfs makes the same
+ * device where it may, else an empty file `.wh.NAME`; it marks a directory
+ * opaque with trusted.overlay.opaque or user.fuseoverlayfs.opaque and a
+ * `.wh..wh..opq` file, which it hides from itself with a whiteout named
+ * `.wh..opq`.
+ */
+enum husk_upper_entry {
+	HUSK_UPPER_PLAIN,    /* a file, dir, ... the container made or changed */
+	HUSK_UPPER_WHITEOUT, /* deletes the entry *ret_name from the layers */
+	HUSK_UPPER_INTERNAL, /* the driver's own bookkeeping */
+};
+
+/* The kind of the entry name (st: its lstat) of an upper dir; for a
+ * whiteout, *ret_name is the name it deletes (within name). */
+enum husk_upper_entry husk_upper_entry_kind(const char *name, const struct stat *st,
+					    const char **ret_name);
+/* Whether the directory (an fd open for reading, not O_PATH) is opaque. */
+bool husk_upper_dir_opaque(int dirfd);
+/* An xattr of overlay's or fuse-overlayfs's own, never packed in a layer. */
+bool husk_overlay_xattr(const char *name);
 
 /* --- Images -------------------------------------------------------------- */
 

@@ -4,7 +4,8 @@
  * "A /path" added, "C /path" changed, "D /path" deleted, in path order.
  *
  * Read from the overlay's upper dir (running or not, nothing mounted): a
- * 0/0 character device there is a whiteout (deleted); anything else was
+ * whiteout there (a 0/0 character device; fuse-overlayfs's may be a
+ * `.wh.NAME` file, see husk_upper_entry_kind()) is deleted; anything else was
  * added, or changed when the image's layers (the lower dirs) have that
  * path. An opaque directory hides all the layers have below it: what they
  * had there and the upper dir does not is deleted.
@@ -16,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 
 #include "record.h"
 #include "util.h"
@@ -40,14 +40,12 @@ static bool is_whiteout(const struct stat *st)
 	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
 }
 
+/* dirfd may be O_PATH: xattrs need a real open. */
 static bool is_opaque(int dirfd)
 {
-	char v[2];
 	cleanup_close int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	return fd >= 0 &&
-	       ((fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y') ||
-		(fgetxattr(fd, "user.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y'));
+	return fd >= 0 && husk_upper_dir_opaque(fd);
 }
 
 static int lowers_open(struct engine *e, const struct ctr *c, struct lowers *ret, husk_error **err)
@@ -87,6 +85,17 @@ static int lowers_open(struct engine *e, const struct ctr *c, struct lowers *ret
 
 enum presence { ABSENT, PRESENT, HIDDEN };
 
+/* A `.wh.NAME` file: a layer unpacked where the backing file system
+ * refuses 0/0 devices (fuse-overlayfs's whiteout). */
+static bool has_whiteout_file(int dirfd, const char *name)
+{
+	cleanup_free char *wh = NULL;
+	struct stat st;
+
+	return asprintf(&wh, ".wh.%s", name) >= 0 &&
+	       fstatat(dirfd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 /* What one layer says of path ("a/b/c"): has it, hides it from the layers
  * below (a whiteout, a non-directory or an opaque directory on the way),
  * or knows nothing of it. Never follows a symlink. */
@@ -105,7 +114,7 @@ static enum presence layer_has(int layerfd, const char *path)
 		struct stat st;
 		int fd;
 		if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return opaque ? HIDDEN : ABSENT;
+			return opaque || has_whiteout_file(at, name) ? HIDDEN : ABSENT;
 		if (is_whiteout(&st))
 			return HIDDEN;
 		if (last)
@@ -186,14 +195,21 @@ static int diff_entry(const struct lowers *l, int dirfd, const char *name, const
 		      husk_error **err)
 {
 	cleanup_close int fd = -1;
+	const char *deleted;
 	struct stat st;
 	bool existed;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return husk_error_set(err, errno, "stat `%s`", path);
-	if (is_whiteout(&st)) {
-		printf("D /%s\n", path);
+	switch (husk_upper_entry_kind(name, &st, &deleted)) {
+	case HUSK_UPPER_INTERNAL:
 		return 0;
+	case HUSK_UPPER_WHITEOUT:
+		/* fuse-overlayfs's `.wh.NAME` file deletes NAME */
+		printf("D /%.*s%s\n", (int)(strlen(path) - strlen(name)), path, deleted);
+		return 0;
+	case HUSK_UPPER_PLAIN:
+		break;
 	}
 	existed = lowers_have(l, path);
 	printf("%c /%s\n", existed ? 'C' : 'A', path);
@@ -227,7 +243,8 @@ static int diff_dir(const struct lowers *l, int dirfd, const char *path, bool op
 		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT)
 				return husk_error_set(err, errno, "stat `%s`", child);
-			if (lowers_have(l, child))
+			/* (a layer's own whiteout files are no entries) */
+			if (strncmp(names[i], ".wh.", 4) != 0 && lowers_have(l, child))
 				printf("D /%s\n", child);
 			continue;
 		}

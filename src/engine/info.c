@@ -15,6 +15,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "human.h"
+#include "overlay_driver.h"
 #include "util.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -66,30 +67,20 @@ static bool kernel_at_least(const char *release, int major, int minor)
 	return sscanf(release, "%d.%d", &a, &b) == 2 && (a > major || (a == major && b >= minor));
 }
 
-/* The first executable name on $PATH, or NULL. */
-static char *on_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	cleanup_free char *copy = strdup(path ? path : "/usr/bin:/bin");
-	char *dir, *rest = copy, *found = NULL;
-
-	while (copy && (dir = strsep(&rest, ":")) != NULL) {
-		if (dir[0] == '\0' || asprintf(&found, "%s/%s", dir, name) < 0)
-			continue;
-		if (access(found, X_OK) == 0)
-			return found;
-		free(found);
-		found = NULL;
-	}
-	return NULL;
-}
-
 static void print_storage(const struct engine *e, const struct utsname *u)
 {
-	cleanup_free char *fuse = on_path("fuse-overlayfs");
+	cleanup_free char *fuse = overlay_find_program("fuse-overlayfs");
+	struct overlay_choice c;
+	husk_error *err = NULL;
 	struct statfs fs;
 
-	printf(" Storage Driver: overlay\n");
+	if (overlay_driver_choose(e->paths.storage_root, &c, &err) == 0) {
+		printf(" Storage Driver: %s\n", overlay_driver_name(c.driver));
+		printf("  Driver Chosen Because: %s\n", c.why);
+	} else {
+		printf(" Storage Driver: unknown (%s)\n", err->msg);
+		husk_error_free(&err);
+	}
 	printf("  Backing Filesystem: %s\n",
 	       statfs(e->paths.storage_root, &fs) == 0 ? fs_name((long)fs.f_type) : "unknown");
 	printf("  Supports d_type: %s\n", has_d_type(e->paths.storage_root) ? "true" : "false");

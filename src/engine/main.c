@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "overlay_driver.h"
 #include "rootless.h"
 #include "util.h"
 
@@ -166,9 +167,11 @@ int main(int argc, char **argv)
 		engine_error("unknown command `%s` (see husk --help)", argv[1]);
 		return EXIT_ENGINE;
 	}
-	/* an ordinary user: as root in the user's own namespaces */
-	if (find_programs(&e, &err) < 0 || rootless_default_roots(&err) < 0 ||
-	    rootless_enter(e.monitor_exe, &err) < 0 || engine_paths_init(&e.paths, &err) < 0) {
+	/* a bad HUSK_OVERLAY fails every command before it changes anything;
+	 * an ordinary user: as root in the user's own namespaces */
+	if (overlay_env_check(&err) < 0 || find_programs(&e, &err) < 0 ||
+	    rootless_default_roots(&err) < 0 || rootless_enter(e.monitor_exe, &err) < 0 ||
+	    engine_paths_init(&e.paths, &err) < 0) {
 		engine_clear(&e);
 		return engine_fail(err);
 	}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The container's rootfs on overlayfs. */
+/* The container's rootfs on overlayfs: the kernel's or fuse-overlayfs. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include "overlay_driver.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -63,8 +65,19 @@ static int make_init_layer(const char *container_dir, husk_error **err)
 	return 0;
 }
 
-static int overlay_options(const char *container_dir, const struct husk_image *img, char **ret,
-			   husk_error **err)
+const char *overlay_kernel_extra_options(void)
+{
+	/* Whatever the module's defaults: with redirect_dir or metacopy, the
+	 * upper dir would no longer hold all a container changed, and diff
+	 * and commit read it alone. In a user namespace overlay takes
+	 * neither (user xattrs have neither feature). */
+	return in_user_namespace() ? "userxattr" : "redirect_dir=off,metacopy=off";
+}
+
+/* lowerdir=...,upperdir=...,workdir=... and, for the kernel's overlay,
+ * overlay_kernel_extra_options(). */
+static int overlay_options(const char *container_dir, const struct husk_image *img,
+			   enum overlay_driver driver, char **ret, husk_error **err)
 {
 	size_t cap = 4096, len = 0;
 	cleanup_free char *o = malloc(cap);
@@ -90,14 +103,9 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 			goto too_long;
 		len += (size_t)n;
 	}
-	/* Whatever the module's defaults: with redirect_dir or metacopy, the
-	 * upper dir would no longer hold all a container changed, and
-	 * diff and commit read it alone. */
-	n = snprintf(o + len, cap - len, ",upperdir=%s/upper,workdir=%s/work,%s", container_dir,
-		     container_dir,
-		     /* in a user namespace overlay takes neither (user xattrs have
-		      * neither feature) */
-		     in_user_namespace() ? "userxattr" : "redirect_dir=off,metacopy=off");
+	n = snprintf(o + len, cap - len, ",upperdir=%s/upper,workdir=%s/work%s%s", container_dir,
+		     container_dir, driver == OVERLAY_KERNEL ? "," : "",
+		     driver == OVERLAY_KERNEL ? overlay_kernel_extra_options() : "");
 	if (n < 0 || (size_t)n >= cap - len)
 		goto too_long;
 	*ret = steal_pointer(&o);
@@ -108,9 +116,7 @@ too_long:
 			       img->n_layers);
 }
 
-/* mount(2) with the storage root as the working directory, restored after:
- * the lowerdirs in the options are relative to it. */
-static int mount_in(const char *dir, const char *target, const char *options, husk_error **err)
+int overlay_mount_kernel(const char *dir, const char *target, const char *options, husk_error **err)
 {
 	cleanup_close int saved = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int r = 0;
@@ -138,23 +144,141 @@ static int make_dir_in(const char *container_dir, const char *name, mode_t mode,
 	return 0;
 }
 
+/* The child: fuse-overlayfs with the storage root as its working directory
+ * (the lowerdirs are relative to it), nothing of ours but stderr, which
+ * goes to errfd until it daemonizes. */
+static _Noreturn void fuse_child(const char *prog, const char *dir, const char *target,
+				 const char *options, int errfd)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(errfd, 2) < 0)
+		_exit(126);
+	close_range(3, ~0U, 0);
+	if (chdir(dir) < 0)
+		_exit(126);
+	execl(prog, "fuse-overlayfs", "-o", options, target, (char *)NULL);
+	_exit(127);
+}
+
+/* The last line fuse-overlayfs wrote before it failed (its first ones may
+ * be notices). */
+static void last_line(int fd, char *buf, size_t size)
+{
+	ssize_t n = read(fd, buf, size - 1);
+	char *nl;
+
+	buf[n > 0 ? n : 0] = '\0';
+	while ((nl = strrchr(buf, '\n')) != NULL && nl[1] == '\0')
+		*nl = '\0';
+	if ((nl = strrchr(buf, '\n')) != NULL)
+		memmove(buf, nl + 1, strlen(nl + 1) + 1);
+}
+
+/* fuse-overlayfs mounts, then daemonizes: its first process exits 0 once
+ * the mount is there, and the daemon serves it until it is unmounted. */
+static int mount_fuse(const char *dir, const char *target, const char *options, husk_error **err)
+{
+	cleanup_free char *prog = overlay_find_program("fuse-overlayfs");
+	cleanup_close int rd = -1;
+	char msg[512];
+	int fds[2], status;
+	pid_t pid;
+
+	if (prog == NULL)
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "fuse-overlayfs is not installed (Debian: fuse-overlayfs)");
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return husk_error_set(err, errno, "fork");
+	}
+	if (pid == 0)
+		fuse_child(prog, dir, target, options, fds[1]);
+	close(fds[1]);
+	rd = fds[0];
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return husk_error_set(err, errno, "wait for fuse-overlayfs");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "fuse-overlayfs is not installed (Debian: fuse-overlayfs)");
+	/* the daemon, if any, may hold the pipe's other end: no waiting */
+	fcntl(rd, F_SETFL, O_NONBLOCK);
+	last_line(rd, msg, sizeof(msg));
+	return husk_error_fail(err, HUSK_ERR_SYSTEM, "fuse-overlayfs failed at `%s` (%s %d)%s%s",
+			       target, WIFSIGNALED(status) ? "signal" : "status",
+			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+			       msg[0] ? ": " : "", msg);
+}
+
+/* The driver a container's overlay is mounted with. fuse-overlayfs reads
+ * an upper dir the kernel's overlay wrote, not the other way round (its
+ * opaque dirs and whiteouts may be files and xattrs of its own): a
+ * container first mounted with it records so in its dir and stays on it,
+ * whatever HUSK_OVERLAY or a new verdict say later. */
+int rootfs_driver(const char *storage_root, const char *container_dir, enum overlay_driver *ret,
+		  husk_error **err)
+{
+	cleanup_close int dirfd = open(container_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct overlay_choice c;
+	struct stat st;
+
+	if (dirfd < 0)
+		return husk_error_set(err, errno, "open `%s`", container_dir);
+	if (fstatat(dirfd, "fuse-overlayfs", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		*ret = OVERLAY_FUSE;
+		return 0;
+	}
+	if (errno != ENOENT)
+		return husk_error_set(err, errno, "stat `%s/fuse-overlayfs`", container_dir);
+	if (overlay_driver_choose(storage_root, &c, err) < 0)
+		return -1;
+	if (c.driver == OVERLAY_FUSE &&
+	    write_file_atomic_at(dirfd, "fuse-overlayfs", "", 0, 0644, err) < 0)
+		return -1;
+	*ret = c.driver;
+	return 0;
+}
+
+/* A mount whose fuse-overlayfs died (killed, crashed) answers ENOTCONN:
+ * it is dropped before a new one goes on its place. */
+static void drop_dead_fuse_mount(const char *target)
+{
+	struct stat st;
+
+	if (stat(target, &st) < 0 && errno == ENOTCONN)
+		umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW);
+}
+
 int rootfs_mount(const char *storage_root, const char *container_dir, const struct husk_image *img,
 		 husk_error **err)
 {
 	cleanup_free char *options = NULL, *target = NULL;
+	enum overlay_driver driver;
 
 	if (make_dir_in(container_dir, "upper", 0755, err) < 0 ||
 	    make_dir_in(container_dir, "work", 0700, err) < 0 ||
-	    make_dir_in(container_dir, "rootfs", 0755, err) < 0 ||
 	    make_init_layer(container_dir, err) < 0)
 		return -1;
 	if (asprintf(&target, "%s/rootfs", container_dir) < 0)
 		return husk_error_set(err, ENOMEM, "rootfs");
-	if (overlay_options(container_dir, img, &options, err) < 0)
+	drop_dead_fuse_mount(target);
+	if (make_dir_in(container_dir, "rootfs", 0755, err) < 0 ||
+	    rootfs_driver(storage_root, container_dir, &driver, err) < 0 ||
+	    overlay_options(container_dir, img, driver, &options, err) < 0)
 		return -1;
-	return mount_in(storage_root, target, options, err);
+	if (driver == OVERLAY_FUSE)
+		return mount_fuse(storage_root, target, options, err);
+	return overlay_mount_kernel(storage_root, target, options, err);
 }
 
+/* A fuse-overlayfs daemon exits once its mount is gone. */
 int rootfs_unmount(const char *container_dir, husk_error **err)
 {
 	cleanup_free char *target = NULL;

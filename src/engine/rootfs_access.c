@@ -33,13 +33,21 @@ static int private_mount_namespace(husk_error **err)
 	return 0;
 }
 
-static int mount_privately(struct engine *e, struct ctr *c, husk_error **err)
+/* A kernel overlay in a private namespace goes with this process, however
+ * it ends. A fuse-overlayfs daemon would hold such a namespace alive (and
+ * itself with it) were this process killed before it unmounts: that one
+ * is mounted where a start would mount it, for rm or the next start to
+ * find. */
+static int mount_for_access(struct engine *e, struct ctr *c, husk_error **err)
 {
 	struct husk_store *s = NULL;
 	struct husk_image *img = NULL;
+	enum overlay_driver driver;
 	int r;
 
-	if (private_mount_namespace(err) < 0 || engine_store_open(e, &s, err) < 0)
+	if (rootfs_driver(e->paths.storage_root, c->dir, &driver, err) < 0 ||
+	    (driver == OVERLAY_KERNEL && private_mount_namespace(err) < 0) ||
+	    engine_store_open(e, &s, err) < 0)
 		return -1;
 	r = husk_store_image_get(s, c->image_digest, &img, err);
 	husk_store_close(s);
@@ -62,7 +70,7 @@ int ctr_rootfs_open(struct engine *e, struct ctr *c, struct ctr_rootfs *ret, hus
 		return husk_error_set(err, errno, "open `%s`", c->dir);
 	}
 	if (!rootfs_mounted(dirfd)) {
-		if (mount_privately(e, c, err) < 0) {
+		if (mount_for_access(e, c, err) < 0) {
 			ctr_unlock(c);
 			return husk_error_wrap(err, "mount the rootfs of %s", c->id);
 		}

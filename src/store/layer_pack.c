@@ -205,13 +205,8 @@ static void entry_freep(struct archive_entry **e)
 }
 #define cleanup_entry __attribute__((cleanup(entry_freep)))
 
-static bool is_overlay_xattr(const char *name)
-{
-	return strncmp(name, "trusted.overlay.", strlen("trusted.overlay.")) == 0 ||
-	       strncmp(name, "user.overlay.", strlen("user.overlay.")) == 0;
-}
-
-/* The xattrs of fd into e, sorted by name, overlay's own left out. */
+/* The xattrs of fd into e, sorted by name, overlay's (and fuse-overlayfs's)
+ * own left out. */
 static int pack_xattrs(int fd, struct archive_entry *e, const char *path, husk_error **err)
 {
 	cleanup_free char *list = NULL;
@@ -233,7 +228,7 @@ static int pack_xattrs(int fd, struct archive_entry *e, const char *path, husk_e
 	if (len < 0)
 		return husk_error_set(err, errno, "xattrs of `%s`", path);
 	for (char *p = list; p < list + len; p += strlen(p) + 1)
-		if (!is_overlay_xattr(p))
+		if (!husk_overlay_xattr(p))
 			names[n++] = p;
 	qsort(names, n, sizeof(char *), store_compare_strings);
 	for (size_t i = 0; i < n; i++) {
@@ -244,14 +239,6 @@ static int pack_xattrs(int fd, struct archive_entry *e, const char *path, husk_e
 		archive_entry_xattr_add_entry(e, names[i], value, (size_t)vlen);
 	}
 	return 0;
-}
-
-static bool dir_is_opaque(int fd)
-{
-	char v[2];
-
-	return (fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y') ||
-	       (fgetxattr(fd, "user.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y');
 }
 
 /* An upper dir entry whose content is partly in the lower layers (a
@@ -303,17 +290,6 @@ static int pack_marker(struct pack *p, const char *path, const struct stat *like
 		return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
 	archive_entry_set_size(e, 0);
 	return tar_writer_add(p->t, e, -1, NULL, err);
-}
-
-static char *whiteout_path(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *out = NULL;
-
-	if (asprintf(&out, "%.*s.wh.%s", slash ? (int)(slash - path + 1) : 0, path,
-		     slash ? slash + 1 : path) < 0)
-		return NULL;
-	return out;
 }
 
 /* A hardlink entry when (dev, ino) was packed already, else remembers it. */
@@ -386,16 +362,9 @@ static int pack_symlink(struct pack *p, int dirfd, const char *name, const char 
 static int pack_node(struct pack *p, const char *path, const struct stat *st, husk_error **err)
 {
 	cleanup_entry struct archive_entry *e = NULL;
-	cleanup_free char *wh = NULL;
 
 	if (S_ISSOCK(st->st_mode))
 		return 0;
-	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0) && p->opts->overlay_upper) {
-		wh = whiteout_path(path);
-		if (wh == NULL)
-			return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
-		return pack_marker(p, wh, st, err);
-	}
 	e = pack_entry_new(p, path, st);
 	if (e == NULL)
 		return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
@@ -421,7 +390,7 @@ static int pack_dir(struct pack *p, int dirfd, const char *name, const char *pat
 	if (check_whole_in_upper(p, fd, path, err) < 0 || pack_xattrs(fd, e, path, err) < 0 ||
 	    tar_writer_add(p->t, e, -1, NULL, err) < 0)
 		return -1;
-	if (p->opts->overlay_upper && dir_is_opaque(fd)) {
+	if (p->opts->overlay_upper && husk_upper_dir_opaque(fd)) {
 		if (asprintf(&opq, "%s/.wh..wh..opq", path) < 0)
 			return husk_error_set(err, ENOMEM, "layer entry `%s`", path);
 		if (pack_marker(p, opq, st, err) < 0)
@@ -430,16 +399,37 @@ static int pack_dir(struct pack *p, int dirfd, const char *name, const char *pat
 	return pack_tree(p, fd, path, err);
 }
 
+/* An upper dir's whiteout of prefix/name, in OCI's terms. */
+static int pack_whiteout(struct pack *p, const char *prefix, const char *name,
+			 const struct stat *st, husk_error **err)
+{
+	cleanup_free char *wh = NULL;
+
+	if (asprintf(&wh, "%s%s.wh.%s", prefix ? prefix : "", prefix ? "/" : "", name) < 0)
+		return husk_error_set(err, ENOMEM, "layer entry `%s`", name);
+	return pack_marker(p, wh, st, err);
+}
+
 static int pack_one(struct pack *p, int dirfd, const char *name, const char *prefix,
 		    husk_error **err)
 {
 	cleanup_free char *path = NULL;
+	const char *deleted;
 	struct stat st;
 
 	if (asprintf(&path, "%s%s%s", prefix ? prefix : "", prefix ? "/" : "", name) < 0)
 		return husk_error_set(err, ENOMEM, "layer");
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return husk_error_set(err, errno, "stat `%s`", path);
+	if (p->opts->overlay_upper)
+		switch (husk_upper_entry_kind(name, &st, &deleted)) {
+		case HUSK_UPPER_INTERNAL:
+			return 0;
+		case HUSK_UPPER_WHITEOUT:
+			return pack_whiteout(p, prefix, deleted, &st, err);
+		case HUSK_UPPER_PLAIN:
+			break;
+		}
 	if (S_ISDIR(st.st_mode))
 		return pack_dir(p, dirfd, name, path, &st, err);
 	if (S_ISREG(st.st_mode))

@@ -280,14 +280,6 @@ static void entry_mtime(struct archive_entry *e, struct timespec ts[2])
 	ts[0].tv_nsec = ts[1].tv_nsec = archive_entry_mtime_nsec(e);
 }
 
-static bool is_overlay_xattr(const char *name)
-{
-	/* A layer must not forge overlay's own metadata (opaque, redirect,
-	 * metacopy): only whiteout entries turn into it. */
-	return strncmp(name, "trusted.overlay.", strlen("trusted.overlay.")) == 0 ||
-	       strncmp(name, "user.overlay.", strlen("user.overlay.")) == 0;
-}
-
 static int apply_xattrs(struct unpack *u, struct archive_entry *e, int fd, husk_error **err)
 {
 	const char *name;
@@ -296,7 +288,10 @@ static int apply_xattrs(struct unpack *u, struct archive_entry *e, int fd, husk_
 
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-		if (name == NULL || is_overlay_xattr(name))
+		/* A layer must not forge overlay's (or fuse-overlayfs's) own
+		 * metadata (opaque, redirect, metacopy): only whiteout
+		 * entries turn into it. */
+		if (name == NULL || husk_overlay_xattr(name))
 			continue;
 		if (fsetxattr(fd, name, value, size, 0) == 0)
 			continue;
@@ -533,6 +528,29 @@ static int unpack_node(struct unpack *u, struct archive_entry *e, const char *pa
 	return 0;
 }
 
+/*
+ * A backing file system that refuses overlay's whiteouts (an overlayfs
+ * itself refuses 0/0 devices and trusted.overlay.* xattrs: husk in a
+ * container) cannot hold a kernel overlay's upper dir either, so husk runs
+ * on fuse-overlayfs there (overlay_driver.h), which reads its own markers:
+ * a `.wh.NAME` file for a whiteout, a `.wh..wh..opq` file in an opaque
+ * directory.
+ */
+static bool refused_by_backing_fs(int errnum)
+{
+	return errnum == EPERM || errnum == EOPNOTSUPP || errnum == EINVAL;
+}
+
+static int marker_file(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -1;
+	close(fd);
+	return 0;
+}
+
 static int unpack_opaque(struct unpack *u, const char *path, husk_error **err)
 {
 	const char *slash = strrchr(path, '/');
@@ -544,14 +562,17 @@ static int unpack_opaque(struct unpack *u, const char *path, husk_error **err)
 		return husk_error_set(err, ENOMEM, "layer entry");
 	if (walk_dir(u, dir, true, &fd, err) < 0)
 		return -1;
-	if (fsetxattr(fd, xattr, "y", 1, 0) < 0)
-		return entry_syserr(u, err, xattr);
-	return 0;
+	if (fsetxattr(fd, xattr, "y", 1, 0) == 0)
+		return 0;
+	if (refused_by_backing_fs(errno) && marker_file(fd, ".wh..wh..opq") == 0)
+		return 0;
+	return entry_syserr(u, err, xattr);
 }
 
 /* OCI whiteouts become overlay's: `.wh.NAME` a 0/0 character device NAME
  * (anyone may make one since Linux 5.8), `.wh..wh..opq` the opaque xattr on
- * its directory. */
+ * its directory; fuse-overlayfs's where the backing file system refuses
+ * those (refused_by_backing_fs()). */
 static int unpack_whiteout(struct unpack *u, const char *path, const char *base, husk_error **err)
 {
 	const char *hidden = base + strlen(".wh."), *name;
@@ -569,9 +590,11 @@ static int unpack_whiteout(struct unpack *u, const char *path, const char *base,
 	/* A whiteout hides lower layers only: what this layer has stays. */
 	if (fstatat(dirfd, hidden, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
-	if (mknodat(dirfd, hidden, S_IFCHR | 0, makedev(0, 0)) < 0)
-		return entry_syserr(u, err, "whiteout");
-	return 0;
+	if (mknodat(dirfd, hidden, S_IFCHR | 0, makedev(0, 0)) == 0)
+		return 0;
+	if (refused_by_backing_fs(errno) && marker_file(dirfd, base) == 0)
+		return 0;
+	return entry_syserr(u, err, "whiteout");
 }
 
 static int unpack_entry(struct unpack *u, struct archive_entry *e, husk_error **err)

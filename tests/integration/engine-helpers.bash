@@ -27,6 +27,13 @@ hk_bg() {
 	"$HUSK_ENGINE" "$@" </dev/null >"$out" 2>&1 3>&- &
 }
 
+# one_line_125: the last `run` failed as a verb must on bad input.
+one_line_125() {
+	[ "$status" -eq 125 ] || { echo "status $status: $output"; return 1; }
+	[ "${#lines[@]}" -eq 1 ] || { echo "not one line: $output"; return 1; }
+	[[ "$output" == husk:* ]]
+}
+
 # wait_for SECONDS CMD...: until CMD succeeds (polling every 0.1 s).
 wait_for() {
 	local n=$(($1 * 10))

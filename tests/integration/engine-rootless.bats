@@ -26,9 +26,18 @@ setup_file() {
 	# cannot search (husk finds husk-monitor beside itself)
 	install -m 755 "$HUSK_ENGINE" "$(dirname "$HUSK_ENGINE")/husk-monitor" "$RL_DIR/bin/"
 	chown "$RL_USER:$RL_USER" "$RL_DIR/home"
+	# An ordinary user opens /dev/fuse where udev made it 0666 (Debian's
+	# default); a machine without udev leaves it 0600: opened up for
+	# this file, its mode put back after.
+	if [ -c /dev/fuse ] && command -v fuse-overlayfs >/dev/null; then
+		export RL_FUSE_MODE
+		RL_FUSE_MODE=$(stat -c %a /dev/fuse)
+		chmod 666 /dev/fuse
+	fi
 }
 
 teardown_file() {
+	[ -z "${RL_FUSE_MODE:-}" ] || chmod "$RL_FUSE_MODE" /dev/fuse
 	[ -n "${RL_USER:-}" ] || return 0
 	local pid i
 	as_user rm -f $(as_user ps -aq --no-trunc 2>/dev/null) >/dev/null 2>&1 || true
@@ -50,11 +59,12 @@ setup() {
 	[ -n "${RL_USER:-}" ] || skip "useradd or newuidmap (package uidmap) is not installed"
 }
 
-# as_user ARGS...: husk as the test user, with a clean environment.
+# as_user ARGS...: husk as the test user, with a clean environment
+# (but HUSK_OVERLAY=$RL_OVERLAY when that is set).
 as_user() {
 	timeout -k 1 60 setpriv --reuid "$RL_USER" --regid "$RL_USER" --init-groups \
 		env -i HOME="$RL_DIR/home" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		"$RL_DIR/bin/husk" "$@"
+		${RL_OVERLAY:+HUSK_OVERLAY=$RL_OVERLAY} "$RL_DIR/bin/husk" "$@"
 }
 
 pause_pid() { cut -d' ' -f1 "/tmp/husk-engine-$(id -u "$RL_USER")/pause.pid"; }
@@ -117,4 +127,56 @@ pause_pid() { cut -d' ' -f1 "/tmp/husk-engine-$(id -u "$RL_USER")/pause.pid"; }
 	run --separate-stderr as_user run --rm -m 64m busybox true
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"runs without resource limits"* ]]
+}
+
+# The user's fuse-overlayfs daemons (live ones: a zombie has no command line).
+user_fuse_daemons() { pgrep -a -u "$RL_USER" -f '^fuse-overlayfs ' || true; }
+no_user_fuse_daemon() { [ -z "$(user_fuse_daemons)" ]; }
+user_has_no_container() { [ -z "$(as_user ps -aq)" ]; }
+
+@test "rootless engine on fuse-overlayfs: run --rm, run -d, exec, stop, rm, commit a deletion, info" {
+	[ -n "${RL_FUSE_MODE:-}" ] || skip "no /dev/fuse or fuse-overlayfs is not installed (Debian: fuse-overlayfs)"
+	local RL_OVERLAY=fuse id pid
+	run as_user run --rm busybox echo hello
+	[ "$status" -eq 0 ]
+	[ "$output" = hello ]
+	run as_user info
+	[[ "$output" == *$'\n'" Storage Driver: fuse-overlayfs"$'\n'* ]]
+	id=$(as_user run -d --name fu busybox sleep 1000)
+	pid=$(pause_pid)
+	# fuse-overlayfs's mount, in the user's mount namespace
+	grep "$id/rootfs" "/proc/$pid/mountinfo" | grep -q ' - fuse.fuse-overlayfs '
+	[ -n "$(user_fuse_daemons)" ]
+	run as_user exec -u 1000 fu sh -c 'echo mine > /tmp/u && cat /tmp/u'
+	[ "$output" = mine ]
+	as_user exec fu sh -c 'rm /bin/rm; rm -rf /usr/sbin; mkdir /usr/sbin; echo h > /usr/sbin/only'
+	run as_user diff fu
+	[[ "$output" == *$'\n''D /bin/rm'$'\n'* ]]
+	[[ "$output" != *.wh.* ]]
+	run as_user commit fu fused:v1
+	[ "$status" -eq 0 ]
+	run as_user run --rm fused:v1 ls /bin/rm
+	[ "$status" -ne 0 ]
+	run as_user run --rm fused:v1 ls -A /usr/sbin
+	[ "$output" = only ]
+	as_user stop -t 1 fu
+	wait_until 100 no_user_fuse_daemon
+	as_user rm fu
+	! grep -q "$id" "/proc/$pid/mountinfo"
+	# --rm -d: its monitor removes it
+	as_user run --rm -d busybox true >/dev/null
+	wait_until 200 user_has_no_container
+	wait_until 100 no_user_fuse_daemon
+	! grep -q 'fuse-overlayfs' "/proc/$pid/mountinfo"
+}
+
+@test "rootless engine: info tells the overlay driver and why; a bad HUSK_OVERLAY is one line" {
+	run as_user info
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" Storage Driver: overlay"$'\n'"  Driver Chosen Because: kernel overlay in a user namespace: works"$'\n'* ]]
+	[ "$(sed -n 1p "$RL_DIR/home/.local/share/husk/overlay-driver")" = kernel ]
+	local RL_OVERLAY=nfs
+	run as_user ps
+	[ "$status" -eq 125 ]
+	[ "$output" = 'husk: HUSK_OVERLAY=`nfs`: expected `kernel` or `fuse`' ]
 }

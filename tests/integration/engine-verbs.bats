@@ -25,13 +25,6 @@ started() {
 	hk run -d --name "$name" busybox "$@" >/dev/null
 }
 
-# one_line_125: the last `run` failed as a verb must on bad input.
-one_line_125() {
-	[ "$status" -eq 125 ] || { echo "status $status: $output"; return 1; }
-	[ "${#lines[@]}" -eq 1 ] || { echo "not one line: $output"; return 1; }
-	[[ "$output" == husk:* ]]
-}
-
 @test "top: the container's processes as ps -ef shows them" {
 	started t1
 	hk exec -d t1 sleep 999

@@ -505,6 +505,61 @@ static void test_pack(void)
 	husk_store_close(s);
 }
 
+/* An upper dir as fuse-overlayfs writes it where it may not make 0/0
+ * devices (`.wh.NAME` files) or in a user namespace (its own opaque xattr,
+ * the `.wh..wh..opq` file and the `.wh..opq` device that hides it). */
+static void make_fuse_upper(const char *dir)
+{
+	cleanup_free char *opq = path_in(dir, "opaque"), *hider = path_in(dir, "opaque/.wh..opq");
+	cleanup_free char *f = path_in(dir, "kept");
+
+	write_text(dir, ".wh.deleted", "", 0);
+	make_dir(dir, "opaque", 0755);
+	write_text(dir, "opaque/inside", "i", 0644);
+	write_text(dir, "opaque/.wh..wh..opq", "", 0700);
+	if (mknod(hider, S_IFCHR | 0, makedev(0, 0)) < 0)
+		TAP_BAIL_OUT("mknod: %m");
+	if (setxattr(opq, "user.fuseoverlayfs.opaque", "y", 1, 0) < 0)
+		TAP_BAIL_OUT("setxattr: %m");
+	write_text(dir, "kept", "k", 0644);
+	if (setxattr(f, "user.fuseoverlayfs.origin", "x", 1, 0) < 0)
+		TAP_BAIL_OUT("setxattr: %m");
+}
+
+static void test_pack_fuse_upper(void)
+{
+	struct husk_store *s = test_open("packfuse", false);
+	cleanup_free char *upper = test_root("fuse-upper");
+	struct husk_pack_opts o = {.overlay_upper = true, .mtime = 0};
+	struct husk_layer l = {NULL};
+	husk_error *err = NULL;
+	char *path = NULL, *v;
+	int dirfd;
+
+	make_dir(upper, ".", 0755);
+	make_fuse_upper(upper);
+	dirfd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK_INT_EQ(husk_store_pack_dir(s, dirfd, &o, &l, &err), 0,
+		     "fuse-overlayfs's upper dir is packed: %s", err_msg(err));
+	CHECK_INT_EQ(husk_store_unpack_layer(s, l.digest, l.diff_id, NULL, &path, &err), 0,
+		     "and unpacked: %s", err_msg(err));
+	CHECK(path && is_whiteout(path, "deleted"), "a `.wh.NAME` file is a whiteout");
+	CHECK(path && !lexists(path, ".wh.deleted"), "not a file");
+	v = path ? getx(path, "opaque", "trusted.overlay.opaque") : NULL;
+	CHECK_STR_EQ(v, "y", "user.fuseoverlayfs.opaque is an opaque dir");
+	free(v);
+	CHECK(path && S_ISREG(lmode(path, "opaque/inside")), "with what it holds");
+	CHECK(path && !lexists(path, "opaque/.wh..opq") && !lexists(path, "opaque/.wh..wh..opq"),
+	      "and none of fuse-overlayfs's markers");
+	v = path ? getx(path, "kept", "user.fuseoverlayfs.origin") : NULL;
+	CHECK(v == NULL, "nor its xattrs");
+	free(v);
+	close(dirfd);
+	husk_layer_clear(&l);
+	free(path);
+	husk_store_close(s);
+}
+
 /* husk_tar_dir (`export`): the same walk as a layer, to an fd. */
 static void test_tar_dir(void)
 {
@@ -623,6 +678,7 @@ int main(void)
 	test_truncated_and_corrupt();
 	test_empty_layer();
 	test_pack();
+	test_pack_fuse_upper();
 	test_tar_dir();
 	test_pack_partial();
 	test_overlay_mount();
