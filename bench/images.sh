@@ -208,7 +208,7 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | hb_stats | awk '{print $2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "NA" }'; }
 declare -A M=()
-for k in "${!T[@]}"; do M[$k]=$(echo "${T[$k]}" | median); done
+for k in "${!T[@]}"; do M[$k]=$(printf '%.1f' "$(echo "${T[$k]}" | median)"); done
 echo
 printf '%-15s %10s %10s %10s %10s %10s %9s %9s\n' "(median ms)" "husk load" "husk run1" \
 	"skopeo" "umoci" "sk+umoci" "ratio" "ratio+run"
@@ -219,6 +219,11 @@ for f in docker oci; do
 		"$(ratio "$(awk -v a="${M[husk_load_$f]}" -v b="${M[husk_run_$f]}" 'BEGIN{print a+b}')" "${M[su_$f]}")"
 done
 printf '%-15s %10s   (tar -xf of the %d gzip layers into an empty dir)\n' floor "${M[floor]}" "$LAYERS"
+spread() { echo "${T[$1]}" | tr ' ' '\n' | grep -v '^$' | hb_stats | awk '{printf "%.0f-%.0f", $3, $4}'; }
+echo "min-max ms: floor $(spread floor);" "$(for f in docker oci; do
+	printf '%s: load %s, run1 %s, sk+umoci %s; ' "$f" "$(spread "husk_load_$f")" \
+		"$(spread "husk_run_$f")" "$(spread "su_$f")"
+done)"
 echo "$ROUNDS rounds (median; $WARMUP warm-up), each item from an empty store, order rotated per round"
 echo "ratio = husk load / (skopeo copy + umoci unpack); ratio+run adds husk's first run (umoci: nothing)"
 for f in docker oci; do
