@@ -223,7 +223,7 @@ spread() { echo "${T[$1]}" | tr ' ' '\n' | grep -v '^$' | hb_stats | awk '{print
 echo "min-max ms: floor $(spread floor);" "$(for f in docker oci; do
 	printf '%s: load %s, run1 %s, sk+umoci %s; ' "$f" "$(spread "husk_load_$f")" \
 		"$(spread "husk_run_$f")" "$(spread "su_$f")"
-done)"
+done | sed "s/; $//")"
 echo "$ROUNDS rounds (median; $WARMUP warm-up), each item from an empty store, order rotated per round"
 echo "ratio = husk load / (skopeo copy + umoci unpack); ratio+run adds husk's first run (umoci: nothing)"
 for f in docker oci; do
