@@ -180,3 +180,76 @@ user_has_no_container() { [ -z "$(as_user ps -aq)" ]; }
 	[ "$status" -eq 125 ]
 	[ "$output" = 'husk: HUSK_OVERLAY=`nfs`: expected `kernel` or `fuse`' ]
 }
+
+# as_user_in DIR ARGS...: as_user with DIR as the working directory.
+as_user_in() {
+	local dir=$1
+	shift
+	(cd "$dir" && as_user "$@")
+}
+
+@test "rootless engine: volumes, binds, tmpfs, restart policy, healthcheck, start/restart/kill/wait/rename" {
+	local data=$RL_DIR/home/data
+	mkdir -p "$data" && echo from-host >"$data/in" && chown -R "$RL_USER:$RL_USER" "$data"
+	run as_user volume create vol
+	[ "$status" -eq 0 ]
+	run as_user run --rm -v vol:/v -v "$data:/h:ro" --tmpfs /scratch busybox \
+		sh -c 'echo kept >/v/f; cat /h/in; touch /h/x 2>/dev/null || echo ro; grep -q " /scratch tmpfs" /proc/mounts && echo tmpfs'
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'from-host\nro\ntmpfs')" ]
+	run as_user run --rm -v vol:/v busybox cat /v/f
+	[ "$output" = kept ]
+	# on-failure:2 restarts twice, then stays exited
+	as_user run -d --name flaky --restart on-failure:2 busybox sh -c 'exit 4'
+	wait_until 300 sh -c "[ \"\$($(declare -f as_user); as_user inspect flaky | jq -r '.[0].RestartCount,.[0].State.Status' | tr '\n' ' ')\" = '2 exited ' ]"
+	# the healthcheck is run by the monitor: healthy without any daemon
+	as_user run -d --name hc --health-cmd 'test -e /tmp' --health-interval 1s busybox \
+		sh -c 'trap "exit 7" USR1; while true; do sleep 0.1; done'
+	wait_until 200 sh -c "$(declare -f as_user); as_user ps | grep -q '(healthy)'"
+	as_user rename hc hc2
+	run as_user kill -s USR1 hc2
+	[ "$status" -eq 0 ]
+	run as_user wait hc2
+	[ "$output" = 7 ]
+	as_user start hc2
+	as_user restart -t 1 hc2
+	[ "$(as_user inspect hc2 | jq -r '.[0].State.Status')" = running ]
+	as_user rm -f flaky hc2
+	as_user volume rm vol
+	[ -z "$(as_user ps -aq)" ]
+}
+
+@test "rootless engine: commit, diff, save/load, export/import, cp, tag/rmi, system check and df" {
+	local w=$RL_DIR/home/work
+	mkdir -p "$w" && chown "$RL_USER:$RL_USER" "$w"
+	as_user run --name src busybox sh -c 'echo made >/made; rm /bin/vi'
+	run as_user diff src
+	[[ "$output" == *"A /made"* ]]
+	[[ "$output" == *"D /bin/vi"* ]]
+	as_user commit src mine:1
+	run as_user run --rm mine:1 sh -c 'cat /made; test -e /bin/vi || echo gone'
+	[ "$output" = "$(printf 'made\ngone')" ]
+	as_user_in "$w" save -o img.tar mine:1
+	as_user rmi mine:1
+	as_user_in "$w" load -i img.tar
+	run as_user run --rm mine:1 cat /made
+	[ "$output" = made ]
+	as_user tag mine:1 mine:2
+	as_user rmi mine:2
+	as_user_in "$w" export -o fs.tar src
+	as_user_in "$w" import fs.tar flat
+	run as_user run --rm flat cat /made
+	[ "$output" = made ]
+	echo copied >"$w/f" && chown "$RL_USER:$RL_USER" "$w/f"
+	as_user_in "$w" cp f src:/tmp/f
+	as_user_in "$w" cp src:/tmp/f back
+	[ "$(cat "$w/back")" = copied ]
+	run as_user system check
+	[ "$status" -eq 0 ]
+	run as_user system df
+	[ "$status" -eq 0 ]
+	[[ "$output" == *Images* ]]
+	as_user rm src
+	as_user rmi mine:1 flat
+	[ -z "$(as_user ps -aq)" ]
+}
