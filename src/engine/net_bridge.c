@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* A network's bridge: made on first use (again after a reboot). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ip.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "net_netlink.h"
+#include "util.h"
+
+#define BRIDGE_MTU 1500
+
+/* Routing between the bridges and the host's links, as Docker does. */
+static int ip_forward_on(husk_error **err)
+{
+	cleanup_close int fd = open("/proc/sys/net/ipv4/ip_forward", O_RDWR | O_CLOEXEC);
+	char c = 0;
+
+	if (fd < 0)
+		return husk_error_set(err, errno, "open /proc/sys/net/ipv4/ip_forward");
+	if (read(fd, &c, 1) == 1 && c == '1')
+		return 0;
+	if (pwrite(fd, "1\n", 2, 0) != 2)
+		return husk_error_set(err, errno, "set net.ipv4.ip_forward");
+	return 0;
+}
+
+int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_error **err)
+{
+	/* 127.0.0.1 DNATed to a container is routed out the bridge */
+	static const int devconf[] = {IPV4_DEVCONF_ROUTE_LOCALNET, 0};
+	cleanup_nl struct nl *n = NULL;
+	int index;
+
+	if (nl_open(&n, err) < 0)
+		return -1;
+	index = nl_link_index(n, d->bridge, err);
+	if (index < 0)
+		return -1;
+	if (index > 0)
+		return 0;
+	if (nl_bridge_add(n, d->bridge, BRIDGE_MTU, err) < 0)
+		return -1;
+	index = nl_link_index(n, d->bridge, err);
+	if (index <= 0)
+		return index < 0 ? -1 : husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`",
+							 d->bridge);
+	if (nl_addr_add(n, index, d->gateway, d->prefix, err) < 0 ||
+	    nl_link_up(n, index, 0, devconf, err) < 0 || ip_forward_on(err) < 0 ||
+	    net_nft_apply(e, d, false, err) < 0) {
+		nl_link_del(n, d->bridge, NULL);
+		return husk_error_wrap(err, "network `%s`", d->name);
+	}
+	return 0;
+}
+
+int net_bridge_remove(const struct net_def *d, husk_error **err)
+{
+	cleanup_nl struct nl *n = NULL;
+
+	if (nl_open(&n, err) < 0)
+		return -1;
+	return nl_link_del(n, d->bridge, err);
+}
