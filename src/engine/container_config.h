@@ -128,9 +128,9 @@ struct run_options {
 	const char *network_name; /* BRIDGE: the network; CONTAINER: the container */
 	struct net_port *ports;	  /* -p */
 	size_t n_ports;
-	bool publish_all; /* -P: the image's exposed ports on free host ports */
-	char **add_hosts; /* --add-host: "NAME IP" */
-	char **dns;	  /* --dns: nameserver addresses */
+	bool publish_all;  /* -P: the image's exposed ports on free host ports */
+	char **add_hosts;  /* --add-host: "NAME IP" */
+	char **dns;	   /* --dns: nameserver addresses */
 	char **dns_search; /* --dns-search: search domains */
 };
 

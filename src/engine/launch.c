@@ -270,8 +270,7 @@ static int become_monitor(struct engine *e, struct ctr *c, int *client_fds, size
 	if (stdio_install(&p, err) < 0 || create_in_core(e, c, &h, err) < 0)
 		goto fail;
 	/* the init waits in its netns for the start: its network first */
-	if (net_container_up(e, c, husk_handle_pid(h), err) < 0 ||
-	    husk_handle_start(h, err) < 0)
+	if (net_container_up(e, c, husk_handle_pid(h), err) < 0 || husk_handle_start(h, err) < 0)
 		goto fail_started;
 	pidfd = fcntl(husk_handle_pidfd(h), F_DUPFD_CLOEXEC, 3);
 	if (husk_handle_pty(h) >= 0)

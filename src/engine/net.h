@@ -106,8 +106,12 @@ int net_disconnect(const struct engine *e, const struct ctr *c, const char *net,
 /* One network more, or less, in the netns of a running container's init. */
 int net_attach_live(const struct engine *e, const struct ctr *c, const char *net, pid_t pid,
 		    husk_error **err);
-int net_detach_live(const struct engine *e, const struct ctr *c, const char *net,
-		    husk_error **err);
+int net_detach_live(const struct engine *e, const struct ctr *c, const char *net, husk_error **err);
+/* Rootless (net_pasta.c): pasta in the netns of pid, with the published
+ * ports, recorded in ep; and ended. */
+int net_pasta_up(const struct engine *e, const struct ctr *c, pid_t pid, json_t *ep,
+		 husk_error **err);
+void net_pasta_down(json_t *ep);
 /* Endpoints of containers that no longer run, removed. */
 int net_reclaim(const struct engine *e, husk_error **err);
 /* inspect's NetworkSettings: Networks, IPAddress, Gateway, Ports. */

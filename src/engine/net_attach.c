@@ -66,7 +66,8 @@ static void hosts_lines(FILE *f, const char *self, json_t *ep, json_t *all)
 			fprintf(f, "%s\t%s", json_string_value(json_object_get(att, "IPAddress")),
 				json_string_value(json_object_get(other, "Name")) ?: id);
 			if (me && json_string_value(json_object_get(other, "Hostname")))
-				fprintf(f, " %s", json_string_value(json_object_get(other, "Hostname")));
+				fprintf(f, " %s",
+					json_string_value(json_object_get(other, "Hostname")));
 			fprintf(f, "\n");
 		}
 	}
@@ -153,6 +154,7 @@ static void teardown_locked(const struct engine *e, const char *id)
 
 	if (ep == NULL)
 		return;
+	net_pasta_down(ep);
 	if (nl_open(&n, NULL) == 0)
 		json_object_foreach (json_object_get(ep, "Networks"), name, att)
 			nl_link_del(n, json_string_value(json_object_get(att, "Veth")) ?: "", NULL);
@@ -227,8 +229,9 @@ static int ip_allocate(const struct engine *e, const struct net_def *d, struct i
 		inet_ntop(AF_INET, &a, s, sizeof(s));
 		json_object_foreach (all, id, ep) {
 			json_t *att = json_object_get(json_object_get(ep, "Networks"), d->name);
-			if (att && strcmp(json_string_value(json_object_get(att, "IPAddress")) ?: "",
-					  s) == 0)
+			if (att &&
+			    strcmp(json_string_value(json_object_get(att, "IPAddress")) ?: "", s) ==
+				0)
 				used = true;
 		}
 		if (!used) {
@@ -236,8 +239,7 @@ static int ip_allocate(const struct engine *e, const struct net_def *d, struct i
 			return 0;
 		}
 	}
-	return husk_error_fail(err, HUSK_ERR_BUSY, "network `%s`: no free address left",
-			       d->name);
+	return husk_error_fail(err, HUSK_ERR_BUSY, "network `%s`: no free address left", d->name);
 }
 
 /* The container's end, in its netns: address, up, default route (its
@@ -271,8 +273,9 @@ static int veth_plug(const char *veth, const char *ifname, int nsfd, const struc
 		return -1;
 	bridge = nl_link_index(n, d->bridge, err);
 	if (bridge <= 0)
-		return bridge < 0 ? -1 : husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`",
-							  d->bridge);
+		return bridge < 0
+			   ? -1
+			   : husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`", d->bridge);
 	/* a leftover of a crash */
 	if (nl_link_del(n, veth, err) < 0 || nl_link_mtu(n, bridge, &mtu, err) < 0 ||
 	    nl_veth_add(n, veth, ifname, nsfd, mtu, err) < 0)
@@ -333,8 +336,8 @@ out:
 	return r;
 }
 
-static int publish_locked(const struct engine *e, const struct ctr *c, json_t *ep,
-			  const char *net, husk_error **err)
+static int publish_locked(const struct engine *e, const struct ctr *c, json_t *ep, const char *net,
+			  husk_error **err)
 {
 	struct net_port *ports = NULL;
 	size_t n = 0;
@@ -404,6 +407,8 @@ static int up_locked(const struct engine *e, const struct ctr *c, pid_t pid, jso
 		return -1;
 	if (ep == NULL)
 		return husk_error_set(err, ENOMEM, "endpoint");
+	if (e->rt.rootless)
+		return net_pasta_up(e, c, pid, ep, err);
 	json_object_foreach (nets, name, v) {
 		if (attach_locked(e, c->id, ep, name, nsfd, err) < 0)
 			return -1;
@@ -484,8 +489,7 @@ int net_attach_live(const struct engine *e, const struct ctr *c, const char *net
 	return 0;
 }
 
-int net_detach_live(const struct engine *e, const struct ctr *c, const char *net,
-		    husk_error **err)
+int net_detach_live(const struct engine *e, const struct ctr *c, const char *net, husk_error **err)
 {
 	cleanup_close int lock = net_lock(e, err);
 	cleanup_json json_t *ep = NULL, *before = NULL;

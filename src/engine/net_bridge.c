@@ -46,8 +46,9 @@ int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_erro
 		return -1;
 	index = nl_link_index(n, d->bridge, err);
 	if (index <= 0)
-		return index < 0 ? -1 : husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`",
-							 d->bridge);
+		return index < 0
+			   ? -1
+			   : husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`", d->bridge);
 	if (nl_addr_add(n, index, d->gateway, d->prefix, err) < 0 ||
 	    nl_link_up(n, index, 0, devconf, err) < 0 || ip_forward_on(err) < 0 ||
 	    net_nft_apply(e, d, false, err) < 0) {

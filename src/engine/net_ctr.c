@@ -26,19 +26,28 @@ int net_check_options(const struct engine *e, const struct run_options *o, husk_
 		if (o->n_ports || o->publish_all)
 			return husk_error_fail(err, HUSK_ERR_INVALID,
 					       "-p and -P need a bridge network, not --network %s",
-					       o->network == RUN_NETWORK_HOST ? "host"
+					       o->network == RUN_NETWORK_HOST	? "host"
 					       : o->network == RUN_NETWORK_NONE ? "none"
 										: o->network_name);
 		return 0;
 	}
-	if (strcmp(o->network_name, NET_DEFAULT) == 0 && net_default_ensure(e, err) < 0)
-		return -1;
-	if (net_def_load(e, o->network_name, &d, err) < 0)
-		return -1;
-	net_def_clear(&d);
+	if (e->rt.rootless) {
+		if (strcmp(o->network_name, NET_DEFAULT) != 0)
+			return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+					       "--network %s: rootless, only the default network "
+					       "(bridge, through pasta) is supported",
+					       o->network_name);
+	} else {
+		if (strcmp(o->network_name, NET_DEFAULT) == 0 && net_default_ensure(e, err) < 0)
+			return -1;
+		if (net_def_load(e, o->network_name, &d, err) < 0)
+			return -1;
+		net_def_clear(&d);
+	}
 	for (size_t i = 0; i < o->n_ports; i++)
 		for (size_t j = 0; j < i; j++)
-			if (o->ports[i].host_port && o->ports[i].host_port == o->ports[j].host_port &&
+			if (o->ports[i].host_port &&
+			    o->ports[i].host_port == o->ports[j].host_port &&
 			    strcmp(o->ports[i].proto, o->ports[j].proto) == 0)
 				return husk_error_fail(err, HUSK_ERR_INVALID,
 						       "-p: host port %d/%s is given twice",
@@ -124,8 +133,9 @@ static json_t *ports_json(json_t *ep, const struct ctr *c)
 json_t *net_settings_json(const struct engine *e, const struct ctr *c)
 {
 	cleanup_json json_t *ep = net_endpoint_load(e, c->id);
-	json_t *s = json_pack("{s:s, s:s, s:i, s:o, s:o}", "IPAddress", "", "Gateway", "",
-			      "IPPrefixLen", 0, "Ports", ports_json(ep, c), "Networks", json_object());
+	json_t *s =
+	    json_pack("{s:s, s:s, s:i, s:o, s:o}", "IPAddress", "", "Gateway", "", "IPPrefixLen", 0,
+		      "Ports", ports_json(ep, c), "Networks", json_object());
 	json_t *nets = json_object_get(s, "Networks"), *att;
 	const char *name;
 	bool first = true;
@@ -134,13 +144,12 @@ json_t *net_settings_json(const struct engine *e, const struct ctr *c)
 		return NULL;
 	json_object_foreach (net_ctr_networks(c), name, att) {
 		json_t *live = json_object_get(json_object_get(ep, "Networks"), name);
-		json_t *n = json_pack("{s:s, s:s, s:s, s:i}", "NetworkID",
-				      json_string_value(json_object_get(live, "NetworkID")) ?: "",
-				      "IPAddress",
-				      json_string_value(json_object_get(live, "IPAddress")) ?: "",
-				      "Gateway", json_string_value(json_object_get(live, "Gateway")) ?: "",
-				      "IPPrefixLen",
-				      (int)json_integer_value(json_object_get(live, "IPPrefixLen")));
+		json_t *n = json_pack(
+		    "{s:s, s:s, s:s, s:i}", "NetworkID",
+		    json_string_value(json_object_get(live, "NetworkID")) ?: "", "IPAddress",
+		    json_string_value(json_object_get(live, "IPAddress")) ?: "", "Gateway",
+		    json_string_value(json_object_get(live, "Gateway")) ?: "", "IPPrefixLen",
+		    (int)json_integer_value(json_object_get(live, "IPPrefixLen")));
 		if (first && live) {
 			json_object_set(s, "IPAddress", json_object_get(n, "IPAddress"));
 			json_object_set(s, "Gateway", json_object_get(n, "Gateway"));
@@ -177,10 +186,15 @@ char *net_ports_text(const struct engine *e, const char *id)
 int net_network_create(const struct engine *e, const char *name, const char *subnet,
 		       const char *gateway, bool internal, char **ret_id, husk_error **err)
 {
-	cleanup_close int lock = net_lock(e, err);
+	cleanup_close int lock = -1;
 	struct net_def d = {0};
 	int r;
 
+	if (e->rt.rootless)
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "rootless: networks of one's own are not supported (the "
+				       "default one is pasta's)");
+	lock = net_lock(e, err);
 	if (lock < 0)
 		return -1;
 	if (net_def_load(e, name, &d, NULL) == 0) {

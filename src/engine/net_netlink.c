@@ -121,9 +121,8 @@ static int link_cb(const struct nlmsghdr *h, void *data)
 	struct nlattr *attr;
 
 	a->index = ifi->ifi_index;
-	mnl_attr_for_each(attr, h, sizeof(*ifi))
-		if (mnl_attr_get_type(attr) == IFLA_MTU)
-			a->mtu = mnl_attr_get_u32(attr);
+	mnl_attr_for_each(attr, h, sizeof(*ifi)) if (mnl_attr_get_type(attr) == IFLA_MTU) a->mtu =
+	    mnl_attr_get_u32(attr);
 	return MNL_CB_OK;
 }
 
@@ -326,13 +325,13 @@ static int route_cb(const struct nlmsghdr *h, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_routes_overlap(struct nl *n, struct in_addr net, int prefix, int skip_index,
-		      bool *ret, husk_error **err)
+int nl_routes_overlap(struct nl *n, struct in_addr net, int prefix, int skip_index, bool *ret,
+		      husk_error **err)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_GETROUTE, NLM_F_DUMP);
 	struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
-	struct overlap_query q = {.net = ntohl(net.s_addr), .mask = prefix_mask(prefix),
-				  .skip_index = skip_index};
+	struct overlap_query q = {
+	    .net = ntohl(net.s_addr), .mask = prefix_mask(prefix), .skip_index = skip_index};
 	int r;
 
 	rt->rtm_family = AF_INET;

@@ -41,5 +41,5 @@ int nl_addr_add(struct nl *n, int index, struct in_addr addr, int prefix, husk_e
 int nl_route_default(struct nl *n, struct in_addr gw, husk_error **err);
 /* Whether a route of the main table (on a link other than skip_index)
  * overlaps net/prefix. */
-int nl_routes_overlap(struct nl *n, struct in_addr net, int prefix, int skip_index,
-		      bool *ret, husk_error **err);
+int nl_routes_overlap(struct nl *n, struct in_addr net, int prefix, int skip_index, bool *ret,
+		      husk_error **err);

@@ -28,12 +28,13 @@ struct buf {
 	size_t len;
 	FILE *f;
 };
-
-static const char *const hooks[][3] = {
-    {"pre", "nat hook prerouting priority dstnat", ""},
-    {"out", "nat hook output priority dstnat", ""},
-    {"post", "nat hook postrouting priority srcnat", ""},
-    {"fwd", "filter hook forward priority filter", ""},
+/* Numeric priorities: nft 1.0's names (dstnat, srcnat) are not valid on
+ * every hook. */
+static const char *const hooks[][2] = {
+    {"pre", "nat hook prerouting priority -100"},
+    {"out", "nat hook output priority -100"},
+    {"post", "nat hook postrouting priority 100"},
+    {"fwd", "filter hook forward priority 0"},
 };
 
 static void chains_declare(FILE *f, const char *bridge)
@@ -108,7 +109,8 @@ static void network_rules(FILE *f, const struct net_def *d)
 	}
 	/* a published port is reached from other networks too (and answers) */
 	fprintf(f, "add rule ip husk %s-fwd ct status dnat accept\n", b);
-	fprintf(f, "add rule ip husk %s-fwd iifname \"%s\" oifname \"husk*\" oifname != \"%s\" drop\n",
+	fprintf(f,
+		"add rule ip husk %s-fwd iifname \"%s\" oifname \"husk*\" oifname != \"%s\" drop\n",
 		b, b, b);
 }
 

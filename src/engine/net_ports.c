@@ -49,9 +49,9 @@ int net_parse_publish(const char *v, struct net_port *ret, husk_error **err)
 			*c++ = '\0';
 		parts[n++] = p;
 		if (c && n == 3)
-			return husk_error_fail(err, HUSK_ERR_INVALID,
-					       "-p `%s`: must be [HOST_IP:][HOST_PORT:]PORT[/PROTO]",
-					       v);
+			return husk_error_fail(
+			    err, HUSK_ERR_INVALID,
+			    "-p `%s`: must be [HOST_IP:][HOST_PORT:]PORT[/PROTO]", v);
 	}
 	if (port_number(parts[n - 1], &ret->port) < 0 ||
 	    (n >= 2 && parts[n - 2][0] && port_number(parts[n - 2], &ret->host_port) < 0))
@@ -84,8 +84,8 @@ static bool endpoint_publishes(json_t *ep, const struct net_port *p)
 	return false;
 }
 
-static int published_by_other(const struct engine *e, const char *self_id,
-			      const struct net_port *p, char **ret_id, husk_error **err)
+static int published_by_other(const struct engine *e, const char *self_id, const struct net_port *p,
+			      char **ret_id, husk_error **err)
 {
 	cleanup_strv char **ids = NULL;
 

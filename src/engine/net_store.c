@@ -110,8 +110,7 @@ static int def_from_json(json_t *j, struct net_def *d, husk_error **err)
 	const char *name = json_string_value(json_object_get(j, "Name"));
 	const char *id = json_string_value(json_object_get(j, "Id"));
 
-	if (!subnet || !gw || !bridge || !name || !id ||
-	    inet_pton(AF_INET, gw, &d->gateway) != 1 ||
+	if (!subnet || !gw || !bridge || !name || !id || inet_pton(AF_INET, gw, &d->gateway) != 1 ||
 	    net_parse_cidr(subnet, &d->subnet, &d->prefix, err) < 0)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "a broken network definition");
 	d->name = strdup(name);
@@ -128,7 +127,8 @@ static int def_from_json(json_t *j, struct net_def *d, husk_error **err)
 
 static bool net_name_valid(const char *name)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+	static const char ok[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
 
 	return name[0] && strchr("_.-", name[0]) == NULL && strspn(name, ok) == strlen(name) &&
 	       strlen(name) <= 64;

@@ -214,14 +214,10 @@ int cmd_network(struct engine *e, int argc, char **argv)
 		const char *name, *alias;
 		int (*run)(struct engine *e, int argc, char **argv);
 	} subs[] = {
-	    {"create", NULL, network_create_cmd},
-	    {"ls", "list", network_ls_cmd},
-	    {"inspect", NULL, network_inspect_cmd},
-	    {"rm", "remove", network_rm_cmd},
-	    {"prune", NULL, network_prune_cmd},
-	    {"connect", NULL, network_connect_cmd},
-	    {"disconnect", NULL, network_disconnect_cmd},
-	    {"reload", NULL, network_reload_cmd},
+	    {"create", NULL, network_create_cmd},	  {"ls", "list", network_ls_cmd},
+	    {"inspect", NULL, network_inspect_cmd},	  {"rm", "remove", network_rm_cmd},
+	    {"prune", NULL, network_prune_cmd},		  {"connect", NULL, network_connect_cmd},
+	    {"disconnect", NULL, network_disconnect_cmd}, {"reload", NULL, network_reload_cmd},
 	};
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {

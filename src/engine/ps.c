@@ -137,8 +137,7 @@ static void print_row(const struct ctr *c, const char *status, const char *comma
 	}
 	printf("%-14.*s%-20s%-*s %-24s%-30s%-10s%s%s\n", no_trunc ? 64 : 12, c->id,
 	       image ? image : "", width, cmd, strcat(created, " ago"), status, ports,
-	       ports[0] ? "   " : "",
-	       c->name ? c->name : "");
+	       ports[0] ? "   " : "", c->name ? c->name : "");
 }
 
 static int parse(struct ps_options *o, int argc, char **argv)

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rootless networking: no bridge can be made in the host's netns, so the
+ * container's netns is given to pasta (package passt), which makes a tap
+ * device there with the host's addresses and routes (--config-net) and
+ * forwards the published ports from the host to it. pasta forks to the
+ * background once it is set up; its pid is kept in the endpoint file and
+ * it is ended with the container's network (net_container_down).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "util.h"
+
+#define PASTA_ARGS_MAX 64
+
+/* "-t" "[IP/]HOST:PORT" for each port of proto. */
+static int port_args(char **argv, size_t *n, const struct net_port *ports, size_t n_ports,
+		     const char *proto, const char *flag)
+{
+	for (size_t i = 0; i < n_ports && *n + 2 < PASTA_ARGS_MAX - 8; i++) {
+		if (strcmp(ports[i].proto, proto) != 0)
+			continue;
+		argv[(*n)++] = strdup(flag);
+		if (asprintf(&argv[*n], "%s%s%d:%d", ports[i].host_ip,
+			     ports[i].host_ip[0] ? "/" : "", ports[i].host_port, ports[i].port) < 0)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int pasta_run(char **argv, const char *pidfile, pid_t *ret, husk_error **err)
+{
+	cleanup_free char *text = NULL;
+	int status;
+	pid_t child = fork();
+
+	if (child < 0)
+		return husk_error_set(err, errno, "fork");
+	if (child == 0) {
+		/* our 0, 1, 2 are the container's pipes by now: not pasta's */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int i = 0; i < 3; i++)
+			dup2(null, i);
+		execvp("pasta", argv);
+		_exit(127);
+	}
+	if (waitpid(child, &status, 0) < 0)
+		return husk_error_set(err, errno, "wait for pasta");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return husk_error_fail(err, HUSK_ERR_SYSTEM,
+				       WIFEXITED(status) && WEXITSTATUS(status) == 127
+					   ? "rootless networking needs pasta (package passt)"
+					   : "pasta failed (status %d): a port in use?",
+				       WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+	if (read_file_at(AT_FDCWD, pidfile, &text, NULL, err) < 0)
+		return -1;
+	*ret = (pid_t)atoi(text);
+	return *ret > 0 ? 0 : husk_error_fail(err, HUSK_ERR_SYSTEM, "pasta: no pid");
+}
+
+static int pasta_start(const struct engine *e, const struct ctr *c, pid_t pid,
+		       const struct net_port *ports, size_t n_ports, pid_t *ret, husk_error **err)
+{
+	char *argv[PASTA_ARGS_MAX] = {0};
+	cleanup_free char *pidfile = NULL;
+	size_t n = 0;
+	int r = -1;
+
+	if (asprintf(&pidfile, "%s/net/pasta-%s.pid", e->paths.run_root, c->id) < 0)
+		return husk_error_set(err, ENOMEM, "pasta");
+	argv[n++] = strdup("pasta");
+	argv[n++] = strdup("--config-net");
+	argv[n++] = strdup("--quiet");
+	/* only what is published; nothing forwarded from the container */
+	argv[n++] = strdup("-T");
+	argv[n++] = strdup("none");
+	argv[n++] = strdup("-U");
+	argv[n++] = strdup("none");
+	argv[n++] = strdup("-P");
+	argv[n++] = strdup(pidfile);
+	if (port_args(argv, &n, ports, n_ports, "tcp", "-t") < 0 ||
+	    port_args(argv, &n, ports, n_ports, "udp", "-u") < 0 ||
+	    asprintf(&argv[n++], "%d", pid) < 0)
+		goto out;
+	if (!strv_contains(argv, "-t")) {
+		argv[n++] = strdup("-t");
+		argv[n++] = strdup("none");
+	}
+	if (!strv_contains(argv, "-u")) {
+		argv[n++] = strdup("-u");
+		argv[n++] = strdup("none");
+	}
+	r = pasta_run(argv, pidfile, ret, err);
+	unlink(pidfile);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(argv[i]);
+	return r < 0 && err && *err == NULL ? husk_error_set(err, ENOMEM, "pasta") : r;
+}
+
+int net_pasta_up(const struct engine *e, const struct ctr *c, pid_t pid, json_t *ep,
+		 husk_error **err)
+{
+	struct net_port *ports = NULL;
+	unsigned long long start = 0;
+	size_t n = 0;
+	pid_t pasta;
+	int r = -1;
+
+	if (net_ctr_ports(c, &ports, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct net_port *p = &ports[i];
+		if (p->host_port == 0 ? net_port_pick(e, p->proto, p->host_ip, &p->host_port, err)
+				      : net_port_check_free(e, c->id, p, err))
+			goto out;
+		json_array_append_new(json_object_get(ep, "Ports"),
+				      json_pack("{s:s, s:s, s:i, s:i, s:s}", "Proto", p->proto,
+						"HostIp", p->host_ip, "HostPort", p->host_port,
+						"Port", p->port, "Network", NET_DEFAULT));
+	}
+	if (net_endpoint_save(e, c->id, ep, err) < 0 ||
+	    pasta_start(e, c, pid, ports, n, &pasta, err) < 0)
+		goto out;
+	proc_start_time(pasta, &start);
+	json_object_set_new(ep, "Pasta", json_integer(pasta));
+	json_object_set_new(ep, "PastaStart", json_integer((json_int_t)start));
+	r = net_endpoint_save(e, c->id, ep, err);
+out:
+	free(ports);
+	return r;
+}
+
+void net_pasta_down(json_t *ep)
+{
+	json_int_t pid = json_integer_value(json_object_get(ep, "Pasta"));
+	json_int_t start = json_integer_value(json_object_get(ep, "PastaStart"));
+
+	if (pid > 0 && process_alive((pid_t)pid, (unsigned long long)start))
+		kill((pid_t)pid, SIGTERM);
+}

@@ -1,0 +1,325 @@
+#!/usr/bin/env bats
+# Container networks (the bridge driver): containers on one network talk by
+# name, published TCP and UDP ports are reached on 127.0.0.1, on the
+# gateway, from outside (a netns of the test's: the server sees its address)
+# and from a container (hairpin); networks are isolated, an internal one has
+# no way out; none, host and container: modes; connect and disconnect; 30
+# containers; address reuse; bad input leaves nothing; a husk killed in the
+# middle of the set-up leaves nothing after rm -f. After each test: no veth
+# of husk's, no bridge of a removed network, no DNAT rule left. Private
+# store and run root; subnets in 10.90.x; everything removed in teardown.
+load helpers
+bats_require_minimum_version 1.5.0
+
+load engine-helpers
+
+UDP_ECHO=$REPO/build/tests/integration/tools/udp-echo
+
+setup_file() {
+	engine_setup_file
+	export NS=hknt$$ NSV=hkntv$$
+}
+
+setup() {
+	skip_unless_root
+	command -v nft >/dev/null || skip "nft (package nftables) is not installed"
+	ip link add hkprobe$$ type bridge 2>/dev/null || skip "no bridge support in this kernel"
+	ip link del hkprobe$$
+}
+
+teardown() {
+	[ "$(id -u)" = 0 ] || return 0
+	local ids n
+	[ -z "${BG_PID:-}" ] || { kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null || true; }
+	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
+	[ -z "$ids" ] || timeout 60 "$HUSK_ENGINE" rm -f $ids >/dev/null 2>&1 || true
+	for n in $("$HUSK_ENGINE" network ls 2>/dev/null | awk 'NR > 1 {print $2}'); do
+		timeout 20 "$HUSK_ENGINE" network rm "$n" >/dev/null 2>&1 || true
+	done
+	ip netns del "$NS" 2>/dev/null || true
+	ip link del "$NSV" 2>/dev/null || true
+	nothing_left
+	net_nothing_left
+}
+
+# No veth of husk's, no bridge of husk's (every network was removed), no
+# chain of husk's in nftables.
+net_nothing_left() {
+	local left
+	left=$(ip -o link show | grep -oE '(hkv[0-9a-f]+|husk-[0-9a-f]+|husk0)[@:]' || true)
+	[ -z "$left" ] || { echo "links left: $left"; return 1; }
+	left=$(nft list table ip husk 2>/dev/null || true)
+	[ -z "$left" ] || { echo "nft table left: $left"; return 1; }
+	left=$(ls -A "$HUSK_RUN_ROOT/net/endpoints" 2>/dev/null || true)
+	[ -z "$left" ] || { echo "endpoints left: $left"; return 1; }
+}
+
+# No DNAT rule (no published port) and no husk veth while containers are
+# gone but networks remain.
+no_ports_left() {
+	! nft list table ip husk 2>/dev/null | grep -q dnat &&
+		! ip -o link show | grep -q 'hkv[0-9a-f]'
+}
+
+ip_of() { hk inspect "$1" | jq -r ".[0].NetworkSettings.Networks[\"${2:-}\"].IPAddress // .[0].NetworkSettings.IPAddress"; }
+
+# A netns of the test's outside every husk network: 10.90.250.2, its host
+# end 10.90.250.1.
+outside_ns() {
+	ip netns add "$NS"
+	ip link add "$NSV" type veth peer name eth0 netns "$NS"
+	ip addr add 10.90.250.1/30 dev "$NSV"
+	ip link set "$NSV" up
+	ip -n "$NS" addr add 10.90.250.2/30 dev eth0
+	ip -n "$NS" link set eth0 up
+	ip -n "$NS" link set lo up
+	ip -n "$NS" route add default via 10.90.250.1
+}
+
+# web: busybox httpd on port 80 of network $1, logging its clients.
+web() {
+	hk run -d --name "${2:-web}" --network "$1" "${@:3}" busybox sh -c \
+		'mkdir -p /www && echo "hi from $(hostname)" >/www/index.html && exec httpd -f -vv -p 80 -h /www'
+}
+
+fetch() { busybox wget -q -T 2 -O- "$1"; }
+
+@test "network: the default bridge is made on first use; two containers on a network talk by name" {
+	run hk run --rm --network bridge busybox sh -c 'ip -4 -o addr show eth0; ip route'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inet 10.89."*"/24"* ]]
+	[[ "$output" == *"default via 10.89."*".1 dev eth0"* ]]
+	ip -o link show husk0 | grep -q 'mtu 1500'
+	# the container's veth went as it exited
+	no_ports_left
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1
+	local ip
+	ip=$(ip_of web)
+	[[ "$ip" == 10.90.1.* ]]
+	wait_for 5 fetch "http://$ip/"
+	run hk run --rm --network n1 --name client busybox sh -c 'wget -qO- http://web/; grep -w client /etc/hosts; grep -w web /etc/hosts'
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "hi from "* ]]
+	[[ "$output" == *"10.90.1."*"client"* ]]
+	# web's /etc/hosts learnt of client as it came, and forgot it as it went
+	run hk exec web cat /etc/hosts
+	[[ "$output" == *"$ip	web"* ]]
+	[[ "$output" != *client* ]]
+	# the MTU is the bridge's, arp_notify is on, lo is up
+	run hk exec web sh -c 'cat /sys/class/net/eth0/mtu /proc/sys/net/ipv4/conf/eth0/arp_notify; ip -o link show lo'
+	[ "${lines[0]}" = 1500 ]
+	[ "${lines[1]}" = 1 ]
+	[[ "${lines[2]}" == *"UP"* ]]
+	hk rm -f web
+	no_ports_left
+}
+
+@test "network: published TCP and UDP ports on 127.0.0.1, the gateway and from outside; the server sees the client's address; ps, port, inspect; reload after a flush" {
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 -p 18080:80 -p 15353:5353/udp -v "$UDP_ECHO:/udp-echo:ro"
+	hk exec -d web /udp-echo serve 5353
+	wait_for 5 fetch http://127.0.0.1:18080/
+	fetch http://10.90.1.1:18080/ | grep -q 'hi from'
+	outside_ns
+	run ip netns exec "$NS" busybox wget -q -T 2 -O- http://10.90.250.1:18080/
+	[[ "$output" == "hi from"* ]]
+	run hk logs web
+	[[ "$output" == *"10.90.250.2"* ]]
+	wait_for 5 "$UDP_ECHO" send 127.0.0.1 15353 ping
+	run ip netns exec "$NS" "$UDP_ECHO" send 10.90.250.1 15353 ping
+	[ "$output" = "FROM 10.90.250.2 ping" ]
+	run hk port web
+	[[ "$output" == *"80/tcp -> 0.0.0.0:18080"* ]]
+	[[ "$output" == *"5353/udp -> 0.0.0.0:15353"* ]]
+	run hk ps
+	[[ "$output" == *"0.0.0.0:18080->80/tcp"* ]]
+	run hk inspect web
+	[ "$(jq -r '.[0].NetworkSettings.Ports["80/tcp"][0].HostPort' <<<"$output")" = 18080 ]
+	[[ "$(jq -r '.[0].NetworkSettings.IPAddress' <<<"$output")" == 10.90.1.* ]]
+	[ "$(jq -r '.[0].NetworkSettings.Networks.n1.Gateway' <<<"$output")" = 10.90.1.1 ]
+	[ "$(jq -r '.[0].HostConfig.NetworkMode' <<<"$output")" = n1 ]
+	# someone flushed husk's rules: reload makes them again
+	nft delete table ip husk
+	! fetch http://127.0.0.1:18080/
+	hk network reload
+	fetch http://127.0.0.1:18080/ | grep -q 'hi from'
+	hk rm -f web
+	no_ports_left
+}
+
+@test "network: -P publishes the exposed ports on free host ports; hairpin: a container reaches a published port through the host" {
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 -p 18081:80 -P -p 9000
+	run hk port web
+	local random
+	random=$(awk '/^9000\/tcp/ {print $3}' <<<"$output" | cut -d: -f2)
+	[ -n "$random" ] && [ "$random" -gt 1024 ]
+	wait_for 5 fetch http://127.0.0.1:18081/
+	# another container, and the server itself, through the gateway
+	run hk run --rm --network n1 busybox wget -qO- -T 2 http://10.90.1.1:18081/
+	[[ "$output" == "hi from"* ]]
+	run hk exec web wget -qO- -T 2 http://10.90.1.1:18081/
+	[[ "$output" == "hi from"* ]]
+	hk rm -f web
+	no_ports_left
+}
+
+@test "network: networks are isolated; an internal one has no way out" {
+	outside_ns
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo outside >"$BATS_TEST_TMPDIR/www/index.html"
+	ip netns exec "$NS" busybox httpd -f -p 8000 -h "$BATS_TEST_TMPDIR/www" &
+	BG_PID=$!
+	hk network create --subnet 10.90.1.0/24 n1
+	hk network create --subnet 10.90.2.0/24 n2
+	hk network create --internal --subnet 10.90.3.0/24 n3
+	web n1
+	local ip
+	ip=$(ip_of web)
+	wait_for 5 fetch "http://$ip/"
+	# n1 reaches outside (masqueraded); n2 does not reach n1
+	run hk run --rm --network n1 busybox wget -qO- -T 2 http://10.90.250.2:8000/
+	[ "$output" = outside ]
+	run hk run --rm --network n2 busybox wget -qO- -T 1 "http://$ip/"
+	[ "$status" -ne 0 ]
+	run hk run --rm --network n3 busybox wget -qO- -T 1 http://10.90.250.2:8000/
+	[ "$status" -ne 0 ]
+	# but n3's containers talk to each other
+	web n3 web3
+	run hk run --rm --network n3 busybox wget -qO- -T 2 http://web3/
+	[[ "$output" == "hi from"* ]]
+	run hk network inspect n3
+	[ "$(jq -r '.[0].Internal' <<<"$output")" = true ]
+	[ "$(jq -r '.[0].IPAM.Config[0].Subnet' <<<"$output")" = 10.90.3.0/24 ]
+	[ "$(jq -r '.[0].Containers[].Name' <<<"$output")" = web3 ]
+}
+
+@test "network: none, host and container: modes" {
+	run hk run --rm busybox cat /proc/net/dev
+	[[ "$output" == *"lo:"* ]]
+	[[ "$output" != *"eth0:"* ]]
+	run hk run --rm --network host busybox cat /proc/net/dev
+	[[ "$output" == *"$(ip -o link show | awk -F': ' 'NR == 2 {print $2}' | cut -d@ -f1):"* ]]
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1
+	wait_for 5 fetch "http://$(ip_of web)/"
+	run hk run --rm --network container:web busybox wget -qO- -T 2 http://127.0.0.1/
+	[[ "$output" == "hi from"* ]]
+	run hk run --rm --network container:nosuch busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"nosuch"* ]]
+	run hk run --rm -p 80 --network none busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == "husk: "*"bridge network"* ]]
+	run hk run --rm --network n1 --dns 192.0.2.53 --dns-search a.example --add-host db:192.0.2.7 busybox cat /etc/resolv.conf /etc/hosts
+	[[ "$output" == *"nameserver 192.0.2.53"* ]]
+	[[ "$output" == *"search a.example"* ]]
+	[[ "$output" == *"192.0.2.7	db"* ]]
+}
+
+@test "network: connect and disconnect a running container" {
+	hk network create --subnet 10.90.1.0/24 n1
+	hk network create --subnet 10.90.2.0/24 n2
+	hk run -d --name c1 --network n1 busybox sleep 1000
+	web n2 web2
+	hk network connect n2 c1
+	run hk exec c1 sh -c 'ip -4 -o addr show eth1; wget -qO- -T 2 http://web2/'
+	[[ "$output" == *"inet 10.90.2."* ]]
+	[[ "$output" == *"hi from"* ]]
+	[ "$(hk inspect c1 | jq -r '.[0].NetworkSettings.Networks | keys | join(",")')" = n1,n2 ]
+	run hk network connect n2 c1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"already connected"* ]]
+	run hk network rm n2
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"active endpoints"* ]]
+	hk network disconnect n2 c1
+	run hk exec c1 ip -o link show eth1
+	[ "$status" -ne 0 ]
+	run hk exec web2 cat /etc/hosts
+	[[ "$output" != *c1* ]]
+	# kept across a restart: n1 only
+	hk restart -t 0 c1
+	run hk exec c1 ip -4 -o addr
+	[[ "$output" == *"10.90.1."* ]]
+	[[ "$output" != *"10.90.2."* ]]
+}
+
+@test "network: 30 containers on one network, each with its own address; an address is reused after rm" {
+	hk network create --subnet 10.90.1.0/24 n1
+	local i ips
+	for i in $(seq 1 30); do hk run -d --network n1 --name m$i busybox sleep 1000 >/dev/null; done
+	ips=$(for i in $(seq 1 30); do ip_of m$i; done)
+	[ "$(sort -u <<<"$ips" | grep -c '^10\.90\.1\.')" -eq 30 ]
+	[ "$(ip -o link show master "$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')" | wc -l)" -eq 30 ]
+	local old
+	old=$(ip_of m7)
+	hk rm -f m7
+	hk run -d --network n1 --name again busybox sleep 1000
+	[ "$(ip_of again)" = "$old" ]
+	hk rm -f $(hk ps -aq)
+	no_ports_left
+}
+
+@test "network: bad subnet, overlapping subnet, port in use, bad -p: a one-line error, nothing left" {
+	run hk network create --subnet 10.90.1.0/33 bad
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "husk: "* ]]
+	run hk network create --subnet 10.90.1.1/24 bad
+	[ "$status" -eq 125 ] && [[ "$output" == *"bits set"* ]]
+	hk network create --subnet 10.90.1.0/24 n1
+	run hk network create --subnet 10.90.1.128/25 bad
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"overlaps"* ]]
+	# a route of the host's
+	outside_ns
+	run hk network create --subnet 10.90.250.0/24 bad
+	[ "$status" -eq 125 ] && [[ "$output" == *"overlaps"* ]]
+	run hk network create n1
+	[ "$status" -eq 125 ] && [[ "$output" == *"already exists"* ]]
+	run hk run --rm --network nosuch busybox true
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"nosuch"*"not found"* ]]
+	web n1 -p 18082:80
+	run hk run -d --network n1 -p 18082:80 busybox true
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"18082/tcp is already published by container"* ]]
+	# a process of the host's listens
+	busybox nc -l -p 18083 -s 127.0.0.1 </dev/null >/dev/null &
+	BG_PID=$!
+	wait_for 5 sh -c 'ss -ltn | grep -q 127.0.0.1:18083'
+	run hk run -d --network n1 -p 127.0.0.1:18083:80 busybox true
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"already in use on the host"* ]]
+	for p in 80/sctp x:80 70000:80 1.2.3:80:80 a:b:80:80; do
+		run hk run --rm --network n1 -p "$p" busybox true
+		[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "husk: run: -p"* ]]
+	done
+	[ "$(hk ps -aq | wc -l)" -eq 1 ]
+	[ "$(hk network ls -q | wc -l)" -eq 2 ]
+	! ip -o link show | grep -q "husk-.*bad"
+}
+
+@test "network: husk killed in the middle of the network set-up leaves nothing after rm -f and system prune" {
+	command -v strace >/dev/null || skip "strace not installed"
+	hk network create --subnet 10.90.1.0/24 n1
+	local when
+	for when in 5 7 9; do
+		# the netlink requests of the monitor-to-be: killed after the veth
+		# is made (5: its creation, 7: on the bridge, 9: its address)
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+			run strace -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=$when \
+			"$HUSK_ENGINE" run -d --name k$when --network n1 -p 1808$when:80 busybox sleep 100
+		[ "$status" -ne 0 ]
+		ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
+		hk rm -f k$when
+		no_ports_left
+	done
+	# once more, cleaned by prune alone
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		run strace -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=7 \
+		"$HUSK_ENGINE" run -d --network n1 -p 18089:80 busybox sleep 100
+	ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
+	hk system prune -f
+	hk rm -f $(hk ps -aq) 2>/dev/null || true
+	no_ports_left
+	# and the port and address are free again
+	hk run -d --name after --network n1 -p 18089:80 busybox sleep 100
+	[ "$(ip_of after)" = 10.90.1.2 ]
+}
