@@ -56,22 +56,22 @@ done
 m_none=$(echo "$T_NONE" | median)
 m_bridge=$(echo "$T_BRIDGE" | median)
 
-# listen ADDR PORT: a busybox nc listener on the host, for one connection
+# listen PORT: a busybox nc listener on the host, for one connection
 listen() {
-	busybox nc -l -s "$1" -p "$2" >/dev/null &
+	busybox nc -l -p "$1" >/dev/null &
 	LISTENER=$!
-	for _ in $(seq 50); do ss -ltn | grep -q "$1:$2 " && return 0; sleep 0.05; done
+	for _ in $(seq 50); do ss -ltn | grep -q ":$1 " && return 0; sleep 0.05; done
 	return 1
 }
 # mbps MS: MB/s for $MB MB in MS milliseconds
 mbps() { awk -v mb="$MB" -v ms="$1" 'BEGIN{printf "%.0f", mb * 1000 / ms}'; }
-listen 10.90.200.1 15001 || hb_die "no listener on the gateway"
+listen 15001 || hb_die "no listener on the gateway"
 t_veth=$(timed "$HUSK" run --rm --network "$NET" busybox sh -c \
 	"dd if=/dev/zero bs=1M count=$MB 2>/dev/null | nc 10.90.200.1 15001") || t_veth=NA
 wait "$LISTENER" 2>/dev/null; LISTENER=
 # the container's own start, measured alone, is not transfer time
 t_start=$(timed run_bridge)
-listen 127.0.0.1 15002 || hb_die "no listener on 127.0.0.1"
+listen 15002 || hb_die "no listener on 127.0.0.1"
 t_lo=$(timed sh -c "dd if=/dev/zero bs=1M count=$MB 2>/dev/null | busybox nc 127.0.0.1 15002") || t_lo=NA
 wait "$LISTENER" 2>/dev/null; LISTENER=
 

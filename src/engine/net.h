@@ -80,6 +80,12 @@ int net_port_pick(const struct engine *e, const char *proto, const char *host_ip
 /* The container's ports as configured: -p, and -P's image ports. */
 int net_ctr_ports(const struct ctr *c, struct net_port **ret, size_t *ret_n, husk_error **err);
 
+/* Those ports reserved for the container: a free host port picked for
+ * each that has none, each checked free, each recorded in ep (saved) as
+ * published on net (at its IPAddress there, when it has one). */
+int net_ports_claim(const struct engine *e, const struct ctr *c, json_t *ep, const char *net,
+		    struct net_port **ret, size_t *ret_n, husk_error **err);
+
 /* nftables (net_nft.c): the network's chains made again from the ports
  * of the endpoints on it; or removed (remove), and the table with them
  * once it has no chain left. */

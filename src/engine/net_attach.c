@@ -182,7 +182,9 @@ static void reclaim_locked(const struct engine *e)
 		return;
 	for (size_t i = 0; ids[i]; i++) {
 		cleanup_json json_t *ep = net_endpoint_load(e, ids[i]);
-		if (ep == NULL || endpoint_stale(ep))
+		if (ep == NULL)
+			net_endpoint_remove(e, ids[i]); /* unreadable: nothing to go by */
+		else if (endpoint_stale(ep))
 			teardown_locked(e, ids[i]);
 	}
 }
@@ -340,35 +342,19 @@ static int publish_locked(const struct engine *e, const struct ctr *c, json_t *e
 			  husk_error **err)
 {
 	struct net_port *ports = NULL;
-	size_t n = 0;
-	json_t *att = json_object_get(json_object_get(ep, "Networks"), net);
 	struct net_def d = {0};
-	int r = -1;
+	size_t n = 0;
+	int r;
 
-	if (net_ctr_ports(c, &ports, &n, err) < 0)
+	if (net_ports_claim(e, c, ep, net, &ports, &n, err) < 0)
 		return -1;
-	if (n == 0) {
-		free(ports);
+	free(ports);
+	if (n == 0)
 		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct net_port *p = &ports[i];
-		if (p->host_port == 0 ? net_port_pick(e, p->proto, p->host_ip, &p->host_port, err)
-				      : net_port_check_free(e, c->id, p, err))
-			goto out;
-		json_array_append_new(json_object_get(ep, "Ports"),
-				      json_pack("{s:s, s:s, s:i, s:i, s:s, s:O}", "Proto", p->proto,
-						"HostIp", p->host_ip, "HostPort", p->host_port,
-						"Port", p->port, "Network", net, "IPAddress",
-						json_object_get(att, "IPAddress")));
-		if (net_endpoint_save(e, c->id, ep, err) < 0)
-			goto out;
-	}
-	if (net_def_load(e, net, &d, err) == 0)
+	r = net_def_load(e, net, &d, err);
+	if (r == 0)
 		r = net_nft_apply(e, &d, false, err);
 	net_def_clear(&d);
-out:
-	free(ports);
 	return r;
 }
 

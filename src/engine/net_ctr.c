@@ -54,6 +54,9 @@ int net_check_options(const struct engine *e, const struct run_options *o, husk_
 						       o->ports[i].host_port, o->ports[i].proto);
 	if (o->n_ports == 0)
 		return 0;
+	/* a port a killed husk's container held is free */
+	if (net_reclaim(e, err) < 0)
+		return -1;
 	lock = net_lock(e, err);
 	if (lock < 0)
 		return -1;

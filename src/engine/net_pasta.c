@@ -117,20 +117,9 @@ int net_pasta_up(const struct engine *e, const struct ctr *c, pid_t pid, json_t 
 	pid_t pasta;
 	int r = -1;
 
-	if (net_ctr_ports(c, &ports, &n, err) < 0)
+	if (net_ports_claim(e, c, ep, NET_DEFAULT, &ports, &n, err) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		struct net_port *p = &ports[i];
-		if (p->host_port == 0 ? net_port_pick(e, p->proto, p->host_ip, &p->host_port, err)
-				      : net_port_check_free(e, c->id, p, err))
-			goto out;
-		json_array_append_new(json_object_get(ep, "Ports"),
-				      json_pack("{s:s, s:s, s:i, s:i, s:s}", "Proto", p->proto,
-						"HostIp", p->host_ip, "HostPort", p->host_port,
-						"Port", p->port, "Network", NET_DEFAULT));
-	}
-	if (net_endpoint_save(e, c->id, ep, err) < 0 ||
-	    pasta_start(e, c, pid, ports, n, &pasta, err) < 0)
+	if (pasta_start(e, c, pid, ports, n, &pasta, err) < 0)
 		goto out;
 	proc_start_time(pasta, &start);
 	json_object_set_new(ep, "Pasta", json_integer(pasta));

@@ -176,6 +176,38 @@ int net_port_pick(const struct engine *e, const char *proto, const char *host_ip
 	return husk_error_fail(err, HUSK_ERR_BUSY, "no free %s port found", proto);
 }
 
+int net_ports_claim(const struct engine *e, const struct ctr *c, json_t *ep, const char *net,
+		    struct net_port **ret, size_t *ret_n, husk_error **err)
+{
+	json_t *att = json_object_get(json_object_get(ep, "Networks"), net);
+	struct net_port *ports = NULL;
+	size_t n = 0;
+
+	if (net_ctr_ports(c, &ports, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct net_port *p = &ports[i];
+		json_t *j;
+		if (p->host_port == 0 ? net_port_pick(e, p->proto, p->host_ip, &p->host_port, err)
+				      : net_port_check_free(e, c->id, p, err))
+			goto fail;
+		j = json_pack("{s:s, s:s, s:i, s:i, s:s}", "Proto", p->proto, "HostIp", p->host_ip,
+			      "HostPort", p->host_port, "Port", p->port, "Network", net);
+		if (j && json_object_get(att, "IPAddress"))
+			json_object_set(j, "IPAddress", json_object_get(att, "IPAddress"));
+		json_array_append_new(json_object_get(ep, "Ports"), j);
+		/* recorded before the rules exist: a kill leaves them findable */
+		if (net_endpoint_save(e, c->id, ep, err) < 0)
+			goto fail;
+	}
+	*ret = ports;
+	*ret_n = n;
+	return 0;
+fail:
+	free(ports);
+	return -1;
+}
+
 /* "80/tcp" */
 static int port_key(const char *key, struct net_port *p)
 {

@@ -31,6 +31,7 @@ teardown() {
 	[ "$(id -u)" = 0 ] || return 0
 	local ids n
 	[ -z "${BG_PID:-}" ] || { kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null || true; }
+	teardown_rootless
 	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
 	[ -z "$ids" ] || timeout 60 "$HUSK_ENGINE" rm -f $ids >/dev/null 2>&1 || true
 	for n in $("$HUSK_ENGINE" network ls 2>/dev/null | awk 'NR > 1 {print $2}'); do
@@ -282,9 +283,9 @@ fetch() { busybox wget -q -T 2 -O- "$1"; }
 	run hk run -d --network n1 -p 18082:80 busybox true
 	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"18082/tcp is already published by container"* ]]
 	# a process of the host's listens
-	busybox nc -l -p 18083 -s 127.0.0.1 </dev/null >/dev/null &
+	busybox nc -l -p 18083 </dev/null >/dev/null &
 	BG_PID=$!
-	wait_for 5 sh -c 'ss -ltn | grep -q 127.0.0.1:18083'
+	wait_for 5 sh -c 'ss -ltn | grep -q ":18083 "'
 	run hk run -d --network n1 -p 127.0.0.1:18083:80 busybox true
 	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"already in use on the host"* ]]
 	for p in 80/sctp x:80 70000:80 1.2.3:80:80 a:b:80:80; do
@@ -322,4 +323,63 @@ fetch() { busybox wget -q -T 2 -O- "$1"; }
 	# and the port and address are free again
 	hk run -d --name after --network n1 -p 18089:80 busybox sleep 100
 	[ "$(ip_of after)" = 10.90.1.2 ]
+}
+
+# The rootless test's user (as engine-rootless.bats makes one), removed in
+# teardown_rootless.
+make_user() {
+	command -v useradd >/dev/null && command -v newuidmap >/dev/null ||
+		skip "useradd or newuidmap (package uidmap) is not installed"
+	RL_USER=hknet$$
+	RL_DIR=$(mktemp -d /tmp/husk-netrl.XXXXXX)
+	chmod 755 "$RL_DIR"
+	useradd -M -U -d "$RL_DIR/home" -s /bin/sh "$RL_USER"
+	local start=$((1400000000 + ($$ % 1000) * 1000000))
+	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
+	echo "$RL_USER:$start:65536" >>/etc/subuid
+	echo "$RL_USER:$start:65536" >>/etc/subgid
+	mkdir -p "$RL_DIR/home" "$RL_DIR/bin"
+	install -m 755 "$HUSK_ENGINE" "$(dirname "$HUSK_ENGINE")/husk-monitor" "$RL_DIR/bin/"
+	chown "$RL_USER:$RL_USER" "$RL_DIR/home"
+}
+
+as_user() {
+	timeout -k 1 60 setpriv --reuid "$RL_USER" --regid "$RL_USER" --init-groups \
+		env -i HOME="$RL_DIR/home" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		"$RL_DIR/bin/husk" "$@"
+}
+
+teardown_rootless() {
+	[ -n "${RL_USER:-}" ] || return 0
+	local pid i
+	as_user rm -f $(as_user ps -aq --no-trunc 2>/dev/null) >/dev/null 2>&1 || true
+	# the pause process (and anything else of this user) is this test's
+	for pid in $(pgrep -u "$RL_USER"); do kill -9 "$pid" 2>/dev/null; done
+	for ((i = 0; i < 50; i++)); do
+		pgrep -u "$RL_USER" >/dev/null || break
+		sleep 0.1
+	done
+	rm -rf "$RL_DIR" "/tmp/husk-engine-$(id -u "$RL_USER" 2>/dev/null)"
+	userdel "$RL_USER" 2>/dev/null
+	getent group "$RL_USER" >/dev/null && groupdel "$RL_USER" 2>/dev/null
+	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
+	RL_USER=
+}
+
+@test "network: rootless: the default network through pasta; a published port is fetched on 127.0.0.1; pasta ends with the container" {
+	command -v pasta >/dev/null || skip "pasta (package passt) is not installed"
+	make_user
+	run as_user run -d --name web --network bridge -p 18090:80 busybox sh -c \
+		'mkdir -p /www && echo rootless-hi >/www/index.html && exec httpd -f -p 80 -h /www'
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	wait_for 5 fetch http://127.0.0.1:18090/
+	[ "$(fetch http://127.0.0.1:18090/)" = rootless-hi ]
+	run as_user port web
+	[ "$output" = "80/tcp -> 0.0.0.0:18090" ]
+	pgrep -u "$RL_USER" -x pasta >/dev/null || pgrep -u "$RL_USER" -x pasta.avx2 >/dev/null
+	run as_user network create mine
+	[ "$status" -eq 125 ] && [[ "$output" == *"rootless"* ]]
+	as_user rm -f web
+	! pgrep -u "$RL_USER" -f pasta >/dev/null
+	! fetch http://127.0.0.1:18090/
 }
