@@ -118,6 +118,11 @@ int net_detach_live(const struct engine *e, const struct ctr *c, const char *net
 int net_pasta_up(const struct engine *e, const struct ctr *c, pid_t pid, json_t *ep,
 		 husk_error **err);
 void net_pasta_down(json_t *ep);
+/* The fallback when there is no pasta (net_slirp.c): slirp4netns started
+ * for the netns of pid, the ports forwarded; its pid in *ret (also when a
+ * port failed: the caller ends it). */
+int net_slirp_start(const struct engine *e, const struct ctr *c, pid_t pid,
+		    const struct net_port *ports, size_t n_ports, pid_t *ret, husk_error **err);
 /* Endpoints of containers that no longer run, removed. */
 int net_reclaim(const struct engine *e, husk_error **err);
 /* inspect's NetworkSettings: Networks, IPAddress, Gateway, Ports. */

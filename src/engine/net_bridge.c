@@ -33,26 +33,27 @@ int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_erro
 	/* 127.0.0.1 DNATed to a container is routed out the bridge */
 	static const int devconf[] = {IPV4_DEVCONF_ROUTE_LOCALNET, 0};
 	cleanup_nl struct nl *n = NULL;
+	bool made = false;
 	int index;
 
 	if (nl_open(&n, err) < 0)
 		return -1;
 	index = nl_link_index(n, d->bridge, err);
-	if (index < 0)
-		return -1;
-	if (index > 0)
-		return 0;
-	if (nl_bridge_add(n, d->bridge, BRIDGE_MTU, err) < 0)
-		return -1;
-	index = nl_link_index(n, d->bridge, err);
-	if (index <= 0)
-		return index < 0
-			   ? -1
-			   : husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`", d->bridge);
-	if (nl_addr_add(n, index, d->gateway, d->prefix, err) < 0 ||
-	    nl_link_up(n, index, 0, devconf, err) < 0 || ip_forward_on(err) < 0 ||
-	    net_nft_apply(e, d, false, err) < 0) {
-		nl_link_del(n, d->bridge, NULL);
+	if (index == 0) {
+		if (nl_bridge_add(n, d->bridge, BRIDGE_MTU, err) < 0)
+			return -1;
+		made = true;
+		index = nl_link_index(n, d->bridge, err);
+		if (index == 0)
+			index = husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`", d->bridge);
+	}
+	/* the address and state of one made before too: they cost little,
+	 * and mend a bridge half made by a killed husk */
+	if (index < 0 || nl_addr_add(n, index, d->gateway, d->prefix, err) < 0 ||
+	    nl_link_up(n, index, 0, devconf, err) < 0 ||
+	    (made && (ip_forward_on(err) < 0 || net_nft_apply(e, d, false, err) < 0))) {
+		if (made)
+			nl_link_del(n, d->bridge, NULL);
 		return husk_error_wrap(err, "network `%s`", d->name);
 	}
 	return 0;

@@ -76,13 +76,17 @@ static struct nlmsghdr *nl_msg(struct nl *n, uint16_t type, uint16_t flags)
 	return h;
 }
 
-/* Sends h and runs cb on each answer until the ACK or DONE; -errno. */
+/* Sends h and runs cb on each answer until the ACK (a dump: DONE); -errno.
+ * Every request but a dump asks for an ACK: a GET's single answer is not
+ * followed by anything else to stop at. */
 static int nl_talk_cb(struct nl *n, struct nlmsghdr *h, mnl_cb_t cb, void *data)
 {
 	unsigned seq = h->nlmsg_seq;
 	ssize_t len;
 	int r;
 
+	if (!(h->nlmsg_flags & NLM_F_DUMP))
+		h->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(n->s, h, h->nlmsg_len) < 0)
 		return -errno;
 	do {
@@ -96,7 +100,6 @@ static int nl_talk_cb(struct nl *n, struct nlmsghdr *h, mnl_cb_t cb, void *data)
 
 static int nl_talk(struct nl *n, struct nlmsghdr *h)
 {
-	h->nlmsg_flags |= NLM_F_ACK;
 	return nl_talk_cb(n, h, NULL, NULL);
 }
 

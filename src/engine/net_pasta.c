@@ -6,6 +6,7 @@
  * forwards the published ports from the host to it. pasta forks to the
  * background once it is set up; its pid is kept in the endpoint file and
  * it is ended with the container's network (net_container_down).
+ * Without pasta, slirp4netns does the same (net_slirp.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -108,18 +109,37 @@ out:
 	return r < 0 && err && *err == NULL ? husk_error_set(err, ENOMEM, "pasta") : r;
 }
 
+static bool program_found(const char *name)
+{
+	const char *path = getenv("PATH");
+	cleanup_free char *copy = strdup(path && *path ? path : "/usr/bin:/bin");
+	char *save = NULL;
+
+	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir;
+	     dir = strtok_r(NULL, ":", &save)) {
+		cleanup_free char *p = NULL;
+		if (asprintf(&p, "%s/%s", dir, name) >= 0 && access(p, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 int net_pasta_up(const struct engine *e, const struct ctr *c, pid_t pid, json_t *ep,
 		 husk_error **err)
 {
 	struct net_port *ports = NULL;
 	unsigned long long start = 0;
 	size_t n = 0;
-	pid_t pasta;
-	int r = -1;
+	pid_t pasta = 0;
+	int r;
 
 	if (net_ports_claim(e, c, ep, NET_DEFAULT, &ports, &n, err) < 0)
 		return -1;
-	if (pasta_start(e, c, pid, ports, n, &pasta, err) < 0)
+	r = program_found("pasta") ? pasta_start(e, c, pid, ports, n, &pasta, err)
+				   : net_slirp_start(e, c, pid, ports, n, &pasta, err);
+	if (r < 0 && pasta > 0)
+		kill(pasta, SIGKILL);
+	if (r < 0)
 		goto out;
 	proc_start_time(pasta, &start);
 	json_object_set_new(ep, "Pasta", json_integer(pasta));
