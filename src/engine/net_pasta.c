@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,9 +40,10 @@ static int port_args(char **argv, size_t *n, const struct net_port *ports, size_
 	return 0;
 }
 
+/* pasta in the foreground (its pid is then the one we know), in a session
+ * of its own; ready once it wrote its pid file. */
 static int pasta_run(char **argv, const char *pidfile, pid_t *ret, husk_error **err)
 {
-	cleanup_free char *text = NULL;
 	int status;
 	pid_t child = fork();
 
@@ -52,21 +54,26 @@ static int pasta_run(char **argv, const char *pidfile, pid_t *ret, husk_error **
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		for (int i = 0; i < 3; i++)
 			dup2(null, i);
+		setsid();
 		execvp("pasta", argv);
 		_exit(127);
 	}
-	if (waitpid(child, &status, 0) < 0)
-		return husk_error_set(err, errno, "wait for pasta");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return husk_error_fail(err, HUSK_ERR_SYSTEM,
-				       WIFEXITED(status) && WEXITSTATUS(status) == 127
-					   ? "rootless networking needs pasta (package passt)"
-					   : "pasta failed (status %d): a port in use?",
-				       WIFEXITED(status) ? WEXITSTATUS(status) : 128);
-	if (read_file_at(AT_FDCWD, pidfile, &text, NULL, err) < 0)
-		return -1;
-	*ret = (pid_t)atoi(text);
-	return *ret > 0 ? 0 : husk_error_fail(err, HUSK_ERR_SYSTEM, "pasta: no pid");
+	*ret = child;
+	for (int waited = 0; waited < 5000; waited++) {
+		struct stat st;
+		if (stat(pidfile, &st) == 0 && st.st_size > 0)
+			return 0;
+		if (waitpid(child, &status, WNOHANG) == child) {
+			*ret = 0;
+			return husk_error_fail(err, HUSK_ERR_SYSTEM,
+					       "pasta failed (%s %d): a port in use?",
+					       WIFEXITED(status) ? "status" : "signal",
+					       WIFEXITED(status) ? WEXITSTATUS(status)
+								 : WTERMSIG(status));
+		}
+		usleep(1000);
+	}
+	return husk_error_fail(err, HUSK_ERR_SYSTEM, "pasta: not ready after 5 s");
 }
 
 static int pasta_start(const struct engine *e, const struct ctr *c, pid_t pid,
@@ -82,6 +89,9 @@ static int pasta_start(const struct engine *e, const struct ctr *c, pid_t pid,
 	argv[n++] = strdup("pasta");
 	argv[n++] = strdup("--config-net");
 	argv[n++] = strdup("--quiet");
+	argv[n++] = strdup("--foreground");
+	/* ended by us (net_pasta_down): no watch on a /proc path */
+	argv[n++] = strdup("--no-netns-quit");
 	/* only what is published; nothing forwarded from the container */
 	argv[n++] = strdup("-T");
 	argv[n++] = strdup("none");
@@ -91,7 +101,8 @@ static int pasta_start(const struct engine *e, const struct ctr *c, pid_t pid,
 	argv[n++] = strdup(pidfile);
 	if (port_args(argv, &n, ports, n_ports, "tcp", "-t") < 0 ||
 	    port_args(argv, &n, ports, n_ports, "udp", "-u") < 0 ||
-	    asprintf(&argv[n++], "%d", pid) < 0)
+	    (argv[n++] = strdup("--netns")) == NULL ||
+	    asprintf(&argv[n++], "/proc/%d/ns/net", pid) < 0)
 		goto out;
 	if (!strv_contains(argv, "-t")) {
 		argv[n++] = strdup("-t");

@@ -345,7 +345,7 @@ make_user() {
 
 as_user() {
 	timeout -k 1 60 setpriv --reuid "$RL_USER" --regid "$RL_USER" --init-groups \
-		env -i HOME="$RL_DIR/home" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		env -i HOME="$RL_DIR/home" PATH="${RL_PATH:-/usr/sbin:/usr/bin:/sbin:/bin}" \
 		"$RL_DIR/bin/husk" "$@"
 }
 
@@ -382,4 +382,21 @@ teardown_rootless() {
 	as_user rm -f web
 	! pgrep -u "$RL_USER" -f pasta >/dev/null
 	! fetch http://127.0.0.1:18090/
+}
+
+@test "network: rootless without pasta: slirp4netns; a published port is fetched on 127.0.0.1" {
+	command -v slirp4netns >/dev/null || skip "slirp4netns is not installed"
+	make_user
+	# a PATH with no pasta in it
+	local p
+	mkdir "$RL_DIR/nopasta"
+	for p in newuidmap newgidmap slirp4netns; do ln -s "$(command -v $p)" "$RL_DIR/nopasta/"; done
+	RL_PATH=$RL_DIR/nopasta run as_user run -d --name web --network bridge -p 18091:80 busybox sh -c \
+		'mkdir -p /www && echo slirp-hi >/www/index.html && exec httpd -f -p 80 -h /www'
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	wait_for 5 fetch http://127.0.0.1:18091/
+	[ "$(fetch http://127.0.0.1:18091/)" = slirp-hi ]
+	pgrep -u "$RL_USER" -x slirp4netns >/dev/null
+	as_user rm -f web
+	! pgrep -u "$RL_USER" -x slirp4netns >/dev/null
 }
