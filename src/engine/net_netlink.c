@@ -85,7 +85,9 @@ static int nl_talk_cb(struct nl *n, struct nlmsghdr *h, mnl_cb_t cb, void *data)
 	ssize_t len;
 	int r;
 
-	if (!(h->nlmsg_flags & NLM_F_DUMP))
+	/* NLM_F_DUMP's bits mean NLM_F_EXCL and NLM_F_REPLACE on a NEW: a
+	 * dump is a GET (RTM_GET* are 2 modulo 4) */
+	if ((h->nlmsg_type & 3) != 2 || (h->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
 		h->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(n->s, h, h->nlmsg_len) < 0)
 		return -errno;

@@ -166,6 +166,10 @@ void net_pasta_down(json_t *ep)
 	json_int_t pid = json_integer_value(json_object_get(ep, "Pasta"));
 	json_int_t start = json_integer_value(json_object_get(ep, "PastaStart"));
 
-	if (pid > 0 && process_alive((pid_t)pid, (unsigned long long)start))
+	if (pid > 0 && process_alive((pid_t)pid, (unsigned long long)start)) {
 		kill((pid_t)pid, SIGTERM);
+		/* reaped when it is ours (a monitor's restart): ECHILD at once
+		 * otherwise */
+		waitpid((pid_t)pid, NULL, 0);
+	}
 }
