@@ -113,15 +113,15 @@ int net_disconnect(const struct engine *e, const struct ctr *c, const char *net,
 int net_attach_live(const struct engine *e, const struct ctr *c, const char *net, pid_t pid,
 		    husk_error **err);
 int net_detach_live(const struct engine *e, const struct ctr *c, const char *net, husk_error **err);
-/* Rootless (net_pasta.c): pasta in the netns of pid, with the published
+/* Rootless (net_pasta.c): pasta in the netns nsfd, with the published
  * ports, recorded in ep; and ended. */
-int net_pasta_up(const struct engine *e, const struct ctr *c, pid_t pid, json_t *ep,
+int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
 		 husk_error **err);
 void net_pasta_down(json_t *ep);
 /* The fallback when there is no pasta (net_slirp.c): slirp4netns started
- * for the netns of pid, the ports forwarded; its pid in *ret (also when a
+ * for the netns nsfd, the ports forwarded; its pid in *ret (also when a
  * port failed: the caller ends it). */
-int net_slirp_start(const struct engine *e, const struct ctr *c, pid_t pid,
+int net_slirp_start(const struct engine *e, const struct ctr *c, int nsfd,
 		    const struct net_port *ports, size_t n_ports, pid_t *ret, husk_error **err);
 /* Endpoints of containers that no longer run, removed. */
 int net_reclaim(const struct engine *e, husk_error **err);

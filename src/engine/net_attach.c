@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ip.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -369,6 +371,28 @@ static json_t *endpoint_new(const struct ctr *c, pid_t pid)
 			 (json_int_t)pid, "PidStart", (json_int_t)start, "Networks", "Ports");
 }
 
+/* The netns of pid through its pidfd: rootless, the init (not dumpable,
+ * and of a memory map made outside the user namespace) refuses
+ * /proc/PID/ns/net to a root of the user namespace. setns(2) with a pidfd
+ * asks for no ptrace access. */
+static int open_netns_by_pidfd(pid_t pid, husk_error **err)
+{
+	cleanup_close int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	cleanup_close int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int fd;
+
+	if (pidfd < 0 || self < 0)
+		return husk_error_set(err, errno, "the network namespace of process %d", pid);
+	if (setns(pidfd, CLONE_NEWNET) < 0)
+		return husk_error_set(err, errno, "enter the network namespace of process %d", pid);
+	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (setns(self, CLONE_NEWNET) < 0)
+		abort(); /* never go on in the container's */
+	if (fd < 0)
+		return husk_error_set(err, errno, "the network namespace of process %d", pid);
+	return fd;
+}
+
 static int open_netns(pid_t pid, husk_error **err)
 {
 	char path[64];
@@ -376,6 +400,8 @@ static int open_netns(pid_t pid, husk_error **err)
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES)
+		return open_netns_by_pidfd(pid, err);
 	if (fd < 0)
 		return husk_error_set(err, errno, "open `%s`", path);
 	return fd;
@@ -394,7 +420,7 @@ static int up_locked(const struct engine *e, const struct ctr *c, pid_t pid, jso
 	if (ep == NULL)
 		return husk_error_set(err, ENOMEM, "endpoint");
 	if (e->rt.rootless)
-		return net_pasta_up(e, c, pid, ep, err);
+		return net_pasta_up(e, c, nsfd, ep, err);
 	json_object_foreach (nets, name, v) {
 		if (attach_locked(e, c->id, ep, name, nsfd, err) < 0)
 			return -1;

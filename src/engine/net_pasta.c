@@ -42,7 +42,7 @@ static int port_args(char **argv, size_t *n, const struct net_port *ports, size_
 
 /* pasta in the foreground (its pid is then the one we know), in a session
  * of its own; ready once it wrote its pid file. */
-static int pasta_run(char **argv, const char *pidfile, pid_t *ret, husk_error **err)
+static int pasta_run(char **argv, const char *pidfile, int nsfd, pid_t *ret, husk_error **err)
 {
 	int status;
 	pid_t child = fork();
@@ -55,6 +55,7 @@ static int pasta_run(char **argv, const char *pidfile, pid_t *ret, husk_error **
 		for (int i = 0; i < 3; i++)
 			dup2(null, i);
 		setsid();
+		fcntl(nsfd, F_SETFD, 0); /* its --netns, /proc/self/fd/N */
 		execvp("pasta", argv);
 		_exit(127);
 	}
@@ -65,18 +66,17 @@ static int pasta_run(char **argv, const char *pidfile, pid_t *ret, husk_error **
 			return 0;
 		if (waitpid(child, &status, WNOHANG) == child) {
 			*ret = 0;
-			return husk_error_fail(err, HUSK_ERR_SYSTEM,
-					       "pasta failed (%s %d): a port in use?",
-					       WIFEXITED(status) ? "status" : "signal",
-					       WIFEXITED(status) ? WEXITSTATUS(status)
-								 : WTERMSIG(status));
+			return husk_error_fail(
+			    err, HUSK_ERR_SYSTEM, "pasta failed (%s %d): a port in use?",
+			    WIFEXITED(status) ? "status" : "signal",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		}
 		usleep(1000);
 	}
 	return husk_error_fail(err, HUSK_ERR_SYSTEM, "pasta: not ready after 5 s");
 }
 
-static int pasta_start(const struct engine *e, const struct ctr *c, pid_t pid,
+static int pasta_start(const struct engine *e, const struct ctr *c, int nsfd,
 		       const struct net_port *ports, size_t n_ports, pid_t *ret, husk_error **err)
 {
 	char *argv[PASTA_ARGS_MAX] = {0};
@@ -102,7 +102,7 @@ static int pasta_start(const struct engine *e, const struct ctr *c, pid_t pid,
 	if (port_args(argv, &n, ports, n_ports, "tcp", "-t") < 0 ||
 	    port_args(argv, &n, ports, n_ports, "udp", "-u") < 0 ||
 	    (argv[n++] = strdup("--netns")) == NULL ||
-	    asprintf(&argv[n++], "/proc/%d/ns/net", pid) < 0)
+	    asprintf(&argv[n++], "/proc/self/fd/%d", nsfd) < 0)
 		goto out;
 	if (!strv_contains(argv, "-t")) {
 		argv[n++] = strdup("-t");
@@ -112,7 +112,7 @@ static int pasta_start(const struct engine *e, const struct ctr *c, pid_t pid,
 		argv[n++] = strdup("-u");
 		argv[n++] = strdup("none");
 	}
-	r = pasta_run(argv, pidfile, ret, err);
+	r = pasta_run(argv, pidfile, nsfd, ret, err);
 	unlink(pidfile);
 out:
 	for (size_t i = 0; i < n; i++)
@@ -135,7 +135,7 @@ static bool program_found(const char *name)
 	return false;
 }
 
-int net_pasta_up(const struct engine *e, const struct ctr *c, pid_t pid, json_t *ep,
+int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
 		 husk_error **err)
 {
 	struct net_port *ports = NULL;
@@ -146,8 +146,8 @@ int net_pasta_up(const struct engine *e, const struct ctr *c, pid_t pid, json_t 
 
 	if (net_ports_claim(e, c, ep, NET_DEFAULT, &ports, &n, err) < 0)
 		return -1;
-	r = program_found("pasta") ? pasta_start(e, c, pid, ports, n, &pasta, err)
-				   : net_slirp_start(e, c, pid, ports, n, &pasta, err);
+	r = program_found("pasta") ? pasta_start(e, c, nsfd, ports, n, &pasta, err)
+				   : net_slirp_start(e, c, nsfd, ports, n, &pasta, err);
 	if (r < 0 && pasta > 0)
 		kill(pasta, SIGKILL);
 	if (r < 0)

@@ -21,9 +21,9 @@
 #include "net.h"
 #include "util.h"
 
-static pid_t slirp_spawn(pid_t pid, const char *api, int ready_w)
+static pid_t slirp_spawn(int nsfd, const char *api, int ready_w)
 {
-	char ready[32], target[16], apiarg[PATH_MAX + 16];
+	char ready[32], target[32], apiarg[PATH_MAX + 16];
 	pid_t child = fork();
 
 	if (child != 0)
@@ -34,11 +34,13 @@ static pid_t slirp_spawn(pid_t pid, const char *api, int ready_w)
 		dup2(null, i);
 	setsid();
 	fcntl(ready_w, F_SETFD, 0);
+	fcntl(nsfd, F_SETFD, 0);
 	snprintf(ready, sizeof(ready), "--ready-fd=%d", ready_w);
-	snprintf(target, sizeof(target), "%d", pid);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", nsfd);
 	snprintf(apiarg, sizeof(apiarg), "--api-socket=%s", api);
 	execlp("slirp4netns", "slirp4netns", "--configure", "--mtu=65520",
-	       "--disable-host-loopback", ready, apiarg, target, "tap0", (char *)NULL);
+	       "--disable-host-loopback", "--netns-type=path", ready, apiarg, target, "tap0",
+	       (char *)NULL);
 	_exit(127);
 }
 
@@ -65,7 +67,7 @@ static int slirp_forward(const char *api, const struct net_port *p, husk_error *
 	return 0;
 }
 
-int net_slirp_start(const struct engine *e, const struct ctr *c, pid_t pid,
+int net_slirp_start(const struct engine *e, const struct ctr *c, int nsfd,
 		    const struct net_port *ports, size_t n_ports, pid_t *ret, husk_error **err)
 {
 	cleanup_free char *api = NULL;
@@ -78,7 +80,7 @@ int net_slirp_start(const struct engine *e, const struct ctr *c, pid_t pid,
 	unlink(api);
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return husk_error_set(err, errno, "pipe");
-	child = slirp_spawn(pid, api, fds[1]);
+	child = slirp_spawn(nsfd, api, fds[1]);
 	close(fds[1]);
 	if (child < 0 || read(fds[0], &ready, 1) != 1 || ready != '1') {
 		close(fds[0]);

@@ -58,7 +58,7 @@ net_nothing_left() {
 # No DNAT rule (no published port) and no husk veth while containers are
 # gone but networks remain.
 no_ports_left() {
-	! nft list table ip husk 2>/dev/null | grep -q dnat &&
+	! nft list table ip husk 2>/dev/null | grep -q 'dnat to' &&
 		! ip -o link show | grep -q 'hkv[0-9a-f]'
 }
 
@@ -77,13 +77,15 @@ outside_ns() {
 	ip -n "$NS" route add default via 10.90.250.1
 }
 
-# web: busybox httpd on port 80 of network $1, logging its clients.
+# web NETWORK NAME [OPTIONS...]: busybox httpd on port 80, logging its
+# clients.
 web() {
-	hk run -d --name "${2:-web}" --network "$1" "${@:3}" busybox sh -c \
+	hk run -d --name "$2" --network "$1" "${@:3}" busybox sh -c \
 		'mkdir -p /www && echo "hi from $(hostname)" >/www/index.html && exec httpd -f -vv -p 80 -h /www'
 }
 
-fetch() { busybox wget -q -T 2 -O- "$1"; }
+# (the host's busybox wget is not used: Debian's static one crashes)
+fetch() { curl -fsS --max-time 2 "$1"; }
 
 @test "network: the default bridge is made on first use; two containers on a network talk by name" {
 	run hk run --rm --network bridge busybox sh -c 'ip -4 -o addr show eth0; ip route'
@@ -94,7 +96,7 @@ fetch() { busybox wget -q -T 2 -O- "$1"; }
 	# the container's veth went as it exited
 	no_ports_left
 	hk network create --subnet 10.90.1.0/24 n1
-	web n1
+	web n1 web
 	local ip
 	ip=$(ip_of web)
 	[[ "$ip" == 10.90.1.* ]]
@@ -118,12 +120,12 @@ fetch() { busybox wget -q -T 2 -O- "$1"; }
 
 @test "network: published TCP and UDP ports on 127.0.0.1, the gateway and from outside; the server sees the client's address; ps, port, inspect; reload after a flush" {
 	hk network create --subnet 10.90.1.0/24 n1
-	web n1 -p 18080:80 -p 15353:5353/udp -v "$UDP_ECHO:/udp-echo:ro"
+	web n1 web -p 18080:80 -p 15353:5353/udp -v "$UDP_ECHO:/udp-echo:ro"
 	hk exec -d web /udp-echo serve 5353
 	wait_for 5 fetch http://127.0.0.1:18080/
 	fetch http://10.90.1.1:18080/ | grep -q 'hi from'
 	outside_ns
-	run ip netns exec "$NS" busybox wget -q -T 2 -O- http://10.90.250.1:18080/
+	run ip netns exec "$NS" curl -fsS --max-time 2 http://10.90.250.1:18080/
 	[[ "$output" == "hi from"* ]]
 	run hk logs web
 	[[ "$output" == *"10.90.250.2"* ]]
@@ -151,7 +153,7 @@ fetch() { busybox wget -q -T 2 -O- "$1"; }
 
 @test "network: -P publishes the exposed ports on free host ports; hairpin: a container reaches a published port through the host" {
 	hk network create --subnet 10.90.1.0/24 n1
-	web n1 -p 18081:80 -P -p 9000
+	web n1 web -p 18081:80 -P -p 9000
 	run hk port web
 	local random
 	random=$(awk '/^9000\/tcp/ {print $3}' <<<"$output" | cut -d: -f2)
@@ -175,7 +177,7 @@ fetch() { busybox wget -q -T 2 -O- "$1"; }
 	hk network create --subnet 10.90.1.0/24 n1
 	hk network create --subnet 10.90.2.0/24 n2
 	hk network create --internal --subnet 10.90.3.0/24 n3
-	web n1
+	web n1 web
 	local ip
 	ip=$(ip_of web)
 	wait_for 5 fetch "http://$ip/"
@@ -203,7 +205,7 @@ fetch() { busybox wget -q -T 2 -O- "$1"; }
 	run hk run --rm --network host busybox cat /proc/net/dev
 	[[ "$output" == *"$(ip -o link show | awk -F': ' 'NR == 2 {print $2}' | cut -d@ -f1):"* ]]
 	hk network create --subnet 10.90.1.0/24 n1
-	web n1
+	web n1 web
 	wait_for 5 fetch "http://$(ip_of web)/"
 	run hk run --rm --network container:web busybox wget -qO- -T 2 http://127.0.0.1/
 	[[ "$output" == "hi from"* ]]
@@ -279,7 +281,7 @@ fetch() { busybox wget -q -T 2 -O- "$1"; }
 	[ "$status" -eq 125 ] && [[ "$output" == *"already exists"* ]]
 	run hk run --rm --network nosuch busybox true
 	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"nosuch"*"not found"* ]]
-	web n1 -p 18082:80
+	web n1 web -p 18082:80
 	run hk run -d --network n1 -p 18082:80 busybox true
 	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"18082/tcp is already published by container"* ]]
 	# a process of the host's listens
