@@ -287,7 +287,9 @@ static int veth_plug(const char *veth, const char *ifname, int nsfd, const struc
 	index = nl_link_index(n, veth, err);
 	if (index <= 0)
 		return index < 0 ? -1 : husk_error_fail(err, HUSK_ERR_SYSTEM, "no `%s`", veth);
-	return nl_link_up(n, index, bridge, NULL, err);
+	if (nl_link_up(n, index, bridge, NULL, err) < 0)
+		return -1;
+	return nl_port_hairpin(n, index, err);
 }
 
 /* eth<N> and its host end hkv<id:9><N>, N the first free slot. */

@@ -253,6 +253,24 @@ int nl_link_up(struct nl *n, int index, int master, const int *devconf_on, husk_
 	return 0;
 }
 
+int nl_port_hairpin(struct nl *n, int index, husk_error **err)
+{
+	/* a SETLINK of family AF_BRIDGE reaches the bridge's port options */
+	struct nlmsghdr *h = nl_msg(n, RTM_SETLINK, 0);
+	struct ifinfomsg *ifi = ifi_put(h, index);
+	struct nlattr *info;
+	int r;
+
+	ifi->ifi_family = AF_BRIDGE;
+	info = mnl_attr_nest_start(h, IFLA_PROTINFO);
+	mnl_attr_put_u8(h, IFLA_BRPORT_MODE, 1);
+	mnl_attr_nest_end(h, info);
+	r = nl_talk(n, h);
+	if (r < 0)
+		return husk_error_set(err, -r, "set hairpin mode on link %d", index);
+	return 0;
+}
+
 int nl_addr_add(struct nl *n, int index, struct in_addr addr, int prefix, husk_error **err)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);

@@ -35,6 +35,9 @@ int nl_link_del(struct nl *n, const char *name, husk_error **err);
 /* Up, on master (0: none), with the IPv4 devconf flags given set to 1
  * (IPV4_DEVCONF_*, 0-terminated). */
 int nl_link_up(struct nl *n, int index, int master, const int *devconf_on, husk_error **err);
+/* The bridge port sends back what came in on it (br_netfilter: a
+ * container reaching its own published port through the host). */
+int nl_port_hairpin(struct nl *n, int index, husk_error **err);
 int nl_link_mtu(struct nl *n, int index, unsigned *ret, husk_error **err);
 /* An IPv4 address; one there already is no failure. */
 int nl_addr_add(struct nl *n, int index, struct in_addr addr, int prefix, husk_error **err);

@@ -84,7 +84,8 @@ web() {
 		'mkdir -p /www && echo "hi from $(hostname)" >/www/index.html && exec httpd -f -vv -p 80 -h /www'
 }
 
-# (the host's busybox wget is not used: Debian's static one crashes)
+# (Debian's busybox 1.35 wget crashes with -T: curl on the host, timeout(1)
+# around wget in the containers)
 fetch() { curl -fsS --max-time 2 "$1"; }
 
 @test "network: the default bridge is made on first use; two containers on a network talk by name" {
@@ -160,9 +161,9 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	[ -n "$random" ] && [ "$random" -gt 1024 ]
 	wait_for 5 fetch http://127.0.0.1:18081/
 	# another container, and the server itself, through the gateway
-	run hk run --rm --network n1 busybox wget -qO- -T 2 http://10.90.1.1:18081/
+	run hk run --rm --network n1 busybox sh -c "timeout 3 wget -qO- http://10.90.1.1:18081/; exit \$?"
 	[[ "$output" == "hi from"* ]]
-	run hk exec web wget -qO- -T 2 http://10.90.1.1:18081/
+	run hk exec web timeout 3 wget -qO- http://10.90.1.1:18081/
 	[[ "$output" == "hi from"* ]]
 	hk rm -f web
 	no_ports_left
@@ -182,15 +183,15 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	ip=$(ip_of web)
 	wait_for 5 fetch "http://$ip/"
 	# n1 reaches outside (masqueraded); n2 does not reach n1
-	run hk run --rm --network n1 busybox wget -qO- -T 2 http://10.90.250.2:8000/
+	run hk run --rm --network n1 busybox sh -c "timeout 3 wget -qO- http://10.90.250.2:8000/; exit \$?"
 	[ "$output" = outside ]
-	run hk run --rm --network n2 busybox wget -qO- -T 1 "http://$ip/"
+	run hk run --rm --network n2 busybox sh -c "timeout 3 wget -qO- http://$ip/; exit \$?"
 	[ "$status" -ne 0 ]
-	run hk run --rm --network n3 busybox wget -qO- -T 1 http://10.90.250.2:8000/
+	run hk run --rm --network n3 busybox sh -c "timeout 3 wget -qO- http://10.90.250.2:8000/; exit \$?"
 	[ "$status" -ne 0 ]
 	# but n3's containers talk to each other
 	web n3 web3
-	run hk run --rm --network n3 busybox wget -qO- -T 2 http://web3/
+	run hk run --rm --network n3 busybox sh -c "timeout 3 wget -qO- http://web3/; exit \$?"
 	[[ "$output" == "hi from"* ]]
 	run hk network inspect n3
 	[ "$(jq -r '.[0].Internal' <<<"$output")" = true ]
@@ -207,7 +208,7 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	hk network create --subnet 10.90.1.0/24 n1
 	web n1 web
 	wait_for 5 fetch "http://$(ip_of web)/"
-	run hk run --rm --network container:web busybox wget -qO- -T 2 http://127.0.0.1/
+	run hk run --rm --network container:web busybox sh -c "timeout 3 wget -qO- http://127.0.0.1/; exit \$?"
 	[[ "$output" == "hi from"* ]]
 	run hk run --rm --network container:nosuch busybox true
 	[ "$status" -eq 125 ]
@@ -227,7 +228,7 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	hk run -d --name c1 --network n1 busybox sleep 1000
 	web n2 web2
 	hk network connect n2 c1
-	run hk exec c1 sh -c 'ip -4 -o addr show eth1; wget -qO- -T 2 http://web2/'
+	run hk exec c1 sh -c 'ip -4 -o addr show eth1; timeout 3 wget -qO- http://web2/'
 	[[ "$output" == *"inet 10.90.2."* ]]
 	[[ "$output" == *"hi from"* ]]
 	[ "$(hk inspect c1 | jq -r '.[0].NetworkSettings.Networks | keys | join(",")')" = n1,n2 ]
