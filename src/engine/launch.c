@@ -102,17 +102,34 @@ int ctr_mount_rootfs(struct engine *e, struct ctr *c, husk_error **err)
 	return r;
 }
 
+static void set_netns_path(json_t *config, const char *path)
+{
+	json_t *ns = json_object_get(json_object_get(config, "linux"), "namespaces"), *n;
+	size_t i;
+
+	json_array_foreach (ns, i, n)
+		if (strcmp(json_string_value(json_object_get(n, "type")) ?: "", "network") == 0)
+			json_object_set_new(n, "path", json_string(path));
+}
+
 /* --network container:NAME: the netns of that container's init, as it
- * runs now (its pid changes with each of its starts). */
-static int join_container_netns(struct engine *e, struct ctr *c, json_t *config, husk_error **err)
+ * runs now (its pid changes with each of its starts). Rootless, with a
+ * network: one made beforehand (net_netns_make), the init's own being out
+ * of reach for its set-up. */
+static int join_netns(struct engine *e, struct ctr *c, json_t *config, husk_error **err)
 {
 	const char *mode = json_string_value(
 	    json_object_get(json_object_get(c->doc, "HostConfig"), "NetworkMode"));
-	json_t *ns = json_object_get(json_object_get(config, "linux"), "namespaces"), *n;
 	cleanup_ctr struct ctr *other = NULL;
+	cleanup_free char *made = NULL;
 	char path[64];
-	size_t i;
 
+	if (e->rt.rootless && json_object_size(net_ctr_networks(c)) > 0) {
+		if (net_netns_make(e, c->id, &made, err) < 0)
+			return -1;
+		set_netns_path(config, made);
+		return 0;
+	}
 	if (mode == NULL || strncmp(mode, "container:", 10) != 0)
 		return 0;
 	if (ctr_lookup(e, mode + 10, &other, err) < 0)
@@ -121,9 +138,7 @@ static int join_container_netns(struct engine *e, struct ctr *c, json_t *config,
 		return husk_error_fail(err, HUSK_ERR_INVALID, "--network %s: it is not running",
 				       mode);
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", other->st.pid);
-	json_array_foreach (ns, i, n)
-		if (strcmp(json_string_value(json_object_get(n, "type")) ?: "", "network") == 0)
-			json_object_set_new(n, "path", json_string(path));
+	set_netns_path(config, path);
 	return 0;
 }
 
@@ -141,7 +156,7 @@ static int create_in_core(struct engine *e, struct ctr *c, struct husk_handle **
 	config = json_load_file(path, 0, &jerr);
 	if (config == NULL)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "`%s`: %s", path, jerr.text);
-	if (join_container_netns(e, c, config, err) < 0 ||
+	if (join_netns(e, c, config, err) < 0 ||
 	    husk_spec_from_json(config, c->dir, &spec, err) < 0)
 		return -1;
 	/* Whatever an earlier run left in the core (a killed monitor). */

@@ -113,6 +113,14 @@ int net_disconnect(const struct engine *e, const struct ctr *c, const char *net,
 int net_attach_live(const struct engine *e, const struct ctr *c, const char *net, pid_t pid,
 		    husk_error **err);
 int net_detach_live(const struct engine *e, const struct ctr *c, const char *net, husk_error **err);
+/* Rootless (net_netns.c): a netns made for container id, bound on
+ * <run_root>/net/ns/<id> (its path in *ret), for its init to join; and
+ * removed (net_container_down does). */
+int net_netns_make(const struct engine *e, const char *id, char **ret, husk_error **err);
+void net_netns_remove(const struct engine *e, const char *id);
+/* Its fd, when there is one (-1: none). */
+int net_netns_open(const struct engine *e, const char *id);
+
 /* Rootless (net_pasta.c): pasta in the netns nsfd, with the published
  * ports, recorded in ep; and ended. */
 int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,

@@ -6,11 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ip.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -206,6 +204,8 @@ void net_container_down(const struct engine *e, const char *id)
 	cleanup_free char *path = NULL;
 	cleanup_close int lock = -1;
 
+	if (e->rt.rootless)
+		net_netns_remove(e, id);
 	/* no endpoint file: nothing to take the lock for */
 	if (asprintf(&path, "%s/net/endpoints/%s.json", e->paths.run_root, id) < 0 ||
 	    access(path, F_OK) < 0)
@@ -373,28 +373,6 @@ static json_t *endpoint_new(const struct ctr *c, pid_t pid)
 			 (json_int_t)pid, "PidStart", (json_int_t)start, "Networks", "Ports");
 }
 
-/* The netns of pid through its pidfd: rootless, the init (not dumpable,
- * and of a memory map made outside the user namespace) refuses
- * /proc/PID/ns/net to a root of the user namespace. setns(2) with a pidfd
- * asks for no ptrace access. */
-static int open_netns_by_pidfd(pid_t pid, husk_error **err)
-{
-	cleanup_close int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	cleanup_close int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	int fd;
-
-	if (pidfd < 0 || self < 0)
-		return husk_error_set(err, errno, "the network namespace of process %d", pid);
-	if (setns(pidfd, CLONE_NEWNET) < 0)
-		return husk_error_set(err, errno, "enter the network namespace of process %d", pid);
-	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (setns(self, CLONE_NEWNET) < 0)
-		abort(); /* never go on in the container's */
-	if (fd < 0)
-		return husk_error_set(err, errno, "the network namespace of process %d", pid);
-	return fd;
-}
-
 static int open_netns(pid_t pid, husk_error **err)
 {
 	char path[64];
@@ -402,8 +380,6 @@ static int open_netns(pid_t pid, husk_error **err)
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES)
-		return open_netns_by_pidfd(pid, err);
 	if (fd < 0)
 		return husk_error_set(err, errno, "open `%s`", path);
 	return fd;
@@ -413,12 +389,13 @@ static int up_locked(const struct engine *e, const struct ctr *c, pid_t pid, jso
 		     husk_error **err)
 {
 	cleanup_json json_t *ep = endpoint_new(c, pid);
-	cleanup_close int nsfd = open_netns(pid, err);
+	cleanup_close int nsfd = e->rt.rootless ? net_netns_open(e, c->id) : open_netns(pid, err);
 	const char *name, *first = NULL;
 	json_t *v;
 
 	if (nsfd < 0)
-		return -1;
+		return e->rt.rootless ? husk_error_set(err, errno, "open the container's netns")
+				      : -1;
 	if (ep == NULL)
 		return husk_error_set(err, ENOMEM, "endpoint");
 	if (e->rt.rootless)
