@@ -126,6 +126,9 @@ int net_netns_open(const struct engine *e, const char *id);
 int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
 		 husk_error **err);
 void net_pasta_down(json_t *ep);
+/* In a child about to exec pasta or slirp4netns: stdio on /dev/null, no
+ * signal blocked or ignored, a session of its own. */
+void net_child_reset(void);
 /* The fallback when there is no pasta (net_slirp.c): slirp4netns started
  * for the netns nsfd, the ports forwarded; its pid in *ret (also when a
  * port failed: the caller ends it). */

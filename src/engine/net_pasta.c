@@ -42,6 +42,24 @@ static int port_args(char **argv, size_t *n, const struct net_port *ports, size_
 
 /* pasta in the foreground (its pid is then the one we know), in a session
  * of its own; ready once it wrote its pid file. */
+void net_child_reset(void)
+{
+	sigset_t none;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* our 0, 1, 2 are the container's pipes by now */
+	for (int i = 0; i < 3; i++)
+		dup2(null, i);
+	/* a monitor's signal mask and ignored signals live on across exec */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	setsid();
+}
+
 static int pasta_run(char **argv, const char *pidfile, int nsfd, pid_t *ret, husk_error **err)
 {
 	int status;
@@ -50,11 +68,7 @@ static int pasta_run(char **argv, const char *pidfile, int nsfd, pid_t *ret, hus
 	if (child < 0)
 		return husk_error_set(err, errno, "fork");
 	if (child == 0) {
-		/* our 0, 1, 2 are the container's pipes by now: not pasta's */
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		for (int i = 0; i < 3; i++)
-			dup2(null, i);
-		setsid();
+		net_child_reset();
 		fcntl(nsfd, F_SETFD, 0); /* its --netns, /proc/self/fd/N */
 		execvp("pasta", argv);
 		_exit(127);
@@ -66,10 +80,10 @@ static int pasta_run(char **argv, const char *pidfile, int nsfd, pid_t *ret, hus
 			return 0;
 		if (waitpid(child, &status, WNOHANG) == child) {
 			*ret = 0;
-			return husk_error_fail(
-			    err, HUSK_ERR_SYSTEM, "pasta failed (%s %d): a port in use?",
-			    WIFEXITED(status) ? "status" : "signal",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			return husk_error_fail(err, HUSK_ERR_SYSTEM, "pasta failed (%s %d)",
+					       WIFEXITED(status) ? "status" : "signal",
+					       WIFEXITED(status) ? WEXITSTATUS(status)
+								 : WTERMSIG(status));
 		}
 		usleep(1000);
 	}
@@ -144,6 +158,12 @@ int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *
 	pid_t pasta = 0;
 	int r;
 
+	/* both make a tap device: a host whose /dev/net/tun is 0600 (not
+	 * udev's 0666) forbids it to users */
+	if (access("/dev/net/tun", R_OK | W_OK) < 0)
+		return husk_error_set(err, errno,
+				      "rootless networking needs /dev/net/tun (open to users: "
+				      "mode 0666)");
 	if (net_ports_claim(e, c, ep, NET_DEFAULT, &ports, &n, err) < 0)
 		return -1;
 	r = program_found("pasta") ? pasta_start(e, c, nsfd, ports, n, &pasta, err)
@@ -167,7 +187,7 @@ void net_pasta_down(json_t *ep)
 	json_int_t start = json_integer_value(json_object_get(ep, "PastaStart"));
 
 	if (pid > 0 && process_alive((pid_t)pid, (unsigned long long)start)) {
-		kill((pid_t)pid, SIGTERM);
+		kill((pid_t)pid, SIGKILL); /* nothing of it to save */
 		/* reaped when it is ours (a monitor's restart): ECHILD at once
 		 * otherwise */
 		waitpid((pid_t)pid, NULL, 0);

@@ -28,11 +28,7 @@ static pid_t slirp_spawn(int nsfd, const char *api, int ready_w)
 
 	if (child != 0)
 		return child;
-	/* our 0, 1, 2 are the container's pipes by now */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	for (int i = 0; i < 3; i++)
-		dup2(null, i);
-	setsid();
+	net_child_reset();
 	fcntl(ready_w, F_SETFD, 0);
 	fcntl(nsfd, F_SETFD, 0);
 	snprintf(ready, sizeof(ready), "--ready-fd=%d", ready_w);
