@@ -31,7 +31,7 @@ teardown() {
 	[ "$(id -u)" = 0 ] || return 0
 	local ids n
 	[ -z "${BG_PID:-}" ] || { kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null || true; }
-	teardown_rootless
+	rootless_user_remove
 	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
 	[ -z "$ids" ] || timeout 60 "$HUSK_ENGINE" rm -f $ids >/dev/null 2>&1 || true
 	for n in $("$HUSK_ENGINE" network ls 2>/dev/null | awk 'NR > 1 {print $2}'); do
@@ -328,47 +328,13 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	[ "$(ip_of after)" = 10.90.1.2 ]
 }
 
-# The rootless test's user (as engine-rootless.bats makes one), removed in
-# teardown_rootless.
+# The rootless tests' user, removed in teardown (rootless_user_remove).
 make_user() {
 	command -v useradd >/dev/null && command -v newuidmap >/dev/null ||
 		skip "useradd or newuidmap (package uidmap) is not installed"
-	RL_USER=hknet$$
-	RL_DIR=$(mktemp -d /tmp/husk-netrl.XXXXXX)
-	chmod 755 "$RL_DIR"
-	useradd -M -U -d "$RL_DIR/home" -s /bin/sh "$RL_USER"
-	local start=$((1400000000 + ($$ % 1000) * 1000000))
-	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
-	echo "$RL_USER:$start:65536" >>/etc/subuid
-	echo "$RL_USER:$start:65536" >>/etc/subgid
-	mkdir -p "$RL_DIR/home" "$RL_DIR/bin"
-	install -m 755 "$HUSK_ENGINE" "$(dirname "$HUSK_ENGINE")/husk-monitor" "$RL_DIR/bin/"
-	chown "$RL_USER:$RL_USER" "$RL_DIR/home"
+	rootless_user_make hknet$$ $((1400000000 + ($$ % 1000) * 1000000))
 	setpriv --reuid "$RL_USER" --regid "$RL_USER" --init-groups test -r /dev/net/tun -a -w /dev/net/tun ||
 		skip "/dev/net/tun is not open to users here (mode $(stat -c %a /dev/net/tun)): no tap device for pasta or slirp4netns"
-}
-
-as_user() {
-	timeout -k 1 60 setpriv --reuid "$RL_USER" --regid "$RL_USER" --init-groups \
-		env -i HOME="$RL_DIR/home" PATH="${RL_PATH:-/usr/sbin:/usr/bin:/sbin:/bin}" \
-		"$RL_DIR/bin/husk" "$@"
-}
-
-teardown_rootless() {
-	[ -n "${RL_USER:-}" ] || return 0
-	local pid i
-	as_user rm -f $(as_user ps -aq --no-trunc 2>/dev/null) >/dev/null 2>&1 || true
-	# the pause process (and anything else of this user) is this test's
-	for pid in $(pgrep -u "$RL_USER"); do kill -9 "$pid" 2>/dev/null; done
-	for ((i = 0; i < 50; i++)); do
-		pgrep -u "$RL_USER" >/dev/null || break
-		sleep 0.1
-	done
-	rm -rf "$RL_DIR" "/tmp/husk-engine-$(id -u "$RL_USER" 2>/dev/null)"
-	userdel "$RL_USER" 2>/dev/null
-	getent group "$RL_USER" >/dev/null && groupdel "$RL_USER" 2>/dev/null
-	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
-	RL_USER=
 }
 
 @test "network: rootless: the default network through pasta; a published port is fetched on 127.0.0.1; pasta ends with the container" {
