@@ -300,6 +300,17 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	! ip -o link show | grep -q "husk-.*bad"
 }
 
+@test "network: a subnet is picked past the host's routes (the default network's too)" {
+	outside_ns
+	# a route of the host's in 10.89.0.0/24, where the default network would go
+	ip addr add 10.89.0.254/24 dev "$NSV"
+	hk network create auto1
+	[ "$(hk network inspect auto1 | jq -r '.[0].IPAM.Config[0].Subnet')" = 10.89.1.0/24 ]
+	run hk run --rm --network bridge busybox ip -4 -o addr show eth0
+	[[ "$output" == *"inet 10.89.2."* ]]
+	[ "$(hk network inspect bridge | jq -r '.[0].IPAM.Config[0].Gateway')" = 10.89.2.1 ]
+}
+
 @test "network: husk killed in the middle of the network set-up leaves nothing after rm -f and system prune" {
 	command -v strace >/dev/null || skip "strace not installed"
 	hk network create --subnet 10.90.1.0/24 n1
