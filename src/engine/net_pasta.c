@@ -104,6 +104,9 @@ static int pasta_start(const struct engine *e, const struct ctr *c, int nsfd,
 	argv[n++] = strdup("--config-net");
 	argv[n++] = strdup("--quiet");
 	argv[n++] = strdup("--foreground");
+	/* the gateway is not the host's loopback: a container never reaches
+	 * the host's 127.0.0.1-only services */
+	argv[n++] = strdup("--no-map-gw");
 	/* ended by us (net_pasta_down): no watch on a /proc path */
 	argv[n++] = strdup("--no-netns-quit");
 	/* only what is published; nothing forwarded from the container */
