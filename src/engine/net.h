@@ -3,7 +3,9 @@
 
 /*
  * Container networks, Docker's bridge driver: a Linux bridge per network
- * (the default `bridge` network is husk0, 10.89.0.0/24, made on first use),
+ * (the default `bridge` network is husk0 for the system run root, husk<hash>
+ * for any other; 10.89.0.0/24, made on first use; a bridge husk makes is
+ * marked with its network id in its alias),
  * a veth pair per container and network (eth0, eth1, ... in the
  * container), NAT and published ports in nftables table `ip husk`, with
  * chains of each network's own.
@@ -29,8 +31,9 @@
 #include "engine.h"
 #include "record.h"
 
-#define NET_DEFAULT	   "bridge"
-#define NET_DEFAULT_BRIDGE "husk0"
+#define NET_DEFAULT	    "bridge"
+#define NET_DEFAULT_BRIDGE  "husk0" /* the system run root's; others': husk<hash> */
+#define NET_SYSTEM_RUN_ROOT "/run/husk-engine"
 
 struct net_def {
 	char *name, *id, *bridge, *created;
@@ -95,6 +98,12 @@ int net_nft_apply(const struct engine *e, const struct net_def *d, bool remove, 
  * route_localnet, and its chains, when missing; ip_forward on. */
 int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_error **err);
 int net_bridge_remove(const struct net_def *d, husk_error **err);
+/* d's bridge's index when it is there and marked as d's (its alias), 0 when
+ * there is no link of its name, -1 (EXISTS) when the link is not d's. */
+struct nl;
+int net_bridge_owned(struct nl *n, const struct net_def *d, husk_error **err);
+/* Whether d's bridge is there and d's: only then are its chains touched. */
+bool net_bridge_mine(const struct net_def *d);
 
 /* Attachments (net_attach.c). The caller holds none of the net lock. */
 /* run/create: what the options name exists, the ports are free. */
@@ -151,3 +160,8 @@ int net_network_reload(const struct engine *e, husk_error **err);
 json_t *net_network_inspect(const struct engine *e, const struct net_def *d);
 /* The configured network names of a container (doc's NetworkSettings.Networks). */
 json_t *net_ctr_networks(const struct ctr *c);
+/* HostConfig.NetworkMode ("none" when missing). */
+const char *net_ctr_mode(const struct ctr *c);
+/* Whether the container's netns is its own, on bridge networks (not host,
+ * none nor container:X): the only kind network connect may change. */
+bool net_ctr_has_own_netns(const struct ctr *c);

@@ -22,6 +22,21 @@ json_t *net_ctr_networks(const struct ctr *c)
 	return json_object_get(json_object_get(c->doc, "NetworkSettings"), "Networks");
 }
 
+const char *net_ctr_mode(const struct ctr *c)
+{
+	return json_string_value(
+		   json_object_get(json_object_get(c->doc, "HostConfig"), "NetworkMode"))
+		   ?: "none";
+}
+
+bool net_ctr_has_own_netns(const struct ctr *c)
+{
+	const char *mode = net_ctr_mode(c);
+
+	return strcmp(mode, "host") != 0 && strcmp(mode, "none") != 0 &&
+	       strncmp(mode, "container:", 10) != 0;
+}
+
 /* Every endpoint file, loaded: {id: endpoint}. */
 static json_t *endpoints_all(const struct engine *e)
 {
@@ -136,7 +151,8 @@ static void networks_nft_refresh(const struct engine *e, json_t *nets)
 	json_object_foreach (nets, name, v) {
 		struct net_def d = {0};
 		if (net_def_load(e, name, &d, NULL) == 0) {
-			net_nft_apply(e, &d, false, NULL);
+			if (net_bridge_mine(&d))
+				net_nft_apply(e, &d, false, NULL);
 			net_def_clear(&d);
 		}
 	}
@@ -416,7 +432,7 @@ int net_container_up(const struct engine *e, const struct ctr *c, pid_t pid, hus
 	json_t *nets = net_ctr_networks(c);
 	cleanup_close int lock = -1;
 
-	if (json_object_size(nets) == 0)
+	if (json_object_size(nets) == 0 || !net_ctr_has_own_netns(c))
 		return 0;
 	lock = net_lock(e, err);
 	if (lock < 0)

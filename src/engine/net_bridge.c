@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ip.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,6 +29,56 @@ static int ip_forward_on(husk_error **err)
 	return 0;
 }
 
+/* Marks a bridge as d's: its alias, d's id. */
+#define ALIAS_PREFIX "husk network "
+
+static void alias_of(const struct net_def *d, char alias[NL_ALIAS_MAX])
+{
+	snprintf(alias, NL_ALIAS_MAX, ALIAS_PREFIX "%s", d->id);
+}
+
+int net_bridge_owned(struct nl *n, const struct net_def *d, husk_error **err)
+{
+	char alias[NL_ALIAS_MAX] = "", mine[NL_ALIAS_MAX];
+	int index = nl_link_alias(n, d->bridge, alias, err);
+
+	if (index <= 0)
+		return index;
+	alias_of(d, mine);
+	if (strcmp(alias, mine) != 0)
+		return husk_error_fail(err, HUSK_ERR_EXISTS,
+				       "network `%s`: the link `%s` exists and is not this "
+				       "network's bridge (its alias: `%s`)",
+				       d->name, d->bridge, alias);
+	return index;
+}
+
+bool net_bridge_mine(const struct net_def *d)
+{
+	cleanup_nl struct nl *n = NULL;
+
+	return nl_open(&n, NULL) == 0 && net_bridge_owned(n, d, NULL) > 0;
+}
+
+/* A new bridge, marked as d's; deleted again if it cannot be marked. */
+static int bridge_make(struct nl *n, const struct net_def *d, husk_error **err)
+{
+	char alias[NL_ALIAS_MAX];
+	int index;
+
+	if (nl_bridge_add(n, d->bridge, BRIDGE_MTU, err) < 0)
+		return -1;
+	index = nl_link_index(n, d->bridge, err);
+	if (index == 0)
+		index = husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`", d->bridge);
+	alias_of(d, alias);
+	if (index > 0 && nl_link_set_alias(n, index, alias, err) < 0) {
+		nl_link_del(n, d->bridge, NULL);
+		return -1;
+	}
+	return index;
+}
+
 int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_error **err)
 {
 	/* 127.0.0.1 DNATed to a container is routed out the bridge */
@@ -38,18 +89,18 @@ int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_erro
 
 	if (nl_open(&n, err) < 0)
 		return -1;
-	index = nl_link_index(n, d->bridge, err);
+	/* a link of that name that is not d's (another root's, the user's)
+	 * is never adopted */
+	index = net_bridge_owned(n, d, err);
 	if (index == 0) {
-		if (nl_bridge_add(n, d->bridge, BRIDGE_MTU, err) < 0)
-			return -1;
-		made = true;
-		index = nl_link_index(n, d->bridge, err);
-		if (index == 0)
-			index = husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`", d->bridge);
+		index = bridge_make(n, d, err);
+		made = index > 0;
 	}
+	if (index < 0)
+		return husk_error_wrap(err, "network `%s`", d->name);
 	/* the address and state of one made before too: they cost little,
 	 * and mend a bridge half made by a killed husk */
-	if (index < 0 || nl_addr_add(n, index, d->gateway, d->prefix, err) < 0 ||
+	if (nl_addr_add(n, index, d->gateway, d->prefix, err) < 0 ||
 	    nl_link_up(n, index, 0, devconf, err) < 0 ||
 	    (made && (ip_forward_on(err) < 0 || net_nft_apply(e, d, false, err) < 0))) {
 		if (made)
@@ -62,8 +113,12 @@ int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_erro
 int net_bridge_remove(const struct net_def *d, husk_error **err)
 {
 	cleanup_nl struct nl *n = NULL;
+	int index;
 
 	if (nl_open(&n, err) < 0)
 		return -1;
+	index = net_bridge_owned(n, d, err);
+	if (index <= 0)
+		return index;
 	return nl_link_del(n, d->bridge, err);
 }

@@ -71,6 +71,10 @@ int net_connect(const struct engine *e, const struct ctr *c, const char *net, pi
 {
 	struct net_def d = {0};
 
+	if (!net_ctr_has_own_netns(c))
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "container %s has no network of its own (--network %s)",
+				       c->name ? c->name : c->id, net_ctr_mode(c));
 	if (json_object_get(net_ctr_networks(c), net))
 		return husk_error_fail(err, HUSK_ERR_EXISTS,
 				       "container %s is already connected to network `%s`",
@@ -80,12 +84,6 @@ int net_connect(const struct engine *e, const struct ctr *c, const char *net, pi
 	if (net_def_load(e, net, &d, err) < 0)
 		return -1;
 	net_def_clear(&d);
-	if (net_ctr_networks(c) == NULL)
-		return husk_error_fail(err, HUSK_ERR_INVALID,
-				       "container %s has no network of its own (--network %s)",
-				       c->name ? c->name : c->id,
-				       json_string_value(json_object_get(
-					   json_object_get(c->doc, "HostConfig"), "NetworkMode")));
 	return pid > 0 ? net_attach_live(e, c, net, pid, err) : 0;
 }
 
@@ -108,10 +106,11 @@ static json_t *ports_json(json_t *ep, const struct ctr *c)
 
 	json_array_foreach (json_object_get(ep, "Ports"), i, p) {
 		char key[32], hp[16];
+		const char *host_ip = json_string_value(json_object_get(p, "HostIp")) ?: "";
 		json_t *list;
 		snprintf(key, sizeof(key), "%lld/%s",
 			 (long long)json_integer_value(json_object_get(p, "Port")),
-			 json_string_value(json_object_get(p, "Proto")));
+			 json_string_value(json_object_get(p, "Proto")) ?: "tcp");
 		snprintf(hp, sizeof(hp), "%lld",
 			 (long long)json_integer_value(json_object_get(p, "HostPort")));
 		list = json_object_get(ports, key);
@@ -119,12 +118,9 @@ static json_t *ports_json(json_t *ep, const struct ctr *c)
 			list = json_array();
 			json_object_set_new(ports, key, list);
 		}
-		json_array_append_new(
-		    list, json_pack("{s:s, s:s}", "HostIp",
-				    json_string_value(json_object_get(p, "HostIp"))[0]
-					? json_string_value(json_object_get(p, "HostIp"))
-					: "0.0.0.0",
-				    "HostPort", hp));
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s}", "HostIp",
+						host_ip[0] ? host_ip : "0.0.0.0", "HostPort", hp));
 	}
 	/* exposed and not published: null, as Docker shows them */
 	json_object_foreach (exposed, name, v)
@@ -179,7 +175,7 @@ char *net_ports_text(const struct engine *e, const char *id)
 		fprintf(f, "%s%s:%lld->%lld/%s", i ? ", " : "", ip[0] ? ip : "0.0.0.0",
 			(long long)json_integer_value(json_object_get(p, "HostPort")),
 			(long long)json_integer_value(json_object_get(p, "Port")),
-			json_string_value(json_object_get(p, "Proto")));
+			json_string_value(json_object_get(p, "Proto")) ?: "tcp");
 	}
 	if (fclose(f) != 0)
 		return NULL;
@@ -253,8 +249,10 @@ int net_network_remove(const struct engine *e, const char *name, husk_error **er
 				       "network `%s` has active endpoints (container %.12s)", name,
 				       users[0]);
 	}
+	/* the chains are d's (named after its bridge, a name of its root's);
+	 * a link of that name that is not d's is left alone */
 	r = net_nft_apply(e, &d, true, err);
-	if (r == 0)
+	if (r == 0 && net_bridge_mine(&d))
 		r = net_bridge_remove(&d, err);
 	if (r == 0)
 		r = net_def_remove(e, name, err);
@@ -274,7 +272,7 @@ int net_network_reload(const struct engine *e, husk_error **err)
 		struct net_def d = {0};
 		int r = net_def_load(e, names[i], &d, err);
 		/* a network whose bridge is not made yet has no rules yet */
-		if (r == 0 && nl_link_index(n, d.bridge, NULL) > 0)
+		if (r == 0 && net_bridge_owned(n, &d, NULL) > 0)
 			r = net_nft_apply(e, &d, false, err);
 		net_def_clear(&d);
 		if (r < 0)
@@ -299,7 +297,7 @@ json_t *net_network_inspect(const struct engine *e, const struct net_def *d)
 		if (att == NULL)
 			continue;
 		snprintf(addr, sizeof(addr), "%s/%d",
-			 json_string_value(json_object_get(att, "IPAddress")), d->prefix);
+			 json_string_value(json_object_get(att, "IPAddress")) ?: "", d->prefix);
 		json_object_set_new(ctrs, ids[i],
 				    json_pack("{s:s, s:s}", "Name",
 					      json_string_value(json_object_get(ep, "Name")) ?: "",

@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -117,6 +118,7 @@ static struct ifinfomsg *ifi_put(struct nlmsghdr *h, int index)
 struct link_answer {
 	int index;
 	unsigned mtu;
+	char alias[NL_ALIAS_MAX];
 };
 
 static int link_cb(const struct nlmsghdr *h, void *data)
@@ -126,8 +128,16 @@ static int link_cb(const struct nlmsghdr *h, void *data)
 	struct nlattr *attr;
 
 	a->index = ifi->ifi_index;
-	mnl_attr_for_each(attr, h, sizeof(*ifi)) if (mnl_attr_get_type(attr) == IFLA_MTU) a->mtu =
-	    mnl_attr_get_u32(attr);
+	mnl_attr_for_each(attr, h, sizeof(*ifi))
+	{
+		if (mnl_attr_get_type(attr) == IFLA_MTU)
+			a->mtu = mnl_attr_get_u32(attr);
+		else if (mnl_attr_get_type(attr) == IFLA_IFALIAS)
+			snprintf(a->alias, sizeof(a->alias), "%.*s",
+				 (int)strnlen(mnl_attr_get_payload(attr),
+					      mnl_attr_get_payload_len(attr)),
+				 (const char *)mnl_attr_get_payload(attr));
+	}
 	return MNL_CB_OK;
 }
 
@@ -151,6 +161,32 @@ int nl_link_index(struct nl *n, const char *name, husk_error **err)
 	if (r < 0)
 		return husk_error_set(err, -r, "look up the link `%s`", name);
 	return a.index;
+}
+
+int nl_link_alias(struct nl *n, const char *name, char alias[NL_ALIAS_MAX], husk_error **err)
+{
+	struct link_answer a = {0};
+	int r = link_get(n, name, 0, &a);
+
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0)
+		return husk_error_set(err, -r, "look up the link `%s`", name);
+	memcpy(alias, a.alias, NL_ALIAS_MAX);
+	return a.index;
+}
+
+int nl_link_set_alias(struct nl *n, int index, const char *alias, husk_error **err)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
+	int r;
+
+	ifi_put(h, index);
+	mnl_attr_put_strz(h, IFLA_IFALIAS, alias);
+	r = nl_talk(n, h);
+	if (r < 0)
+		return husk_error_set(err, -r, "set the alias of link %d", index);
+	return 0;
 }
 
 int nl_link_mtu(struct nl *n, int index, unsigned *ret, husk_error **err)

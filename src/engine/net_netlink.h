@@ -12,6 +12,8 @@
 
 struct nl;
 
+#define NL_ALIAS_MAX 256 /* IFALIASZ */
+
 int nl_open(struct nl **ret, husk_error **err);
 /* A socket in the netns nsfd names (setns there and back). */
 int nl_open_in(int nsfd, struct nl **ret, husk_error **err);
@@ -25,6 +27,9 @@ static inline void nl_closep(struct nl **n)
 
 /* The link's index, 0 when there is none by that name. */
 int nl_link_index(struct nl *n, const char *name, husk_error **err);
+/* The link's index (0: no such link) and its alias ("" when none). */
+int nl_link_alias(struct nl *n, const char *name, char alias[NL_ALIAS_MAX], husk_error **err);
+int nl_link_set_alias(struct nl *n, int index, const char *alias, husk_error **err);
 int nl_bridge_add(struct nl *n, const char *name, unsigned mtu, husk_error **err);
 /* A veth pair: host in this netns, peer in the netns peer_nsfd names,
  * both with mtu. */

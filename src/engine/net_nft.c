@@ -9,7 +9,10 @@
  *           127.0.0.0/8 sources sent to the bridge (route_localnet), and
  *           of the hairpin (a container reaching a published port);
  *   B-fwd   filter forward: no traffic between husk bridges; an internal
- *           network's traffic stays on its bridge.
+ *           network's traffic stays on its bridge;
+ *   B-in    filter input: nothing new from the bridge to 127.0.0.0/8, which
+ *           route_localnet would let in (CVE-2020-8558): only the replies
+ *           of the host's own connections to a port published on 127.0.0.1.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -31,10 +34,9 @@ struct buf {
 /* Numeric priorities: nft 1.0's names (dstnat, srcnat) are not valid on
  * every hook. */
 static const char *const hooks[][2] = {
-    {"pre", "nat hook prerouting priority -100"},
-    {"out", "nat hook output priority -100"},
-    {"post", "nat hook postrouting priority 100"},
-    {"fwd", "filter hook forward priority 0"},
+    {"pre", "nat hook prerouting priority -100"},  {"out", "nat hook output priority -100"},
+    {"post", "nat hook postrouting priority 100"}, {"fwd", "filter hook forward priority 0"},
+    {"in", "filter hook input priority 0"},
 };
 
 static void chains_declare(FILE *f, const char *bridge)
@@ -107,6 +109,10 @@ static void network_rules(FILE *f, const struct net_def *d)
 		fprintf(f, "add rule ip husk %s-fwd oifname \"%s\" iifname != \"%s\" drop\n", b, b,
 			b);
 	}
+	fprintf(f,
+		"add rule ip husk %s-in iifname \"%s\" ip daddr 127.0.0.0/8 "
+		"ct state != { established, related } drop\n",
+		b, b);
 	/* a published port is reached from other networks too (and answers) */
 	fprintf(f, "add rule ip husk %s-fwd ct status dnat accept\n", b);
 	fprintf(f,

@@ -290,6 +290,23 @@ static int def_gateway(const char *gateway, struct net_def *d, husk_error **err)
 	return 0;
 }
 
+/* The default network's bridge: husk0 for the system's run root, husk and
+ * a hash of the run root for any other, so that two engines never share
+ * a bridge (nor its chains). */
+static char *default_bridge_name(const struct engine *e)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	char *name = NULL;
+
+	if (strcmp(e->paths.run_root, NET_SYSTEM_RUN_ROOT) == 0)
+		return strdup(NET_DEFAULT_BRIDGE);
+	for (const char *p = e->paths.run_root; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	if (asprintf(&name, "husk%08x", h) < 0)
+		return NULL;
+	return name;
+}
+
 int net_def_new(const struct engine *e, const char *name, const char *subnet, const char *gateway,
 		bool internal, struct net_def *ret, husk_error **err)
 {
@@ -326,7 +343,7 @@ int net_def_new(const struct engine *e, const char *name, const char *subnet, co
 	d.created = strdup(now);
 	d.internal = internal;
 	if (strcmp(name, NET_DEFAULT) == 0)
-		d.bridge = strdup(NET_DEFAULT_BRIDGE);
+		d.bridge = default_bridge_name(e);
 	else
 		asprintf(&d.bridge, "husk-%.10s", id);
 	if (!d.name || !d.id || !d.created || !d.bridge) {

@@ -29,10 +29,12 @@ setup() {
 
 teardown() {
 	[ "$(id -u)" = 0 ] || return 0
-	local ids n
+	local ids n bridges
 	[ -z "${BG_PID:-}" ] || { kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null || true; }
 	rootless_user_remove
 	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
+	echo "$ids" >>"$BATS_FILE_TMPDIR/ids"
+	bridges=$(own_bridges)
 	[ -z "$ids" ] || timeout 60 "$HUSK_ENGINE" rm -f $ids >/dev/null 2>&1 || true
 	for n in $("$HUSK_ENGINE" network ls 2>/dev/null | awk 'NR > 1 {print $2}'); do
 		timeout 20 "$HUSK_ENGINE" network rm "$n" >/dev/null 2>&1 || true
@@ -40,26 +42,55 @@ teardown() {
 	ip netns del "$NS" 2>/dev/null || true
 	ip link del "$NSV" 2>/dev/null || true
 	nothing_left
-	net_nothing_left
+	net_nothing_left $bridges
 }
 
-# No veth of husk's, no bridge of husk's (every network was removed), no
-# chain of husk's in nftables.
+# The bridges of this root's networks (never another root's: the user's
+# own husk may run beside the tests).
+own_bridges() {
+	local n
+	for n in $("$HUSK_ENGINE" network ls -q 2>/dev/null); do
+		"$HUSK_ENGINE" network inspect "$n" 2>/dev/null |
+			jq -r '.[0].Options["com.docker.network.bridge.name"]'
+	done
+}
+
+# No veth of this file's containers (hkv<id:9><slot>).
+no_veth_left() {
+	local id left=
+	for id in $(sort -u "$BATS_FILE_TMPDIR/ids" 2>/dev/null); do
+		left+=$(ip -o link show | grep -oE "hkv${id:0:9}[0-9]+" || true)
+	done
+	[ -z "$left" ] || { echo "veths left: $left"; return 1; }
+}
+
+# net_nothing_left BRIDGE...: none of BRIDGES (the removed networks') nor
+# their chains, no veth of ours, no endpoint.
 net_nothing_left() {
-	local left
-	left=$(ip -o link show | grep -oE '(hkv[0-9a-f]+|husk-[0-9a-f]+|husk0)[@:]' || true)
-	[ -z "$left" ] || { echo "links left: $left"; return 1; }
-	left=$(nft list table ip husk 2>/dev/null || true)
-	[ -z "$left" ] || { echo "nft table left: $left"; return 1; }
+	local b left
+	for b in "$@"; do
+		! ip link show "$b" >/dev/null 2>&1 || { echo "bridge left: $b"; return 1; }
+		! nft list chain ip husk "$b-pre" >/dev/null 2>&1 || { echo "chains left: $b"; return 1; }
+	done
+	no_veth_left
 	left=$(ls -A "$HUSK_RUN_ROOT/net/endpoints" 2>/dev/null || true)
 	[ -z "$left" ] || { echo "endpoints left: $left"; return 1; }
 }
 
-# No DNAT rule (no published port) and no husk veth while containers are
-# gone but networks remain.
+# No DNAT rule (no published port) in this root's chains and no veth of
+# this root's while containers are gone but networks remain.
 no_ports_left() {
-	! nft list table ip husk 2>/dev/null | grep -q 'dnat to' &&
-		! ip -o link show | grep -q 'hkv[0-9a-f]'
+	local b ids
+	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
+	[ -z "$ids" ] || echo "$ids" >>"$BATS_FILE_TMPDIR/ids"
+	for b in $(own_bridges); do
+		if nft list chain ip husk "$b-pre" 2>/dev/null | grep -q 'dnat to'; then
+			echo "DNAT left on $b"
+			return 1
+		fi
+		[ -z "$(ip -o link show master "$b" 2>/dev/null)" ] || { echo "ports left on $b"; return 1; }
+	done
+	no_veth_left
 }
 
 ip_of() { hk inspect "$1" | jq -r ".[0].NetworkSettings.Networks[\"${2:-}\"].IPAddress // .[0].NetworkSettings.IPAddress"; }
@@ -93,7 +124,12 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"inet 10.89."*"/24"* ]]
 	[[ "$output" == *"default via 10.89."*".1 dev eth0"* ]]
-	ip -o link show husk0 | grep -q 'mtu 1500'
+	# a private root's default bridge is its own (husk0 is the system's), marked as husk's
+	local br
+	br=$(hk network inspect bridge | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	[[ "$br" =~ ^husk[0-9a-f]{8}$ ]]
+	ip -o link show "$br" | grep -q 'mtu 1500'
+	ip -d link show "$br" | grep -q "alias husk network $(hk network inspect bridge | jq -r '.[0].Id')"
 	# the container's veth went as it exited
 	no_ports_left
 	hk network create --subnet 10.90.1.0/24 n1
@@ -144,8 +180,10 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	[ "$(jq -r '.[0].NetworkSettings.Networks.n1.Gateway' <<<"$output")" = 10.90.1.1 ]
 	[ "$(jq -r '.[0].HostConfig.NetworkMode' <<<"$output")" = n1 ]
 	# someone flushed husk's rules: reload makes them again
-	nft delete table ip husk
-	! fetch http://127.0.0.1:18080/
+	local br c
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	for c in pre out post fwd; do nft flush chain ip husk "$br-$c"; done
+	run ! fetch http://127.0.0.1:18080/
 	hk network reload
 	fetch http://127.0.0.1:18080/ | grep -q 'hi from'
 	hk rm -f web
@@ -213,6 +251,19 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	run hk run --rm --network container:nosuch busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"nosuch"* ]]
+	# network connect never changes a netns that is not the container's own
+	hk run -d --name h --network host busybox sleep 1000
+	hk run -d --name nn --network none busybox sleep 1000
+	hk run -d --name cw --network container:web busybox sleep 1000
+	local links c
+	links=$(ip -o link show | wc -l)
+	for c in h nn cw; do
+		run hk network connect n1 $c
+		[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "husk: "*"no network of its own"* ]]
+	done
+	[ "$(ip -o link show | wc -l)" -eq "$links" ]
+	run hk exec nn cat /proc/net/dev
+	[[ "$output" != *"eth"* ]]
 	run hk run --rm -p 80 --network none busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == "husk: "*"bridge network"* ]]
@@ -242,7 +293,8 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	run hk exec c1 ip -o link show eth1
 	[ "$status" -ne 0 ]
 	run hk exec web2 cat /etc/hosts
-	! grep -qw c1 <<<"$output"
+	[ "$status" -eq 0 ]
+	run ! grep -qw c1 <<<"$output"
 	# kept across a restart: n1 only
 	hk restart -t 0 c1
 	run hk exec c1 ip -4 -o addr
@@ -267,6 +319,8 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 }
 
 @test "network: bad subnet, overlapping subnet, port in use, bad -p: a one-line error, nothing left" {
+	local bridges
+	bridges=$(ip -o link show type bridge | wc -l)
 	run hk network create --subnet 10.90.1.0/33 bad
 	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "husk: "* ]]
 	run hk network create --subnet 10.90.1.1/24 bad
@@ -297,7 +351,52 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	done
 	[ "$(hk ps -aq | wc -l)" -eq 1 ]
 	[ "$(hk network ls -q | wc -l)" -eq 2 ]
-	! ip -o link show | grep -q "husk-.*bad"
+	# no bridge made by the failed creations (n1's alone)
+	[ "$(ip -o link show type bridge | wc -l)" -eq $((bridges + 1)) ]
+}
+
+@test "network: a link of a network's bridge name that is not husk's is never adopted nor removed" {
+	hk network create --subnet 10.90.1.0/24 n1
+	local br
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	ip link show "$br" >/dev/null
+	# someone else's bridge of that name (another root's, the user's)
+	ip link del "$br"
+	ip link add "$br" type bridge
+	run hk run --rm --network n1 busybox true
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "husk: "*"not this network's bridge"* ]]
+	[ -z "$(ip -4 -o addr show dev "$br")" ]
+	hk network rm n1
+	ip link show "$br" >/dev/null
+	ip link del "$br"
+	run ! nft list chain ip husk "$br-pre"
+}
+
+@test "network: nothing new from a bridge reaches the host's 127.0.0.1 (route_localnet guard); a port published on 127.0.0.1 works" {
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 web -p 127.0.0.1:18098:80
+	wait_for 5 fetch http://127.0.0.1:18098/
+	# a host listener on 127.0.0.1 alone
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo loopback-only >"$BATS_TEST_TMPDIR/www/index.html"
+	busybox httpd -f -p 127.0.0.1:18097 -h "$BATS_TEST_TMPDIR/www" &
+	BG_PID=$!
+	wait_for 5 fetch http://127.0.0.1:18097/
+	# a hostile peer on the bridge (as a container with NET_ADMIN could
+	# be): its lo down, 127.0.0.0/8 routed to the gateway
+	local br
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	ip netns add "$NS"
+	ip link add "$NSV" type veth peer name eth0 netns "$NS"
+	ip link set "$NSV" master "$br" up
+	ip -n "$NS" addr add 10.90.1.250/24 dev eth0
+	ip -n "$NS" link set eth0 up
+	ip netns exec "$NS" sysctl -qw net.ipv4.conf.eth0.route_localnet=1
+	ip -n "$NS" route add 127.0.0.0/8 via 10.90.1.1
+	# it reaches the container (the set-up works), not the host's loopback
+	wait_for 5 ip netns exec "$NS" curl -fsS --max-time 2 "http://$(ip_of web)/"
+	run ! ip netns exec "$NS" curl -fsS --max-time 2 http://127.0.0.1:18097/
+	fetch http://127.0.0.1:18098/ | grep -q 'hi from'
 }
 
 @test "network: a subnet is picked past the host's routes (the default network's too)" {
@@ -362,8 +461,8 @@ make_user() {
 	run as_user network create mine
 	[ "$status" -eq 125 ] && [[ "$output" == *"rootless"* ]]
 	as_user rm -f web
-	! pgrep -u "$RL_USER" -f -- --config-net >/dev/null
-	! fetch http://127.0.0.1:18090/
+	run ! pgrep -u "$RL_USER" -f -- --config-net
+	run ! fetch http://127.0.0.1:18090/
 }
 
 @test "network: rootless without pasta: slirp4netns; a published port is fetched on 127.0.0.1" {
@@ -380,5 +479,5 @@ make_user() {
 	[ "$(fetch http://127.0.0.1:18091/)" = slirp-hi ]
 	pgrep -u "$RL_USER" -x slirp4netns >/dev/null
 	as_user rm -f web
-	! pgrep -u "$RL_USER" -x slirp4netns >/dev/null
+	run ! pgrep -u "$RL_USER" -x slirp4netns
 }
