@@ -93,6 +93,9 @@ int net_ports_claim(const struct engine *e, const struct ctr *c, json_t *ep, con
  * of the endpoints on it; or removed (remove), and the table with them
  * once it has no chain left. */
 int net_nft_apply(const struct engine *e, const struct net_def *d, bool remove, husk_error **err);
+/* Whether every chain of d's is there (a flush of the ruleset, an older
+ * husk's set of chains: not). */
+bool net_nft_present(const struct net_def *d);
 
 /* The bridge (net_bridge.c): made with its address, up, with
  * route_localnet, and its chains, when missing; ip_forward on. */

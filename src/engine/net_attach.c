@@ -177,8 +177,16 @@ static void teardown_locked(const struct engine *e, const char *id)
 	json_array_foreach (json_object_get(ep, "Ports"), i, p)
 		json_object_set_new(ported, json_string_value(json_object_get(p, "Network")) ?: "",
 				    json_true());
-	net_endpoint_remove(e, id);
-	networks_nft_refresh(e, ported);
+	/* the DNAT rules go before the endpoint: a kill in between leaves
+	 * no rule to an address that is free again */
+	json_object_set_new(ep, "Ports", json_array());
+	if (json_object_size(ported) == 0 || net_endpoint_save(e, id, ep, NULL) == 0) {
+		networks_nft_refresh(e, ported);
+		net_endpoint_remove(e, id);
+	} else {
+		net_endpoint_remove(e, id);
+		networks_nft_refresh(e, ported);
+	}
 	hosts_refresh_around(e, id, ep);
 }
 

@@ -99,10 +99,12 @@ int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_erro
 	if (index < 0)
 		return husk_error_wrap(err, "network `%s`", d->name);
 	/* the address and state of one made before too: they cost little,
-	 * and mend a bridge half made by a killed husk */
+	 * and mend a bridge half made by a killed husk; its chains again
+	 * when they are gone */
 	if (nl_addr_add(n, index, d->gateway, d->prefix, err) < 0 ||
 	    nl_link_up(n, index, 0, devconf, err) < 0 ||
-	    (made && (ip_forward_on(err) < 0 || net_nft_apply(e, d, false, err) < 0))) {
+	    ((made || !net_nft_present(d)) &&
+	     (ip_forward_on(err) < 0 || net_nft_apply(e, d, false, err) < 0))) {
 		if (made)
 			nl_link_del(n, d->bridge, NULL);
 		return husk_error_wrap(err, "network `%s`", d->name);

@@ -232,11 +232,15 @@ static int users_of(const struct engine *e, const char *name, char ***ret, husk_
 
 int net_network_remove(const struct engine *e, const char *name, husk_error **err)
 {
-	cleanup_close int lock = net_lock(e, err);
+	cleanup_close int lock = -1;
 	cleanup_strv char **users = NULL;
 	struct net_def d = {0};
 	int r;
 
+	/* a killed container's endpoint is no user */
+	if (net_reclaim(e, err) < 0)
+		return -1;
+	lock = net_lock(e, err);
 	if (lock < 0 || net_def_load(e, name, &d, err) < 0)
 		return -1;
 	if (users_of(e, name, &users, err) < 0) {

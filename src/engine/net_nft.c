@@ -157,6 +157,24 @@ static void table_drop_if_empty(void)
 	nft_ctx_free(nft);
 }
 
+bool net_nft_present(const struct net_def *d)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	bool all = nft != NULL;
+
+	if (nft == NULL)
+		return false;
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	for (size_t i = 0; i < ARRAY_SIZE(hooks) && all; i++) {
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "list chain ip husk %s-%s", d->bridge, hooks[i][0]);
+		all = nft_run_cmd_from_buffer(nft, cmd) == 0;
+	}
+	nft_ctx_free(nft);
+	return all;
+}
+
 int net_nft_apply(const struct engine *e, const struct net_def *d, bool remove, husk_error **err)
 {
 	struct buf b = {0};

@@ -399,6 +399,28 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	fetch http://127.0.0.1:18098/ | grep -q 'hi from'
 }
 
+@test "network: a network's deleted chains are made again at the next start on it; a dead container's endpoint does not block network rm" {
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 web -p 18096:80
+	wait_for 5 fetch http://127.0.0.1:18096/
+	local br c dead fake
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	for c in pre out post fwd in; do nft delete chain ip husk "$br-$c"; done
+	run ! fetch http://127.0.0.1:18096/
+	hk run --rm --network n1 busybox true
+	fetch http://127.0.0.1:18096/ | grep -q 'hi from'
+	hk rm -f web
+	# the endpoint of a container whose husk and init were killed
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead" || true
+	fake=$(printf 'e%.0s' $(seq 64))
+	jq -n --argjson pid "$dead" '{Pid: $pid, PidStart: 1, Networks: {n1: {}}, Ports: []}' \
+		>"$HUSK_RUN_ROOT/net/endpoints/$fake.json"
+	hk network rm n1
+	[ ! -e "$HUSK_RUN_ROOT/net/endpoints/$fake.json" ]
+}
+
 @test "network: a subnet is picked past the host's routes (the default network's too)" {
 	outside_ns
 	# a route of the host's in 10.89.0.0/24, where the default network would go
@@ -422,6 +444,8 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 			"$HUSK_ENGINE" run -d --name k$when --network n1 -p 1808$when:80 busybox sleep 100
 		[ "$status" -ne 0 ]
 		ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
+		# half done: its endpoint (written before the veth is made) is there
+		[ -n "$(ls -A "$HUSK_RUN_ROOT/net/endpoints")" ]
 		hk rm -f k$when
 		no_ports_left
 	done
