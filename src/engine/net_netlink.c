@@ -151,18 +151,6 @@ static int link_get(struct nl *n, const char *name, int index, struct link_answe
 	return nl_talk_cb(n, h, link_cb, a);
 }
 
-int nl_link_index(struct nl *n, const char *name, husk_error **err)
-{
-	struct link_answer a = {0};
-	int r = link_get(n, name, 0, &a);
-
-	if (r == -ENODEV)
-		return 0;
-	if (r < 0)
-		return husk_error_set(err, -r, "look up the link `%s`", name);
-	return a.index;
-}
-
 int nl_link_alias(struct nl *n, const char *name, char alias[NL_ALIAS_MAX], husk_error **err)
 {
 	struct link_answer a = {0};
@@ -174,6 +162,13 @@ int nl_link_alias(struct nl *n, const char *name, char alias[NL_ALIAS_MAX], husk
 		return husk_error_set(err, -r, "look up the link `%s`", name);
 	memcpy(alias, a.alias, NL_ALIAS_MAX);
 	return a.index;
+}
+
+int nl_link_index(struct nl *n, const char *name, husk_error **err)
+{
+	char alias[NL_ALIAS_MAX];
+
+	return nl_link_alias(n, name, alias, err);
 }
 
 int nl_link_set_alias(struct nl *n, int index, const char *alias, husk_error **err)

@@ -18,6 +18,14 @@ UDP_ECHO=$REPO/build/tests/integration/tools/udp-echo
 setup_file() {
 	engine_setup_file
 	export NS=hknt$$ NSV=hkntv$$
+	# husk turns ip_forward on: put back as it was after the file
+	IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || true)
+	export IP_FORWARD
+}
+
+teardown_file() {
+	[ "$(id -u)" = 0 ] && [ -n "${IP_FORWARD:-}" ] || return 0
+	echo "$IP_FORWARD" >/proc/sys/net/ipv4/ip_forward
 }
 
 setup() {
@@ -444,8 +452,6 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 			"$HUSK_ENGINE" run -d --name k$when --network n1 -p 1808$when:80 busybox sleep 100
 		[ "$status" -ne 0 ]
 		ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
-		# half done: its endpoint (written before the veth is made) is there
-		[ -n "$(ls -A "$HUSK_RUN_ROOT/net/endpoints")" ]
 		hk rm -f k$when
 		no_ports_left
 	done
