@@ -45,14 +45,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# timed CMD...: milliseconds CMD took (it must succeed)
-timed() {
-	local t0 t1
-	t0=$(date +%s%N)
-	"$@" >/dev/null 2>&1 || return 1
-	t1=$(date +%s%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)/1e6}'
-}
 # parallel N CMD...: ms for N copies of CMD started at once, until all end
 parallel() {
 	local n=$1 t0 t1 pids=() i
@@ -91,7 +83,7 @@ fi
 for _ in $(seq "$WARMUP"); do for e in "${ENGINES[@]}"; do ${e}_run >/dev/null 2>&1; done; done
 declare -A T P
 for _ in $(seq "$PAIRS"); do
-	for e in "${ENGINES[@]}"; do T[$e]+="$(timed ${e}_run || echo NA) "; done
+	for e in "${ENGINES[@]}"; do T[$e]+="$(hb_timed_ms ${e}_run || echo NA) "; done
 done
 for e in "${ENGINES[@]}"; do P[$e]=$(parallel 10 ${e}_run || echo NA); done
 

@@ -271,6 +271,13 @@ hb_max() { # $1 $2 -> larger, NA-aware
 
 # ---------------------------------------------------------------------------
 # Stats: stdin = numbers, one per line -> "n median min max" (NA if no numbers)
+hb_timed_ms() { # CMD... -> milliseconds CMD took (it must succeed), output dropped
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@" >/dev/null 2>&1 || return 1
+  t1=$(date +%s%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)/1e6}'
+}
 hb_stats() {
   sort -g | awk '{v[NR]=$1}
     END{ if (NR==0) { print "0 NA NA NA"; exit }

@@ -98,9 +98,16 @@ static bool loopback_nameserver(const char *line)
 	return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "::1", 3) == 0;
 }
 
+static bool keyword_line(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+
+	return strncmp(line, word, n) == 0 && (line[n] == ' ' || line[n] == '\t');
+}
+
 static bool nameserver_line(const char *line)
 {
-	return strncmp(line, "nameserver", 10) == 0 && (line[10] == ' ' || line[10] == '\t');
+	return keyword_line(line, "nameserver");
 }
 
 char *config_resolv_text(const struct run_options *o, const char *host_resolv)
@@ -116,13 +123,21 @@ char *config_resolv_text(const struct run_options *o, const char *host_resolv)
 			return NULL;
 		}
 		/* --dns replaces the nameservers and keeps search and options */
+		/* --dns-search replaces search (and domain, which it overrides) */
 		if (!(o->dns && nameserver_line(l)) &&
-		    !(o->network != RUN_NETWORK_HOST && loopback_nameserver(l)))
+		    !(o->network != RUN_NETWORK_HOST && loopback_nameserver(l)) &&
+		    !(o->dns_search && (keyword_line(l, "search") || keyword_line(l, "domain"))))
 			text_add(&t, "%s\n", l);
 		line += len + (line[len] == '\n');
 	}
 	for (size_t i = 0; o->dns && o->dns[i]; i++)
 		text_add(&t, "nameserver %s\n", o->dns[i]);
+	if (o->dns_search) {
+		text_add(&t, "search");
+		for (size_t i = 0; o->dns_search[i]; i++)
+			text_add(&t, " %s", o->dns_search[i]);
+		text_add(&t, "\n");
+	}
 	return text_take(&t);
 }
 

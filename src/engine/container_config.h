@@ -72,8 +72,17 @@ struct run_mount {
 };
 
 enum run_network {
-	RUN_NETWORK_NONE, /* a network namespace with only lo (the default) */
-	RUN_NETWORK_HOST, /* the host's */
+	RUN_NETWORK_NONE,      /* a network namespace with only lo (the default) */
+	RUN_NETWORK_HOST,      /* the host's */
+	RUN_NETWORK_BRIDGE,    /* network_name's bridge (net.h) */
+	RUN_NETWORK_CONTAINER, /* the netns of container network_name */
+};
+
+/* -p: one published port. host_port 0: a free one is picked at start. */
+struct net_port {
+	char proto[4];	  /* "tcp" or "udp" */
+	char host_ip[16]; /* "" for every address of the host */
+	int host_port, port;
 };
 
 /* What `run` was asked for, on top of the image's config. */
@@ -116,8 +125,13 @@ struct run_options {
 	size_t n_mounts;
 
 	enum run_network network;
-	char **add_hosts; /* --add-host: "NAME IP" */
-	char **dns;	  /* --dns: nameserver addresses */
+	const char *network_name; /* BRIDGE: the network; CONTAINER: the container */
+	struct net_port *ports;	  /* -p */
+	size_t n_ports;
+	bool publish_all;  /* -P: the image's exposed ports on free host ports */
+	char **add_hosts;  /* --add-host: "NAME IP" */
+	char **dns;	   /* --dns: nameserver addresses */
+	char **dns_search; /* --dns-search: search domains */
 };
 
 extern const char run_usage[];

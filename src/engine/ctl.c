@@ -12,6 +12,7 @@
 
 #include "ctl.h"
 #include "lifecycle.h"
+#include "net.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -189,8 +190,10 @@ static int heal_locked(struct engine *e, struct ctr *c, husk_error **err)
 	if (core_running(e, c->id, &pid)) {
 		record_unmonitored(c, pid, now);
 	} else {
-		/* an init created and waiting, the core's state, the overlay */
+		/* an init created and waiting, the core's state, its network,
+		 * the overlay */
 		husk_container_delete(&e->rt, c->id, true, NULL);
+		net_container_down(e, c->id);
 		if (rootfs_unmount(c->dir, err) < 0)
 			return -1;
 		record_stopped(c, now);
@@ -224,6 +227,7 @@ int ctr_heal(struct engine *e, struct ctr *c, husk_error **err)
 void ctr_start_undo(struct engine *e, struct ctr *c)
 {
 	husk_container_delete(&e->rt, c->id, true, NULL);
+	net_container_down(e, c->id);
 	rootfs_unmount(c->dir, NULL);
 }
 

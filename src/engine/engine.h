@@ -100,3 +100,5 @@ int cmd_cp(struct engine *e, int argc, char **argv);
 int cmd_monitor_exit(struct engine *e, int argc, char **argv);
 int cmd_healthcheck(struct engine *e, int argc, char **argv);
 int cmd_volume(struct engine *e, int argc, char **argv);
+int cmd_network(struct engine *e, int argc, char **argv);
+int cmd_port(struct engine *e, int argc, char **argv);

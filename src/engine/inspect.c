@@ -8,6 +8,7 @@
 
 #include "ctl.h"
 #include "health.h"
+#include "net.h"
 #include "util.h"
 
 static json_t *state_json(const struct ctr *c)
@@ -33,7 +34,7 @@ static json_t *state_json(const struct ctr *c)
 	return s;
 }
 
-json_t *ctr_inspect_json(const struct ctr *c)
+json_t *ctr_inspect_json(const struct engine *e, const struct ctr *c)
 {
 	json_t *j = json_deep_copy(c->doc);
 	cleanup_free char *log = NULL;
@@ -43,6 +44,7 @@ json_t *ctr_inspect_json(const struct ctr *c)
 	json_object_del(j, "ImageDigest");
 	json_object_set_new(j, "State", state_json(c));
 	json_object_set_new(j, "RestartCount", json_integer(c->st.restart_count));
+	json_object_set_new(j, "NetworkSettings", net_settings_json(e, c));
 	if (asprintf(&log, "%s/ctr.log", c->dir) >= 0)
 		json_object_set_new(j, "LogPath", json_string(log));
 	return j;
@@ -63,7 +65,7 @@ int cmd_inspect(struct engine *e, int argc, char **argv)
 		husk_error *err = NULL;
 		json_t *j = NULL;
 		if (ctr_lookup(e, argv[i], &c, &err) == 0)
-			j = ctr_inspect_json(c);
+			j = ctr_inspect_json(e, c);
 		else if (husk_error_is(err, HUSK_ERR_NOT_FOUND)) {
 			husk_error_free(&err);
 			if (image_inspect_json(e, argv[i], &j, &err) < 0 &&

@@ -13,6 +13,7 @@
 
 #include "health.h"
 #include "launch.h"
+#include "net.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -101,6 +102,46 @@ int ctr_mount_rootfs(struct engine *e, struct ctr *c, husk_error **err)
 	return r;
 }
 
+static void set_netns_path(json_t *config, const char *path)
+{
+	json_t *ns = json_object_get(json_object_get(config, "linux"), "namespaces"), *n;
+	size_t i;
+
+	json_array_foreach (ns, i, n)
+		if (strcmp(json_string_value(json_object_get(n, "type")) ?: "", "network") == 0)
+			json_object_set_new(n, "path", json_string(path));
+}
+
+/* --network container:NAME: the netns of that container's init, as it
+ * runs now (its pid changes with each of its starts). Rootless, with a
+ * network: one made beforehand (net_netns_make), the init's own being out
+ * of reach for its set-up. */
+static int join_netns(struct engine *e, struct ctr *c, json_t *config, husk_error **err)
+{
+	const char *mode = json_string_value(
+	    json_object_get(json_object_get(c->doc, "HostConfig"), "NetworkMode"));
+	cleanup_ctr struct ctr *other = NULL;
+	cleanup_free char *made = NULL;
+	char path[64];
+
+	if (e->rt.rootless && json_object_size(net_ctr_networks(c)) > 0) {
+		if (net_netns_make(e, c->id, &made, err) < 0)
+			return -1;
+		set_netns_path(config, made);
+		return 0;
+	}
+	if (mode == NULL || strncmp(mode, "container:", 10) != 0)
+		return 0;
+	if (ctr_lookup(e, mode + 10, &other, err) < 0)
+		return husk_error_wrap(err, "--network %s", mode);
+	if (ctr_status_now(other, NULL) != CTR_RUNNING || other->st.pid <= 0)
+		return husk_error_fail(err, HUSK_ERR_INVALID, "--network %s: it is not running",
+				       mode);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", other->st.pid);
+	set_netns_path(config, path);
+	return 0;
+}
+
 static int create_in_core(struct engine *e, struct ctr *c, struct husk_handle **ret,
 			  husk_error **err)
 {
@@ -115,7 +156,8 @@ static int create_in_core(struct engine *e, struct ctr *c, struct husk_handle **
 	config = json_load_file(path, 0, &jerr);
 	if (config == NULL)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "`%s`: %s", path, jerr.text);
-	if (husk_spec_from_json(config, c->dir, &spec, err) < 0)
+	if (join_netns(e, c, config, err) < 0 ||
+	    husk_spec_from_json(config, c->dir, &spec, err) < 0)
 		return -1;
 	/* Whatever an earlier run left in the core (a killed monitor). */
 	husk_container_delete(&e->rt, c->id, true, NULL);
@@ -242,7 +284,8 @@ static int become_monitor(struct engine *e, struct ctr *c, int *client_fds, size
 		return -1;
 	if (stdio_install(&p, err) < 0 || create_in_core(e, c, &h, err) < 0)
 		goto fail;
-	if (husk_handle_start(h, err) < 0)
+	/* the init waits in its netns for the start: its network first */
+	if (net_container_up(e, c, husk_handle_pid(h), err) < 0 || husk_handle_start(h, err) < 0)
 		goto fail_started;
 	pidfd = fcntl(husk_handle_pidfd(h), F_DUPFD_CLOEXEC, 3);
 	if (husk_handle_pty(h) >= 0)
@@ -256,6 +299,7 @@ fail_started:
 fail:
 	husk_handle_free(steal_pointer(&h));
 	husk_container_delete(&e->rt, c->id, true, NULL);
+	net_container_down(e, c->id);
 	stdio_close(&p);
 	return -1;
 }

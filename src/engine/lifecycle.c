@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "lifecycle.h"
+#include "net.h"
 #include "remains.h"
 #include "rootfs.h"
 #include "signals.h"
@@ -241,6 +242,64 @@ static const char *stop_signal_name(const struct husk_image_config *ic, const st
 	return "TERM";
 }
 
+static const char *network_mode(const struct run_options *o, char buf[300])
+{
+	switch (o->network) {
+	case RUN_NETWORK_HOST:
+		return "host";
+	case RUN_NETWORK_BRIDGE:
+		return o->network_name;
+	case RUN_NETWORK_CONTAINER:
+		snprintf(buf, 300, "container:%s", o->network_name);
+		return buf;
+	default:
+		return "none";
+	}
+}
+
+/* HostConfig's NetworkMode, PortBindings and PublishAllPorts, Config's
+ * ExposedPorts (the image's and -p's), and NetworkSettings.Networks: the
+ * networks it joins at each start (net.h). */
+static int doc_add_network(json_t *doc, const struct husk_image_config *ic,
+			   const struct run_options *o)
+{
+	json_t *hc = json_object_get(doc, "HostConfig");
+	json_t *bindings = json_object(), *exposed = json_object(), *nets = json_object();
+	char buf[300], key[16], hp[8];
+
+	if (!bindings || !exposed || !nets)
+		goto fail;
+	for (size_t i = 0; ic->exposed_ports && ic->exposed_ports[i]; i++)
+		json_object_set_new(exposed, ic->exposed_ports[i], json_object());
+	for (size_t i = 0; i < o->n_ports; i++) {
+		const struct net_port *p = &o->ports[i];
+		json_t *list;
+		snprintf(key, sizeof(key), "%d/%s", p->port, p->proto);
+		snprintf(hp, sizeof(hp), "%d", p->host_port);
+		list = json_object_get(bindings, key);
+		if (list == NULL) {
+			list = json_array();
+			json_object_set_new(bindings, key, list);
+		}
+		json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp", p->host_ip,
+						      "HostPort", p->host_port ? hp : ""));
+		json_object_set_new(exposed, key, json_object());
+	}
+	if (o->network == RUN_NETWORK_BRIDGE)
+		json_object_set_new(nets, o->network_name, json_object());
+	json_object_set_new(hc, "NetworkMode", json_string(network_mode(o, buf)));
+	json_object_set_new(hc, "PortBindings", bindings);
+	json_object_set_new(hc, "PublishAllPorts", json_boolean(o->publish_all));
+	json_object_set_new(json_object_get(doc, "Config"), "ExposedPorts", exposed);
+	json_object_set_new(doc, "NetworkSettings", json_pack("{s:o}", "Networks", nets));
+	return 0;
+fail:
+	json_decref(bindings);
+	json_decref(exposed);
+	json_decref(nets);
+	return -1;
+}
+
 /* container.json: Docker's inspect fields, as far as they mean the same. */
 static json_t *doc_build(const char *id, const char *name, const char *ref,
 			 const struct husk_image *img, const struct run_options *o, json_t *oci)
@@ -278,6 +337,10 @@ static json_t *doc_build(const char *id, const char *name, const char *ref,
 		      "NetworkMode", "none", "Mounts");
 	for (size_t i = 1; doc && i < json_array_size(args); i++)
 		json_array_append(json_object_get(doc, "Args"), json_array_get(args, i));
+	if (doc && doc_add_network(doc, ic, o) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
 	return doc;
 }
 
@@ -380,6 +443,8 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 	if (c == NULL)
 		return husk_error_set(err, ENOMEM, "container");
 	c->lock_fd = -1;
+	if (net_check_options(e, o, err) < 0)
+		return -1;
 	if (new_id(c->id, err) < 0)
 		return -1;
 	c->dir = engine_container_path(&e->paths, c->id, NULL);
@@ -424,6 +489,7 @@ int ctr_remove(struct engine *e, struct ctr *c, bool remove_volumes, husk_error 
 	    !husk_error_is(e1, HUSK_ERR_NOT_FOUND))
 		keep_first(&first, &e1);
 	husk_error_free(&e1);
+	net_container_down(e, c->id);
 	if (rootfs_unmount(c->dir, &e1) < 0) {
 		/* never remove through a mount that is still there */
 		keep_first(&first, &e1);

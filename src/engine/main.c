@@ -43,6 +43,9 @@ static const struct verb verbs[] = {
     {"system", cmd_system, "system check | system prune [-f] [--volumes] | system df", false},
     {"info", cmd_info, "info", false},
     {"volume", cmd_volume, "volume create|ls|inspect|rm|prune", false},
+    {"network", cmd_network, "network create|ls|inspect|rm|prune|connect|disconnect|reload ...",
+     false},
+    {"port", cmd_port, "port CONTAINER", false},
     /* containers' processes and files */
     {"top", cmd_top, "top CONTAINER [ps OPTIONS]", false},
     {"stats", cmd_stats, "stats [-a] [--no-stream] [--no-trunc] [--format json] [CONTAINER...]",

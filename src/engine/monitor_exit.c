@@ -17,6 +17,7 @@
 #include "attach.h"
 #include "launch.h"
 #include "lifecycle.h"
+#include "net.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -46,6 +47,7 @@ static void record_exit(struct engine *e, struct ctr *c, int status)
 	if (husk_container_oom_count(&e->rt, c->id, &ooms, NULL) == 0 && ooms > 0)
 		c->st.oom_killed = true;
 	husk_container_delete(&e->rt, c->id, true, NULL);
+	net_container_down(e, c->id);
 	rfc3339_now(now);
 	c->st.exit_code = status;
 	c->st.pid = 0;

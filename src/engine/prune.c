@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "disk_usage.h"
 #include "lifecycle.h"
+#include "net.h"
 #include "remains.h"
 #include "system.h"
 #include "human.h"
@@ -277,6 +278,8 @@ int cmd_system_prune(struct engine *e, int argc, char **argv)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
 			prune_entry(&p, de->d_name);
 	prune_leftovers(&p);
+	/* the network of containers that no longer run (a killed husk's) */
+	net_reclaim(e, NULL);
 	if (volumes)
 		prune_volumes(&p);
 	prune_images(&p);

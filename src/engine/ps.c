@@ -8,6 +8,7 @@
 
 #include "ctl.h"
 #include "health.h"
+#include "net.h"
 #include "util.h"
 
 struct ps_options {
@@ -96,7 +97,7 @@ static bool shown(const struct ps_options *o, const struct ctr *c, enum ctr_stat
 }
 
 static void print_json(const struct ctr *c, enum ctr_status now, const char *status,
-		       const char *command, bool no_trunc)
+		       const char *command, const char *ports, bool no_trunc)
 {
 	cleanup_json json_t *j = NULL;
 	cleanup_free char *text = NULL, *quoted = NULL;
@@ -109,14 +110,15 @@ static void print_json(const struct ctr *c, enum ctr_status now, const char *sta
 	    "{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:s, s:i}", "ID", id, "Command", quoted, "Image",
 	    json_string_value(json_object_get(json_object_get(c->doc, "Config"), "Image")),
 	    "CreatedAt", json_string_value(json_object_get(c->doc, "Created")), "Names",
-	    c->name ? c->name : "", "State", ctr_status_name(now), "Status", status, "Ports", "",
+	    c->name ? c->name : "", "State", ctr_status_name(now), "Status", status, "Ports", ports,
 	    "ExitCode", c->st.exit_code);
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (text)
 		printf("%s\n", text);
 }
 
-static void print_row(const struct ctr *c, const char *status, const char *command, bool no_trunc)
+static void print_row(const struct ctr *c, const char *status, const char *command,
+		      const char *ports, bool no_trunc)
 {
 	char created[64], cmd[64];
 	const char *image =
@@ -133,9 +135,9 @@ static void print_row(const struct ctr *c, const char *status, const char *comma
 	} else {
 		snprintf(cmd, sizeof(cmd), "\"%s\"", command);
 	}
-	printf("%-14.*s%-20s%-*s %-24s%-30s%-10s%s\n", no_trunc ? 64 : 12, c->id,
-	       image ? image : "", width, cmd, strcat(created, " ago"), status, "",
-	       c->name ? c->name : "");
+	printf("%-14.*s%-20s%-*s %-24s%-30s%-10s%s%s\n", no_trunc ? 64 : 12, c->id,
+	       image ? image : "", width, cmd, strcat(created, " ago"), status, ports,
+	       ports[0] ? "   " : "", c->name ? c->name : "");
 }
 
 static int parse(struct ps_options *o, int argc, char **argv)
@@ -208,7 +210,7 @@ int cmd_ps(struct engine *e, int argc, char **argv)
 		bool monitor;
 		enum ctr_status now;
 		char status[128];
-		cleanup_free char *command = NULL;
+		cleanup_free char *command = NULL, *ports = NULL;
 		/* a record whose monitor (or starter) was killed is made true */
 		if (ctr_heal(e, list[i], NULL) == 1)
 			continue; /* an --rm container, removed as it exited */
@@ -221,10 +223,13 @@ int cmd_ps(struct engine *e, int argc, char **argv)
 		}
 		status_text(list[i], now, monitor, status, sizeof(status));
 		command = command_text(list[i]);
+		ports = net_ports_text(e, list[i]->id);
 		if (o.json)
-			print_json(list[i], now, status, command ? command : "", o.no_trunc);
+			print_json(list[i], now, status, command ? command : "", ports ? ports : "",
+				   o.no_trunc);
 		else
-			print_row(list[i], status, command ? command : "", o.no_trunc);
+			print_row(list[i], status, command ? command : "", ports ? ports : "",
+				  o.no_trunc);
 	}
 	ctr_list_free(list, n);
 	strv_free(o.filters);

@@ -49,6 +49,7 @@ enum {
 	OPT_ENV_FILE,
 	OPT_LABEL,
 	OPT_NETWORK,
+	OPT_DNS_SEARCH,
 };
 
 const char run_usage[] =
@@ -94,9 +95,14 @@ const char run_usage[] =
     "  -v, --volume [SRC:]DST[:MODES]  a host path, a named or an anonymous volume\n"
     "  --mount type=bind|volume|tmpfs,source=,target=,readonly,...\n"
     "  --tmpfs PATH[:OPTIONS]   a tmpfs (noexec, nosuid, nodev unless asked)\n"
-    "  --network none|host      no network but lo (default), or the host's\n"
+    "  --network none|host|bridge|NETWORK|container:CTR\n"
+    "                           no network but lo (default), the host's, a bridge\n"
+    "                           network's (husk network create), another container's\n"
+    "  -p, --publish [HOST_IP:][HOST_PORT:]PORT[/tcp|udp]  a port published on the host\n"
+    "  -P, --publish-all        the image's exposed ports on free host ports\n"
     "  --add-host NAME:IP       a line in /etc/hosts\n"
-    "  --dns IP                 a nameserver in /etc/resolv.conf\n";
+    "  --dns IP                 a nameserver in /etc/resolv.conf\n"
+    "  --dns-search DOMAIN      a search domain in /etc/resolv.conf\n";
 
 static int bad_flag(char **argv)
 {
@@ -333,6 +339,10 @@ static int parse_with_error(struct run_options *o, int c, const char *v, husk_er
 		return run_parse_label(o, v, err);
 	case OPT_NETWORK:
 		return run_parse_network(o, v, err);
+	case 'p':
+		return run_parse_publish(o, v, err);
+	case OPT_DNS_SEARCH:
+		return run_parse_dns_search(o, v, err);
 	}
 	return 1;
 }
@@ -348,6 +358,9 @@ static bool parse_flag(struct run_options *o, int c)
 		return true;
 	case OPT_INIT:
 		o->security.init = true;
+		return true;
+	case 'P':
+		o->publish_all = true;
 		return true;
 	}
 	return false;
@@ -440,6 +453,9 @@ int run_options_parse(struct run_options *o, int argc, char **argv)
 	    {"label", required_argument, NULL, OPT_LABEL},
 	    {"network", required_argument, NULL, OPT_NETWORK},
 	    {"net", required_argument, NULL, OPT_NETWORK},
+	    {"publish", required_argument, NULL, 'p'},
+	    {"publish-all", no_argument, NULL, 'P'},
+	    {"dns-search", required_argument, NULL, OPT_DNS_SEARCH},
 	    {0},
 	};
 	int c;
@@ -447,7 +463,7 @@ int run_options_parse(struct run_options *o, int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	/* "+": stop at the image; what follows is the container's. */
-	while ((c = getopt_long(argc, argv, "+:de:w:h:u:tim:v:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:de:w:h:u:tim:v:p:P", opts, NULL)) != -1) {
 		if (c == OPT_HELP) {
 			fputs(run_usage, stdout);
 			return 0;
@@ -486,5 +502,7 @@ void run_options_clear(struct run_options *o)
 	free(o->mounts);
 	strv_free(o->add_hosts);
 	strv_free(o->dns);
+	strv_free(o->dns_search);
+	free(o->ports);
 	memset(o, 0, sizeof(*o));
 }

@@ -3,10 +3,12 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "net.h"
 #include "read_bounded.h"
 #include "run_parsers.h"
 #include "util.h"
@@ -90,14 +92,44 @@ int run_parse_label(struct run_options *o, const char *v, husk_error **err)
 
 int run_parse_network(struct run_options *o, const char *v, husk_error **err)
 {
-	if (strcmp(v, "none") == 0)
+	o->network_name = NULL;
+	if (strcmp(v, "none") == 0) {
 		o->network = RUN_NETWORK_NONE;
-	else if (strcmp(v, "host") == 0)
+	} else if (strcmp(v, "host") == 0) {
 		o->network = RUN_NETWORK_HOST;
-	else
-		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
-				       "--network `%s`: not supported yet (none or host)", v);
+	} else if (strncmp(v, "container:", 10) == 0) {
+		if (v[10] == '\0')
+			return husk_error_fail(err, HUSK_ERR_INVALID,
+					       "--network `%s`: a container is required", v);
+		o->network = RUN_NETWORK_CONTAINER;
+		o->network_name = v + 10;
+	} else if (*v == '\0') {
+		return husk_error_fail(err, HUSK_ERR_INVALID, "--network: a network is required");
+	} else {
+		o->network = RUN_NETWORK_BRIDGE; /* checked to exist at create */
+		o->network_name = v;
+	}
 	return 0;
+}
+
+int run_parse_publish(struct run_options *o, const char *v, husk_error **err)
+{
+	struct net_port *n = realloc(o->ports, (o->n_ports + 1) * sizeof(*n));
+
+	if (n == NULL)
+		return husk_error_set(err, ENOMEM, "-p");
+	o->ports = n;
+	if (net_parse_publish(v, &o->ports[o->n_ports], err) < 0)
+		return -1;
+	o->n_ports++;
+	return 0;
+}
+
+int run_parse_dns_search(struct run_options *o, const char *v, husk_error **err)
+{
+	if (*v == '\0' || strpbrk(v, " \t\n"))
+		return husk_error_fail(err, HUSK_ERR_INVALID, "--dns-search `%s`: not a domain", v);
+	return append_copy(&o->dns_search, v, err);
 }
 
 static bool ip_valid(const char *s)

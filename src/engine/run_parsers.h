@@ -48,5 +48,7 @@ int run_parse_label(struct run_options *o, const char *v, husk_error **err);
 int run_parse_network(struct run_options *o, const char *v, husk_error **err);
 int run_parse_add_host(struct run_options *o, const char *v, husk_error **err);
 int run_parse_dns(struct run_options *o, const char *v, husk_error **err);
+int run_parse_dns_search(struct run_options *o, const char *v, husk_error **err);
+int run_parse_publish(struct run_options *o, const char *v, husk_error **err);
 
 void run_mount_clear(struct run_mount *m);

@@ -72,3 +72,61 @@ remove_all_and_check() {
 	[ -z "$ids" ] || timeout 60 "$HUSK_ENGINE" rm -f $ids >/dev/null 2>&1 || true
 	nothing_left
 }
+
+# rootless_user_make NAME SUBID_START: an ordinary user NAME with its own
+# /etc/subuid and /etc/subgid range from SUBID_START, a home and copies of
+# husk and husk-monitor in RL_DIR (the checkout may be below a directory it
+# cannot search). Sets and exports RL_USER, RL_DIR, RL_START.
+rootless_user_make() {
+	export RL_USER=$1 RL_START=$2 RL_DIR
+	RL_DIR=$(mktemp -d /tmp/husk-rl.XXXXXX)
+	chmod 755 "$RL_DIR"
+	useradd -M -U -d "$RL_DIR/home" -s /bin/sh "$RL_USER"
+	# ours alone (useradd may have given it one: husk takes the first)
+	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
+	echo "$RL_USER:$RL_START:65536" >>/etc/subuid
+	echo "$RL_USER:$RL_START:65536" >>/etc/subgid
+	mkdir -p "$RL_DIR/home" "$RL_DIR/bin"
+	install -m 755 "$HUSK_ENGINE" "$(dirname "$HUSK_ENGINE")/husk-monitor" "$RL_DIR/bin/"
+	chown "$RL_USER:$RL_USER" "$RL_DIR/home"
+	# An ordinary user opens /dev/fuse (fuse-overlayfs) and /dev/net/tun
+	# (pasta, slirp4netns) where udev made them 0666, Debian's default; a
+	# machine without udev leaves them 0600: opened up while the file
+	# runs, their modes put back after.
+	export RL_DEV_MODES=
+	local dev
+	for dev in /dev/fuse /dev/net/tun; do
+		[ -c "$dev" ] || continue
+		RL_DEV_MODES+="$dev=$(stat -c %a "$dev") "
+		chmod 666 "$dev"
+	done
+}
+
+# as_user ARGS...: husk as RL_USER, with a clean environment (PATH: RL_PATH
+# when set).
+as_user() {
+	timeout -k 1 60 setpriv --reuid "$RL_USER" --regid "$RL_USER" --init-groups \
+		env -i HOME="$RL_DIR/home" PATH="${RL_PATH:-/usr/sbin:/usr/bin:/sbin:/bin}" \
+		${RL_OVERLAY:+HUSK_OVERLAY=$RL_OVERLAY} "$RL_DIR/bin/husk" "$@"
+}
+
+# Its containers, its processes (the pause process: all of them are the
+# test's), its files, the user itself and its ranges, removed.
+rootless_user_remove() {
+	local pid i m
+	for m in ${RL_DEV_MODES:-}; do chmod "${m#*=}" "${m%%=*}"; done
+	RL_DEV_MODES=
+	[ -n "${RL_USER:-}" ] || return 0
+	as_user rm -f $(as_user ps -aq --no-trunc 2>/dev/null) >/dev/null 2>&1 || true
+	for pid in $(pgrep -u "$RL_USER"); do kill -9 "$pid" 2>/dev/null; done
+	for ((i = 0; i < 50; i++)); do
+		pgrep -u "$RL_USER" >/dev/null || break
+		sleep 0.1
+	done
+	rm -rf "$RL_DIR" "/tmp/husk-engine-$(id -u "$RL_USER" 2>/dev/null)"
+	userdel "$RL_USER" 2>/dev/null
+	getent group "$RL_USER" >/dev/null && groupdel "$RL_USER" 2>/dev/null
+	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
+	RL_USER=
+	return 0
+}

@@ -404,7 +404,7 @@ cg_read='f() { if [ -e /sys/fs/cgroup/$2 ]; then cat /sys/fs/cgroup/$2; else cat
 	[ "${lines[1]}" = "$(hostname)" ]
 	[ "$(printf '%s\n' "${lines[@]:2}")" = "$(grep -v '^$' /etc/hosts; echo "192.0.2.9	extra")" ] ||
 		[ "$(printf '%s\n' "${lines[@]:2}")" = "$(cat /etc/hosts; echo "192.0.2.9	extra")" ]
-	bad --network bridge -- "--network \`bridge\`: not supported yet (none or host)"
+	bad --network nosuch -- "network \`nosuch\` not found"
 }
 
 @test "options: -u by name: the image's /etc/passwd and /etc/group, its User" {

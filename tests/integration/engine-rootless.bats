@@ -5,66 +5,20 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-HUSK_ENGINE=${HUSK_ENGINE:-$REPO/build/src/engine/husk}
+load engine-helpers
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || return 0
 	command -v useradd >/dev/null || return 0
 	command -v newuidmap >/dev/null || return 0
-	export RL_USER=hkeng$$
-	export RL_DIR
-	RL_DIR=$(mktemp -d /tmp/husk-engrl.XXXXXX)
-	chmod 755 "$RL_DIR"
-	useradd -M -U -d "$RL_DIR/home" -s /bin/sh "$RL_USER"
-	export RL_START=$((1300000000 + ($$ % 1000) * 1000000))
-	# ours alone (useradd may have given it one: husk takes the first)
-	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
-	echo "$RL_USER:$RL_START:65536" >>/etc/subuid
-	echo "$RL_USER:$RL_START:65536" >>/etc/subgid
-	mkdir -p "$RL_DIR/home" "$RL_DIR/bin"
-	# the user runs copies: the checkout may be below a directory it
-	# cannot search (husk finds husk-monitor beside itself)
-	install -m 755 "$HUSK_ENGINE" "$(dirname "$HUSK_ENGINE")/husk-monitor" "$RL_DIR/bin/"
-	chown "$RL_USER:$RL_USER" "$RL_DIR/home"
-	# An ordinary user opens /dev/fuse where udev made it 0666 (Debian's
-	# default); a machine without udev leaves it 0600: opened up for
-	# this file, its mode put back after.
-	if [ -c /dev/fuse ] && command -v fuse-overlayfs >/dev/null; then
-		export RL_FUSE_MODE
-		RL_FUSE_MODE=$(stat -c %a /dev/fuse)
-		chmod 666 /dev/fuse
-	fi
+	rootless_user_make hkeng$$ $((1300000000 + ($$ % 1000) * 1000000))
 }
 
-teardown_file() {
-	[ -z "${RL_FUSE_MODE:-}" ] || chmod "$RL_FUSE_MODE" /dev/fuse
-	[ -n "${RL_USER:-}" ] || return 0
-	local pid i
-	as_user rm -f $(as_user ps -aq --no-trunc 2>/dev/null) >/dev/null 2>&1 || true
-	# the pause process (and anything else of this user) is this file's
-	for pid in $(pgrep -u "$RL_USER"); do kill -9 "$pid" 2>/dev/null; done
-	for ((i = 0; i < 50; i++)); do
-		pgrep -u "$RL_USER" >/dev/null || break
-		sleep 0.1
-	done
-	rm -rf "$RL_DIR" "/tmp/husk-engine-$(id -u "$RL_USER" 2>/dev/null)"
-	userdel "$RL_USER" 2>/dev/null
-	getent group "$RL_USER" >/dev/null && groupdel "$RL_USER" 2>/dev/null
-	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
-	return 0
-}
+teardown_file() { rootless_user_remove; }
 
 setup() {
 	skip_unless_root
 	[ -n "${RL_USER:-}" ] || skip "useradd or newuidmap (package uidmap) is not installed"
-}
-
-# as_user ARGS...: husk as the test user, with a clean environment
-# (but HUSK_OVERLAY=$RL_OVERLAY when that is set).
-as_user() {
-	timeout -k 1 60 setpriv --reuid "$RL_USER" --regid "$RL_USER" --init-groups \
-		env -i HOME="$RL_DIR/home" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		${RL_OVERLAY:+HUSK_OVERLAY=$RL_OVERLAY} "$RL_DIR/bin/husk" "$@"
 }
 
 pause_pid() { cut -d' ' -f1 "/tmp/husk-engine-$(id -u "$RL_USER")/pause.pid"; }

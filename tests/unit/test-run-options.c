@@ -13,6 +13,7 @@
 
 #include "config_internal.h"
 #include "config_user.h"
+#include "net.h"
 #include "run_parsers.h"
 #include "spec_default.h"
 #include "util.h"
@@ -298,9 +299,53 @@ static void test_network_options(void)
 	expect_bad(run_parse_add_host, "db:300.1.1.1", "not an IP address");
 	expect_bad(run_parse_add_host, "db:host-gateway", "not supported yet");
 	expect_bad(run_parse_dns, "dns.example", "not an IP address");
-	expect_bad(run_parse_network, "bridge", "not supported yet (none or host)");
+	expect_bad(run_parse_network, "container:", "a container is required");
 	CHECK(run_parse_userns("private", &err) < 0 && strstr(err->msg, "--userns `private`"),
 	      "--userns other than host is refused");
+	husk_error_free(&err);
+}
+
+static void test_publish(void)
+{
+	struct run_options o = {0};
+	cleanup_free char *m1 = parse(run_parse_publish, &o, "8080:80");
+	cleanup_free char *m2 = parse(run_parse_publish, &o, "127.0.0.1:5353:53/udp");
+	cleanup_free char *m3 = parse(run_parse_publish, &o, "9000");
+	cleanup_free char *m4 = parse(run_parse_publish, &o, "0.0.0.0::81/tcp");
+	cleanup_free char *m5 = parse(run_parse_network, &o, "mynet");
+	struct in_addr net;
+	husk_error *err = NULL;
+	int prefix;
+
+	CHECK(!m1 && !m2 && !m3 && !m4 && !m5, "-p forms and --network NAME parse");
+	CHECK(o.n_ports == 4 && o.ports[0].host_port == 8080 && o.ports[0].port == 80 &&
+		  strcmp(o.ports[0].proto, "tcp") == 0 && o.ports[0].host_ip[0] == '\0',
+	      "-p 8080:80");
+	CHECK(strcmp(o.ports[1].host_ip, "127.0.0.1") == 0 && o.ports[1].host_port == 5353 &&
+		  o.ports[1].port == 53 && strcmp(o.ports[1].proto, "udp") == 0,
+	      "-p 127.0.0.1:5353:53/udp");
+	CHECK(o.ports[2].host_port == 0 && o.ports[2].port == 9000, "-p 9000: a random host port");
+	CHECK(o.ports[3].host_port == 0 && o.ports[3].port == 81 && o.ports[3].host_ip[0] == '\0',
+	      "-p 0.0.0.0::81: every address, a random port");
+	CHECK(o.network == RUN_NETWORK_BRIDGE && strcmp(o.network_name, "mynet") == 0,
+	      "--network NAME");
+	run_options_clear(&o);
+	expect_bad(run_parse_publish, "80/sctp", "tcp or udp");
+	expect_bad(run_parse_publish, "x:80", "from 1 to 65535");
+	expect_bad(run_parse_publish, "70000:80", "from 1 to 65535");
+	expect_bad(run_parse_publish, "8000-8010:80", "from 1 to 65535");
+	expect_bad(run_parse_publish, "1.2.3.4.5:80:80", "not an IPv4 address");
+	expect_bad(run_parse_publish, "a:b:80:80", "[HOST_IP:]");
+	expect_bad(run_parse_dns_search, "a b", "not a domain");
+	CHECK(net_parse_cidr("10.90.1.0/24", &net, &prefix, NULL) == 0 && prefix == 24,
+	      "subnet parses");
+	CHECK(net_parse_cidr("10.90.1.1/24", &net, &prefix, &err) < 0 &&
+		  strstr(err->msg, "bits set past the prefix"),
+	      "a subnet with host bits is refused");
+	husk_error_free(&err);
+	CHECK(net_parse_cidr("10.90.1.0/33", &net, &prefix, &err) < 0, "prefix 33 is refused");
+	husk_error_free(&err);
+	CHECK(net_parse_cidr("10.90.1.0", &net, &prefix, &err) < 0, "no prefix is refused");
 	husk_error_free(&err);
 }
 
@@ -413,6 +458,12 @@ static void test_etc_files(void)
 	dns = config_resolv_text(&o, host_resolv);
 	CHECK_STR_EQ(dns, "search example.org\noptions ndots:2\nnameserver 192.0.2.99\n",
 		     "--dns replaces the nameservers");
+	free(parse(run_parse_dns_search, &o, "a.example"));
+	free(parse(run_parse_dns_search, &o, "b.example"));
+	free(dns);
+	dns = config_resolv_text(&o, host_resolv);
+	CHECK_STR_EQ(dns, "options ndots:2\nnameserver 192.0.2.99\nsearch a.example b.example\n",
+		     "--dns-search replaces the search domains");
 	run_options_clear(&o);
 }
 
@@ -482,6 +533,7 @@ int main(void)
 	test_caps();
 	test_security_opt();
 	test_network_options();
+	test_publish();
 	test_env_file();
 	test_users();
 	test_etc_files();

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Container networks, Docker's bridge driver: a Linux bridge per network
+ * (the default `bridge` network is husk0 for the system run root, husk<hash>
+ * for any other; 10.89.0.0/24, made on first use; a bridge husk makes is
+ * marked with its network id in its alias),
+ * a veth pair per container and network (eth0, eth1, ... in the
+ * container), NAT and published ports in nftables table `ip husk`, with
+ * chains of each network's own.
+ *
+ * On disk:
+ *   <storage_root>/networks/<name>.json   a network's definition
+ *   <run_root>/net/lock                   flock(2)ed around every change
+ *   <run_root>/net/endpoints/<id>.json    a container's attachments (its
+ *                                         addresses, veths, host ports):
+ *                                         written before anything is made,
+ *                                         so that what a killed husk made
+ *                                         is found and removed.
+ * An address is in use while an endpoint file names it; an endpoint whose
+ * container is not running (nor starting) is stale and reclaimed.
+ */
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "container_config.h"
+#include "engine.h"
+#include "record.h"
+
+#define NET_DEFAULT	    "bridge"
+#define NET_DEFAULT_BRIDGE  "husk0" /* the system run root's; others': husk<hash> */
+#define NET_SYSTEM_RUN_ROOT "/run/husk-engine"
+
+struct net_def {
+	char *name, *id, *bridge, *created;
+	struct in_addr subnet, gateway;
+	int prefix;
+	bool internal;
+};
+
+void net_def_clear(struct net_def *d);
+
+/* The global lock; returns its fd. */
+int net_lock(const struct engine *e, husk_error **err);
+
+/* Definitions (net_store.c). */
+int net_def_load(const struct engine *e, const char *name, struct net_def *ret, husk_error **err);
+int net_def_save(const struct engine *e, const struct net_def *d, husk_error **err);
+int net_def_remove(const struct engine *e, const char *name, husk_error **err);
+/* Every network's name, sorted. */
+int net_def_names(const struct engine *e, char ***ret, husk_error **err);
+/* A new definition: the subnet given ("10.90.0.0/24", NULL: the next free
+ * /24 of 10.89.0.0/16), checked against the other networks and the host's
+ * routes; the gateway given, or the subnet's first address. */
+int net_def_new(const struct engine *e, const char *name, const char *subnet, const char *gateway,
+		bool internal, struct net_def *ret, husk_error **err);
+/* The definition of the default network, made when missing. */
+int net_default_ensure(const struct engine *e, husk_error **err);
+/* "10.89.0.0/24" */
+int net_parse_cidr(const char *s, struct in_addr *ret_net, int *ret_prefix, husk_error **err);
+json_t *net_def_json(const struct net_def *d);
+
+/* Endpoints (net_store.c): <run_root>/net/endpoints/<id>.json, NULL when none. */
+json_t *net_endpoint_load(const struct engine *e, const char *id);
+int net_endpoint_save(const struct engine *e, const char *id, json_t *ep, husk_error **err);
+void net_endpoint_remove(const struct engine *e, const char *id);
+/* Every container id with an endpoint file. */
+int net_endpoint_ids(const struct engine *e, char ***ret, husk_error **err);
+
+/* Published ports (net_ports.c). */
+int net_parse_publish(const char *v, struct net_port *ret, husk_error **err);
+/* Fails (BUSY) when host_port of proto is published by another container's
+ * endpoint or a process of the host listens there. */
+int net_port_check_free(const struct engine *e, const char *self_id, const struct net_port *p,
+			husk_error **err);
+/* A free host port (the kernel's ephemeral range). */
+int net_port_pick(const struct engine *e, const char *proto, const char *host_ip, int *ret,
+		  husk_error **err);
+/* The container's ports as configured: -p, and -P's image ports. */
+int net_ctr_ports(const struct ctr *c, struct net_port **ret, size_t *ret_n, husk_error **err);
+
+/* Those ports reserved for the container: a free host port picked for
+ * each that has none, each checked free, each recorded in ep (saved) as
+ * published on net (at its IPAddress there, when it has one). */
+int net_ports_claim(const struct engine *e, const struct ctr *c, json_t *ep, const char *net,
+		    struct net_port **ret, size_t *ret_n, husk_error **err);
+
+/* nftables (net_nft.c): the network's chains made again from the ports
+ * of the endpoints on it; or removed (remove), and the table with them
+ * once it has no chain left. */
+int net_nft_apply(const struct engine *e, const struct net_def *d, bool remove, husk_error **err);
+/* Whether every chain of d's is there (a flush of the ruleset, an older
+ * husk's set of chains: not). */
+bool net_nft_present(const struct net_def *d);
+
+/* The bridge (net_bridge.c): made with its address, up, with
+ * route_localnet, and its chains, when missing; ip_forward on. */
+int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_error **err);
+int net_bridge_remove(const struct net_def *d, husk_error **err);
+/* d's bridge's index when it is there and marked as d's (its alias), 0 when
+ * there is no link of its name, -1 (EXISTS) when the link is not d's. */
+struct nl;
+int net_bridge_owned(struct nl *n, const struct net_def *d, husk_error **err);
+/* Whether d's bridge is there and d's: only then are its chains touched. */
+bool net_bridge_mine(const struct net_def *d);
+
+/* Attachments (net_attach.c). The caller holds none of the net lock. */
+/* run/create: what the options name exists, the ports are free. */
+int net_check_options(const struct engine *e, const struct run_options *o, husk_error **err);
+/* At start, init pid waiting in its own netns: every network of the
+ * container attached, its ports published, /etc/hosts written. */
+int net_container_up(const struct engine *e, const struct ctr *c, pid_t pid, husk_error **err);
+/* Everything of it removed; idempotent, never fails on what is gone. */
+void net_container_down(const struct engine *e, const char *id);
+/* `network connect` / `disconnect` of a running container (pid) or not (0). */
+int net_connect(const struct engine *e, const struct ctr *c, const char *net, pid_t pid,
+		husk_error **err);
+int net_disconnect(const struct engine *e, const struct ctr *c, const char *net, pid_t pid,
+		   husk_error **err);
+/* One network more, or less, in the netns of a running container's init. */
+int net_attach_live(const struct engine *e, const struct ctr *c, const char *net, pid_t pid,
+		    husk_error **err);
+int net_detach_live(const struct engine *e, const struct ctr *c, const char *net, husk_error **err);
+/* Rootless (net_netns.c): a netns made for container id, bound on
+ * <run_root>/net/ns/<id> (its path in *ret), for its init to join; and
+ * removed (net_container_down does). */
+int net_netns_make(const struct engine *e, const char *id, char **ret, husk_error **err);
+void net_netns_remove(const struct engine *e, const char *id);
+/* Its fd, when there is one (-1: none). */
+int net_netns_open(const struct engine *e, const char *id);
+
+/* Rootless (net_pasta.c): pasta in the netns nsfd, with the published
+ * ports, recorded in ep; and ended. */
+int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
+		 husk_error **err);
+void net_pasta_down(json_t *ep);
+/* In a child about to exec pasta or slirp4netns: stdio on /dev/null, no
+ * signal blocked or ignored, a session of its own. */
+void net_child_reset(void);
+/* The fallback when there is no pasta (net_slirp.c): slirp4netns started
+ * for the netns nsfd, the ports forwarded; its pid in *ret (also when a
+ * port failed: the caller ends it). */
+int net_slirp_start(const struct engine *e, const struct ctr *c, int nsfd,
+		    const struct net_port *ports, size_t n_ports, pid_t *ret, husk_error **err);
+/* Endpoints of containers that no longer run, removed. */
+int net_reclaim(const struct engine *e, husk_error **err);
+/* inspect's NetworkSettings: Networks, IPAddress, Gateway, Ports. */
+json_t *net_settings_json(const struct engine *e, const struct ctr *c);
+/* ps's PORTS: "0.0.0.0:8080->80/tcp, ...", "" when none. */
+char *net_ports_text(const struct engine *e, const char *id);
+/* `network create`: the definition, its bridge and rules; the new id. */
+int net_network_create(const struct engine *e, const char *name, const char *subnet,
+		       const char *gateway, bool internal, char **ret_id, husk_error **err);
+/* `network rm`: BUSY while a container is attached. */
+int net_network_remove(const struct engine *e, const char *name, husk_error **err);
+/* `network reload`: every made bridge's chains made again. */
+int net_network_reload(const struct engine *e, husk_error **err);
+/* `network inspect`'s object, with the attached containers. */
+json_t *net_network_inspect(const struct engine *e, const struct net_def *d);
+/* The configured network names of a container (doc's NetworkSettings.Networks). */
+json_t *net_ctr_networks(const struct ctr *c);
+/* HostConfig.NetworkMode ("none" when missing). */
+const char *net_ctr_mode(const struct ctr *c);
+/* Whether the container's netns is its own, on bridge networks (not host,
+ * none nor container:X): the only kind network connect may change. */
+bool net_ctr_has_own_netns(const struct ctr *c);

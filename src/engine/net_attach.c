@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: MIT */
+/* A container's attachments: made at its start (its init waiting in its
+ * own netns), removed at its exit, rm, or when found stale. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ip.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "net_netlink.h"
+#include "util.h"
+
+#define HOSTS_MARK "# husk networks\n"
+
+json_t *net_ctr_networks(const struct ctr *c)
+{
+	return json_object_get(json_object_get(c->doc, "NetworkSettings"), "Networks");
+}
+
+const char *net_ctr_mode(const struct ctr *c)
+{
+	return json_string_value(
+		   json_object_get(json_object_get(c->doc, "HostConfig"), "NetworkMode"))
+		   ?: "none";
+}
+
+bool net_ctr_has_own_netns(const struct ctr *c)
+{
+	const char *mode = net_ctr_mode(c);
+
+	return strcmp(mode, "host") != 0 && strcmp(mode, "none") != 0 &&
+	       strncmp(mode, "container:", 10) != 0;
+}
+
+/* Every endpoint file, loaded: {id: endpoint}. */
+static json_t *endpoints_all(const struct engine *e)
+{
+	cleanup_strv char **ids = NULL;
+	json_t *all = json_object();
+
+	if (all == NULL || net_endpoint_ids(e, &ids, NULL) < 0)
+		return all;
+	for (size_t i = 0; ids[i]; i++) {
+		json_t *ep = net_endpoint_load(e, ids[i]);
+		if (ep)
+			json_object_set_new(all, ids[i], ep);
+	}
+	return all;
+}
+
+/* ---- /etc/hosts ---- */
+
+static bool share_network(json_t *a, json_t *b)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach (json_object_get(a, "Networks"), name, v)
+		if (json_object_get(json_object_get(b, "Networks"), name))
+			return true;
+	return false;
+}
+
+static void hosts_lines(FILE *f, const char *self, json_t *ep, json_t *all)
+{
+	const char *id, *net;
+	json_t *other, *att;
+
+	json_object_foreach (all, id, other) {
+		bool me = strcmp(id, self) == 0;
+		if (!me && !share_network(ep, other))
+			continue;
+		json_object_foreach (json_object_get(other, "Networks"), net, att) {
+			if (!me && !json_object_get(json_object_get(ep, "Networks"), net))
+				continue;
+			fprintf(f, "%s\t%s", json_string_value(json_object_get(att, "IPAddress")),
+				json_string_value(json_object_get(other, "Name")) ?: id);
+			if (me && json_string_value(json_object_get(other, "Hostname")))
+				fprintf(f, " %s",
+					json_string_value(json_object_get(other, "Hostname")));
+			fprintf(f, "\n");
+		}
+	}
+}
+
+/* The container's hosts file (bound on its /etc/hosts) rewritten in place:
+ * a bind mount of a file holds its inode, a rename would not be seen. */
+static void hosts_refresh(const struct engine *e, const char *id, json_t *all)
+{
+	cleanup_free char *path = engine_container_path(&e->paths, id, "hosts");
+	cleanup_free char *old = NULL, *text = NULL;
+	cleanup_close int fd = -1;
+	json_t *ep = json_object_get(all, id);
+	size_t len = 0;
+	char *mark;
+	FILE *f;
+
+	if (path == NULL || (fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return;
+	{
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		if (read_file_at(AT_FDCWD, p, &old, NULL, NULL) < 0)
+			return;
+	}
+	mark = strstr(old, HOSTS_MARK);
+	if (mark)
+		*mark = '\0';
+	f = open_memstream(&text, &len);
+	if (f == NULL)
+		return;
+	fputs(old, f);
+	if (ep && json_object_size(json_object_get(ep, "Networks")) > 0) {
+		fputs(HOSTS_MARK, f);
+		hosts_lines(f, id, ep, all);
+	}
+	if (fclose(f) != 0)
+		return;
+	if (pwrite(fd, text, len, 0) == (ssize_t)len)
+		(void)!ftruncate(fd, (off_t)len);
+}
+
+/* The hosts of every container sharing a network with ep (and ep's own). */
+static void hosts_refresh_around(const struct engine *e, const char *id, json_t *ep)
+{
+	cleanup_json json_t *all = endpoints_all(e);
+	const char *other;
+	json_t *v;
+
+	if (all == NULL)
+		return;
+	json_object_foreach (all, other, v)
+		if (strcmp(other, id) == 0 || share_network(ep, v))
+			hosts_refresh(e, other, all);
+	if (!json_object_get(all, id))
+		hosts_refresh(e, id, all);
+}
+
+/* ---- teardown ---- */
+
+static void networks_nft_refresh(const struct engine *e, json_t *nets)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach (nets, name, v) {
+		struct net_def d = {0};
+		if (net_def_load(e, name, &d, NULL) == 0) {
+			if (net_bridge_mine(&d))
+				net_nft_apply(e, &d, false, NULL);
+			net_def_clear(&d);
+		}
+	}
+}
+
+/* Under the lock: its veths, endpoint file, port rules, hosts lines. */
+static void teardown_locked(const struct engine *e, const char *id)
+{
+	cleanup_json json_t *ep = net_endpoint_load(e, id);
+	cleanup_json json_t *ported = json_object();
+	cleanup_nl struct nl *n = NULL;
+	const char *name;
+	json_t *att, *p;
+	size_t i;
+
+	if (ep == NULL)
+		return;
+	net_pasta_down(ep);
+	if (nl_open(&n, NULL) == 0)
+		json_object_foreach (json_object_get(ep, "Networks"), name, att)
+			nl_link_del(n, json_string_value(json_object_get(att, "Veth")) ?: "", NULL);
+	json_array_foreach (json_object_get(ep, "Ports"), i, p)
+		json_object_set_new(ported, json_string_value(json_object_get(p, "Network")) ?: "",
+				    json_true());
+	/* the DNAT rules go before the endpoint: a kill in between leaves
+	 * no rule to an address that is free again */
+	json_object_set_new(ep, "Ports", json_array());
+	if (json_object_size(ported) == 0 || net_endpoint_save(e, id, ep, NULL) == 0) {
+		networks_nft_refresh(e, ported);
+		net_endpoint_remove(e, id);
+	} else {
+		net_endpoint_remove(e, id);
+		networks_nft_refresh(e, ported);
+	}
+	hosts_refresh_around(e, id, ep);
+}
+
+static bool endpoint_stale(json_t *ep)
+{
+	json_int_t pid = json_integer_value(json_object_get(ep, "Pid"));
+	json_int_t start = json_integer_value(json_object_get(ep, "PidStart"));
+
+	return pid <= 0 || !process_alive((pid_t)pid, (unsigned long long)start);
+}
+
+static void reclaim_locked(const struct engine *e)
+{
+	cleanup_strv char **ids = NULL;
+
+	if (net_endpoint_ids(e, &ids, NULL) < 0)
+		return;
+	for (size_t i = 0; ids[i]; i++) {
+		cleanup_json json_t *ep = net_endpoint_load(e, ids[i]);
+		if (ep == NULL)
+			net_endpoint_remove(e, ids[i]); /* unreadable: nothing to go by */
+		else if (endpoint_stale(ep))
+			teardown_locked(e, ids[i]);
+	}
+}
+
+int net_reclaim(const struct engine *e, husk_error **err)
+{
+	cleanup_close int lock = net_lock(e, err);
+
+	if (lock < 0)
+		return -1;
+	reclaim_locked(e);
+	return 0;
+}
+
+void net_container_down(const struct engine *e, const char *id)
+{
+	cleanup_free char *path = NULL;
+	cleanup_close int lock = -1;
+
+	if (e->rt.rootless)
+		net_netns_remove(e, id);
+	/* no endpoint file: nothing to take the lock for */
+	if (asprintf(&path, "%s/net/endpoints/%s.json", e->paths.run_root, id) < 0 ||
+	    access(path, F_OK) < 0)
+		return;
+	lock = net_lock(e, NULL);
+	if (lock >= 0)
+		teardown_locked(e, id);
+}
+
+/* ---- setup ---- */
+
+/* The lowest free host address of d. */
+static int ip_allocate(const struct engine *e, const struct net_def *d, struct in_addr *ret,
+		       husk_error **err)
+{
+	cleanup_json json_t *all = endpoints_all(e);
+	uint32_t net = ntohl(d->subnet.s_addr), size = 1U << (32 - d->prefix);
+	const char *id;
+	json_t *ep;
+
+	for (uint32_t h = 1; h < size - 1; h++) {
+		struct in_addr a = {.s_addr = htonl(net + h)};
+		char s[INET_ADDRSTRLEN];
+		bool used = a.s_addr == d->gateway.s_addr;
+		inet_ntop(AF_INET, &a, s, sizeof(s));
+		json_object_foreach (all, id, ep) {
+			json_t *att = json_object_get(json_object_get(ep, "Networks"), d->name);
+			if (att &&
+			    strcmp(json_string_value(json_object_get(att, "IPAddress")) ?: "", s) ==
+				0)
+				used = true;
+		}
+		if (!used) {
+			*ret = a;
+			return 0;
+		}
+	}
+	return husk_error_fail(err, HUSK_ERR_BUSY, "network `%s`: no free address left", d->name);
+}
+
+/* The container's end, in its netns: address, up, default route (its
+ * first network's), lo up. */
+static int configure_inside(int nsfd, const char *ifname, struct in_addr ip, int prefix,
+			    const struct in_addr *gw, husk_error **err)
+{
+	static const int devconf[] = {IPV4_DEVCONF_ARP_NOTIFY, 0};
+	cleanup_nl struct nl *n = NULL;
+	int index;
+
+	if (nl_open_in(nsfd, &n, err) < 0)
+		return -1;
+	index = nl_link_index(n, ifname, err);
+	if (index <= 0)
+		return index < 0 ? -1 : husk_error_fail(err, HUSK_ERR_SYSTEM, "no %s", ifname);
+	if (nl_addr_add(n, index, ip, prefix, err) < 0 ||
+	    nl_link_up(n, index, 0, devconf, err) < 0 || nl_link_up(n, 1, 0, NULL, err) < 0)
+		return -1;
+	return gw ? nl_route_default(n, *gw, err) : 0;
+}
+
+static int veth_plug(const char *veth, const char *ifname, int nsfd, const struct net_def *d,
+		     husk_error **err)
+{
+	cleanup_nl struct nl *n = NULL;
+	int bridge, index;
+	unsigned mtu = 1500;
+
+	if (nl_open(&n, err) < 0)
+		return -1;
+	bridge = nl_link_index(n, d->bridge, err);
+	if (bridge <= 0)
+		return bridge < 0
+			   ? -1
+			   : husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`", d->bridge);
+	/* a leftover of a crash */
+	if (nl_link_del(n, veth, err) < 0 || nl_link_mtu(n, bridge, &mtu, err) < 0 ||
+	    nl_veth_add(n, veth, ifname, nsfd, mtu, err) < 0)
+		return -1;
+	index = nl_link_index(n, veth, err);
+	if (index <= 0)
+		return index < 0 ? -1 : husk_error_fail(err, HUSK_ERR_SYSTEM, "no `%s`", veth);
+	if (nl_link_up(n, index, bridge, NULL, err) < 0)
+		return -1;
+	return nl_port_hairpin(n, index, err);
+}
+
+/* eth<N> and its host end hkv<id:9><N>, N the first free slot. */
+static int slot_pick(json_t *ep, const char *id, char ifname[16], char veth[16], husk_error **err)
+{
+	for (int s = 0; s < 10; s++) {
+		const char *k;
+		json_t *att;
+		bool used = false;
+		snprintf(ifname, 16, "eth%d", s);
+		json_object_foreach (json_object_get(ep, "Networks"), k, att)
+			if (strcmp(json_string_value(json_object_get(att, "Interface")) ?: "",
+				   ifname) == 0)
+				used = true;
+		if (!used) {
+			snprintf(veth, 16, "hkv%.9s%d", id, s);
+			return 0;
+		}
+	}
+	return husk_error_fail(err, HUSK_ERR_BUSY, "at most 10 networks per container");
+}
+
+/* Under the lock: one more network in ep (saved before anything is made). */
+static int attach_locked(const struct engine *e, const char *id, json_t *ep, const char *name,
+			 int nsfd, husk_error **err)
+{
+	struct net_def d = {0};
+	char ifname[16], veth[16], ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+	bool first = json_object_size(json_object_get(ep, "Networks")) == 0;
+	struct in_addr addr;
+	int r = -1;
+
+	if (net_def_load(e, name, &d, err) < 0)
+		return -1;
+	if (net_bridge_ensure(e, &d, err) < 0 || ip_allocate(e, &d, &addr, err) < 0 ||
+	    slot_pick(ep, id, ifname, veth, err) < 0)
+		goto out;
+	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+	inet_ntop(AF_INET, &d.gateway, gw, sizeof(gw));
+	json_object_set_new(json_object_get(ep, "Networks"), name,
+			    json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "NetworkID", d.id,
+				      "IPAddress", ip, "Gateway", gw, "IPPrefixLen", d.prefix,
+				      "Interface", ifname, "Veth", veth, "Bridge", d.bridge));
+	if (net_endpoint_save(e, id, ep, err) < 0 || veth_plug(veth, ifname, nsfd, &d, err) < 0 ||
+	    configure_inside(nsfd, ifname, addr, d.prefix, first ? &d.gateway : NULL, err) < 0)
+		goto out;
+	r = 0;
+out:
+	net_def_clear(&d);
+	return r;
+}
+
+static int publish_locked(const struct engine *e, const struct ctr *c, json_t *ep, const char *net,
+			  husk_error **err)
+{
+	struct net_port *ports = NULL;
+	struct net_def d = {0};
+	size_t n = 0;
+	int r;
+
+	if (net_ports_claim(e, c, ep, net, &ports, &n, err) < 0)
+		return -1;
+	free(ports);
+	if (n == 0)
+		return 0;
+	r = net_def_load(e, net, &d, err);
+	if (r == 0)
+		r = net_nft_apply(e, &d, false, err);
+	net_def_clear(&d);
+	return r;
+}
+
+static json_t *endpoint_new(const struct ctr *c, pid_t pid)
+{
+	unsigned long long start = 0;
+	json_t *cfg = json_object_get(c->doc, "Config");
+
+	proc_start_time(pid, &start);
+	return json_pack("{s:s, s:s?, s:s?, s:I, s:I, s:{}, s:[]}", "Id", c->id, "Name", c->name,
+			 "Hostname", json_string_value(json_object_get(cfg, "Hostname")), "Pid",
+			 (json_int_t)pid, "PidStart", (json_int_t)start, "Networks", "Ports");
+}
+
+static int open_netns(pid_t pid, husk_error **err)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_error_set(err, errno, "open `%s`", path);
+	return fd;
+}
+
+static int up_locked(const struct engine *e, const struct ctr *c, pid_t pid, json_t *nets,
+		     husk_error **err)
+{
+	cleanup_json json_t *ep = endpoint_new(c, pid);
+	cleanup_close int nsfd = e->rt.rootless ? net_netns_open(e, c->id) : open_netns(pid, err);
+	const char *name, *first = NULL;
+	json_t *v;
+
+	if (nsfd < 0)
+		return e->rt.rootless ? husk_error_set(err, errno, "open the container's netns")
+				      : -1;
+	if (ep == NULL)
+		return husk_error_set(err, ENOMEM, "endpoint");
+	if (e->rt.rootless)
+		return net_pasta_up(e, c, nsfd, ep, err);
+	json_object_foreach (nets, name, v) {
+		if (attach_locked(e, c->id, ep, name, nsfd, err) < 0)
+			return -1;
+		first = first ? first : name;
+	}
+	if (first && publish_locked(e, c, ep, first, err) < 0)
+		return -1;
+	hosts_refresh_around(e, c->id, ep);
+	return 0;
+}
+
+int net_container_up(const struct engine *e, const struct ctr *c, pid_t pid, husk_error **err)
+{
+	json_t *nets = net_ctr_networks(c);
+	cleanup_close int lock = -1;
+
+	if (json_object_size(nets) == 0 || !net_ctr_has_own_netns(c))
+		return 0;
+	lock = net_lock(e, err);
+	if (lock < 0)
+		return -1;
+	reclaim_locked(e);
+	teardown_locked(e, c->id); /* a run of it before that left its own */
+	if (up_locked(e, c, pid, nets, err) < 0) {
+		teardown_locked(e, c->id);
+		return husk_error_wrap(err, "network");
+	}
+	return 0;
+}
+
+/* Under the lock: net's attachment of ep undone (its veth, its ports). */
+static void detach_locked(const struct engine *e, const char *id, json_t *ep, const char *net)
+{
+	json_t *att = json_object_get(json_object_get(ep, "Networks"), net);
+	json_t *ports = json_object_get(ep, "Ports");
+	cleanup_nl struct nl *n = NULL;
+	bool ported = false;
+
+	if (att && nl_open(&n, NULL) == 0)
+		nl_link_del(n, json_string_value(json_object_get(att, "Veth")) ?: "", NULL);
+	for (size_t i = json_array_size(ports); i-- > 0;)
+		if (strcmp(json_string_value(json_object_get(json_array_get(ports, i), "Network"))
+			       ?: "",
+			   net) == 0) {
+			json_array_remove(ports, i);
+			ported = true;
+		}
+	json_object_del(json_object_get(ep, "Networks"), net);
+	if (json_object_size(json_object_get(ep, "Networks")) == 0)
+		net_endpoint_remove(e, id);
+	else
+		net_endpoint_save(e, id, ep, NULL);
+	if (ported) {
+		cleanup_json json_t *one = json_pack("{s:b}", net, true);
+		networks_nft_refresh(e, one);
+	}
+}
+
+int net_attach_live(const struct engine *e, const struct ctr *c, const char *net, pid_t pid,
+		    husk_error **err)
+{
+	cleanup_close int lock = net_lock(e, err), nsfd = -1;
+	cleanup_json json_t *ep = NULL;
+
+	if (lock < 0)
+		return -1;
+	ep = net_endpoint_load(e, c->id);
+	if (ep == NULL)
+		ep = endpoint_new(c, pid);
+	nsfd = open_netns(pid, err);
+	if (ep == NULL || nsfd < 0)
+		return ep ? -1 : husk_error_set(err, ENOMEM, "endpoint");
+	if (attach_locked(e, c->id, ep, net, nsfd, err) < 0) {
+		detach_locked(e, c->id, ep, net);
+		return -1;
+	}
+	hosts_refresh_around(e, c->id, ep);
+	return 0;
+}
+
+int net_detach_live(const struct engine *e, const struct ctr *c, const char *net, husk_error **err)
+{
+	cleanup_close int lock = net_lock(e, err);
+	cleanup_json json_t *ep = NULL, *before = NULL;
+
+	if (lock < 0)
+		return -1;
+	ep = net_endpoint_load(e, c->id);
+	if (ep == NULL)
+		return 0;
+	before = json_deep_copy(ep);
+	detach_locked(e, c->id, ep, net);
+	if (before)
+		hosts_refresh_around(e, c->id, before);
+	return 0;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rootless, the init's netns cannot be reached for its set-up: the init is
+ * not dumpable and its memory map was made outside the user namespace, so
+ * /proc/PID/ns/net and setns(pidfd) are refused to the user namespace's
+ * root. So the netns is made first, by a child of ours that binds its own
+ * /proc/self/ns/net on a file (in the mount namespace all the user's husk
+ * commands share), and the init joins it by that path, as podman does.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "util.h"
+
+static char *netns_path(const struct engine *e, const char *id)
+{
+	char *p = NULL;
+
+	return asprintf(&p, "%s/net/ns/%s", e->paths.run_root, id) < 0 ? NULL : p;
+}
+
+void net_netns_remove(const struct engine *e, const char *id)
+{
+	cleanup_free char *path = netns_path(e, id);
+
+	if (path == NULL)
+		return;
+	umount2(path, MNT_DETACH);
+	unlink(path);
+}
+
+int net_netns_open(const struct engine *e, const char *id)
+{
+	cleanup_free char *path = netns_path(e, id);
+
+	return path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+}
+
+int net_netns_make(const struct engine *e, const char *id, char **ret, husk_error **err)
+{
+	cleanup_free char *path = netns_path(e, id), *dir = NULL;
+	cleanup_close int fd = -1;
+	int status = 0;
+	pid_t child;
+
+	if (path == NULL || asprintf(&dir, "%s/net/ns", e->paths.run_root) < 0)
+		return husk_error_set(err, ENOMEM, "netns");
+	net_netns_remove(e, id); /* a crash's leftover */
+	if (mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return husk_error_set(err, errno, "create `%s`", path);
+	child = fork();
+	if (child < 0)
+		return husk_error_set(err, errno, "fork");
+	if (child == 0) {
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(1);
+		_exit(mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0 ? 2 : 0);
+	}
+	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		unlink(path);
+		return husk_error_fail(err, HUSK_ERR_SYSTEM, "cannot make a network namespace (%s)",
+				       WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "unshare"
+										     : "bind it");
+	}
+	*ret = steal_pointer(&path);
+	return 0;
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rootless networking: no bridge can be made in the host's netns, so the
+ * container's netns is given to pasta (package passt), which makes a tap
+ * device there with the host's addresses and routes (--config-net) and
+ * forwards the published ports from the host to it. pasta forks to the
+ * background once it is set up; its pid is kept in the endpoint file and
+ * it is ended with the container's network (net_container_down).
+ * Without pasta, slirp4netns does the same (net_slirp.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "util.h"
+
+#define PASTA_ARGS_MAX 64
+
+/* "-t" "[IP/]HOST:PORT" for each port of proto. */
+static int port_args(char **argv, size_t *n, const struct net_port *ports, size_t n_ports,
+		     const char *proto, const char *flag)
+{
+	for (size_t i = 0; i < n_ports && *n + 2 < PASTA_ARGS_MAX - 8; i++) {
+		if (strcmp(ports[i].proto, proto) != 0)
+			continue;
+		argv[(*n)++] = strdup(flag);
+		if (asprintf(&argv[*n], "%s%s%d:%d", ports[i].host_ip,
+			     ports[i].host_ip[0] ? "/" : "", ports[i].host_port, ports[i].port) < 0)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* pasta in the foreground (its pid is then the one we know), in a session
+ * of its own; ready once it wrote its pid file. */
+void net_child_reset(void)
+{
+	sigset_t none;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* our 0, 1, 2 are the container's pipes by now */
+	for (int i = 0; i < 3; i++)
+		dup2(null, i);
+	/* a monitor's signal mask and ignored signals live on across exec */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	setsid();
+}
+
+static int pasta_run(char **argv, const char *pidfile, int nsfd, pid_t *ret, husk_error **err)
+{
+	int status;
+	pid_t child = fork();
+
+	if (child < 0)
+		return husk_error_set(err, errno, "fork");
+	if (child == 0) {
+		net_child_reset();
+		fcntl(nsfd, F_SETFD, 0); /* its --netns, /proc/self/fd/N */
+		execvp("pasta", argv);
+		_exit(127);
+	}
+	*ret = child;
+	for (int waited = 0; waited < 5000; waited++) {
+		struct stat st;
+		if (stat(pidfile, &st) == 0 && st.st_size > 0)
+			return 0;
+		if (waitpid(child, &status, WNOHANG) == child) {
+			*ret = 0;
+			return husk_error_fail(err, HUSK_ERR_SYSTEM, "pasta failed (%s %d)",
+					       WIFEXITED(status) ? "status" : "signal",
+					       WIFEXITED(status) ? WEXITSTATUS(status)
+								 : WTERMSIG(status));
+		}
+		usleep(1000);
+	}
+	return husk_error_fail(err, HUSK_ERR_SYSTEM, "pasta: not ready after 5 s");
+}
+
+static int pasta_start(const struct engine *e, const struct ctr *c, int nsfd,
+		       const struct net_port *ports, size_t n_ports, pid_t *ret, husk_error **err)
+{
+	char *argv[PASTA_ARGS_MAX] = {0};
+	cleanup_free char *pidfile = NULL;
+	size_t n = 0;
+	int r = -1;
+
+	if (asprintf(&pidfile, "%s/net/pasta-%s.pid", e->paths.run_root, c->id) < 0)
+		return husk_error_set(err, ENOMEM, "pasta");
+	argv[n++] = strdup("pasta");
+	argv[n++] = strdup("--config-net");
+	argv[n++] = strdup("--quiet");
+	argv[n++] = strdup("--foreground");
+	/* the gateway is not the host's loopback: a container never reaches
+	 * the host's 127.0.0.1-only services */
+	argv[n++] = strdup("--no-map-gw");
+	/* ended by us (net_pasta_down): no watch on a /proc path */
+	argv[n++] = strdup("--no-netns-quit");
+	/* only what is published; nothing forwarded from the container */
+	argv[n++] = strdup("-T");
+	argv[n++] = strdup("none");
+	argv[n++] = strdup("-U");
+	argv[n++] = strdup("none");
+	argv[n++] = strdup("-P");
+	argv[n++] = strdup(pidfile);
+	if (port_args(argv, &n, ports, n_ports, "tcp", "-t") < 0 ||
+	    port_args(argv, &n, ports, n_ports, "udp", "-u") < 0 ||
+	    (argv[n++] = strdup("--netns")) == NULL ||
+	    asprintf(&argv[n++], "/proc/self/fd/%d", nsfd) < 0)
+		goto out;
+	if (!strv_contains(argv, "-t")) {
+		argv[n++] = strdup("-t");
+		argv[n++] = strdup("none");
+	}
+	if (!strv_contains(argv, "-u")) {
+		argv[n++] = strdup("-u");
+		argv[n++] = strdup("none");
+	}
+	r = pasta_run(argv, pidfile, nsfd, ret, err);
+	unlink(pidfile);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(argv[i]);
+	return r < 0 && err && *err == NULL ? husk_error_set(err, ENOMEM, "pasta") : r;
+}
+
+static bool program_found(const char *name)
+{
+	const char *path = getenv("PATH");
+	cleanup_free char *copy = strdup(path && *path ? path : "/usr/bin:/bin");
+	char *save = NULL;
+
+	for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir;
+	     dir = strtok_r(NULL, ":", &save)) {
+		cleanup_free char *p = NULL;
+		if (asprintf(&p, "%s/%s", dir, name) >= 0 && access(p, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
+		 husk_error **err)
+{
+	struct net_port *ports = NULL;
+	unsigned long long start = 0;
+	size_t n = 0;
+	pid_t pasta = 0;
+	int r;
+
+	/* both make a tap device: a host whose /dev/net/tun is 0600 (not
+	 * udev's 0666) forbids it to users */
+	if (access("/dev/net/tun", R_OK | W_OK) < 0)
+		return husk_error_set(err, errno,
+				      "rootless networking needs /dev/net/tun (open to users: "
+				      "mode 0666)");
+	if (net_ports_claim(e, c, ep, NET_DEFAULT, &ports, &n, err) < 0)
+		return -1;
+	r = program_found("pasta") ? pasta_start(e, c, nsfd, ports, n, &pasta, err)
+				   : net_slirp_start(e, c, nsfd, ports, n, &pasta, err);
+	if (r < 0 && pasta > 0)
+		kill(pasta, SIGKILL);
+	if (r < 0)
+		goto out;
+	proc_start_time(pasta, &start);
+	json_object_set_new(ep, "Pasta", json_integer(pasta));
+	json_object_set_new(ep, "PastaStart", json_integer((json_int_t)start));
+	r = net_endpoint_save(e, c->id, ep, err);
+out:
+	free(ports);
+	return r;
+}
+
+void net_pasta_down(json_t *ep)
+{
+	json_int_t pid = json_integer_value(json_object_get(ep, "Pasta"));
+	json_int_t start = json_integer_value(json_object_get(ep, "PastaStart"));
+
+	if (pid > 0 && process_alive((pid_t)pid, (unsigned long long)start)) {
+		kill((pid_t)pid, SIGKILL); /* nothing of it to save */
+		/* reaped when it is ours (a monitor's restart): ECHILD at once
+		 * otherwise */
+		waitpid((pid_t)pid, NULL, 0);
+	}
+}

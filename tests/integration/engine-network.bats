@@ -1,0 +1,513 @@
+#!/usr/bin/env bats
+# Container networks (the bridge driver): containers on one network talk by
+# name, published TCP and UDP ports are reached on 127.0.0.1, on the
+# gateway, from outside (a netns of the test's: the server sees its address)
+# and from a container (hairpin); networks are isolated, an internal one has
+# no way out; none, host and container: modes; connect and disconnect; 30
+# containers; address reuse; bad input leaves nothing; a husk killed in the
+# middle of the set-up leaves nothing after rm -f. After each test: no veth
+# of husk's, no bridge of a removed network, no DNAT rule left. Private
+# store and run root; subnets in 10.90.x; everything removed in teardown.
+load helpers
+bats_require_minimum_version 1.5.0
+
+load engine-helpers
+
+UDP_ECHO=$REPO/build/tests/integration/tools/udp-echo
+
+setup_file() {
+	engine_setup_file
+	export NS=hknt$$ NSV=hkntv$$
+	# husk turns ip_forward on: put back as it was after the file
+	IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || true)
+	export IP_FORWARD
+}
+
+teardown_file() {
+	[ "$(id -u)" = 0 ] && [ -n "${IP_FORWARD:-}" ] || return 0
+	echo "$IP_FORWARD" >/proc/sys/net/ipv4/ip_forward
+}
+
+setup() {
+	skip_unless_root
+	command -v nft >/dev/null || skip "nft (package nftables) is not installed"
+	ip link add hkprobe$$ type bridge 2>/dev/null || skip "no bridge support in this kernel"
+	ip link del hkprobe$$
+}
+
+teardown() {
+	[ "$(id -u)" = 0 ] || return 0
+	local ids n bridges
+	[ -z "${BG_PID:-}" ] || { kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null || true; }
+	rootless_user_remove
+	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
+	echo "$ids" >>"$BATS_FILE_TMPDIR/ids"
+	bridges=$(own_bridges)
+	[ -z "$ids" ] || timeout 60 "$HUSK_ENGINE" rm -f $ids >/dev/null 2>&1 || true
+	for n in $("$HUSK_ENGINE" network ls 2>/dev/null | awk 'NR > 1 {print $2}'); do
+		timeout 20 "$HUSK_ENGINE" network rm "$n" >/dev/null 2>&1 || true
+	done
+	ip netns del "$NS" 2>/dev/null || true
+	ip link del "$NSV" 2>/dev/null || true
+	nothing_left
+	net_nothing_left $bridges
+}
+
+# The bridges of this root's networks (never another root's: the user's
+# own husk may run beside the tests).
+own_bridges() {
+	local n
+	for n in $("$HUSK_ENGINE" network ls -q 2>/dev/null); do
+		"$HUSK_ENGINE" network inspect "$n" 2>/dev/null |
+			jq -r '.[0].Options["com.docker.network.bridge.name"]'
+	done
+}
+
+# No veth of this file's containers (hkv<id:9><slot>).
+no_veth_left() {
+	local id left=
+	for id in $(sort -u "$BATS_FILE_TMPDIR/ids" 2>/dev/null); do
+		left+=$(ip -o link show | grep -oE "hkv${id:0:9}[0-9]+" || true)
+	done
+	[ -z "$left" ] || { echo "veths left: $left"; return 1; }
+}
+
+# net_nothing_left BRIDGE...: none of BRIDGES (the removed networks') nor
+# their chains, no veth of ours, no endpoint.
+net_nothing_left() {
+	local b left
+	for b in "$@"; do
+		! ip link show "$b" >/dev/null 2>&1 || { echo "bridge left: $b"; return 1; }
+		! nft list chain ip husk "$b-pre" >/dev/null 2>&1 || { echo "chains left: $b"; return 1; }
+	done
+	no_veth_left
+	left=$(ls -A "$HUSK_RUN_ROOT/net/endpoints" 2>/dev/null || true)
+	[ -z "$left" ] || { echo "endpoints left: $left"; return 1; }
+}
+
+# No DNAT rule (no published port) in this root's chains and no veth of
+# this root's while containers are gone but networks remain.
+no_ports_left() {
+	local b ids
+	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
+	[ -z "$ids" ] || echo "$ids" >>"$BATS_FILE_TMPDIR/ids"
+	for b in $(own_bridges); do
+		if nft list chain ip husk "$b-pre" 2>/dev/null | grep -q 'dnat to'; then
+			echo "DNAT left on $b"
+			return 1
+		fi
+		[ -z "$(ip -o link show master "$b" 2>/dev/null)" ] || { echo "ports left on $b"; return 1; }
+	done
+	no_veth_left
+}
+
+ip_of() { hk inspect "$1" | jq -r ".[0].NetworkSettings.Networks[\"${2:-}\"].IPAddress // .[0].NetworkSettings.IPAddress"; }
+
+# A netns of the test's outside every husk network: 10.90.250.2, its host
+# end 10.90.250.1.
+outside_ns() {
+	ip netns add "$NS"
+	ip link add "$NSV" type veth peer name eth0 netns "$NS"
+	ip addr add 10.90.250.1/30 dev "$NSV"
+	ip link set "$NSV" up
+	ip -n "$NS" addr add 10.90.250.2/30 dev eth0
+	ip -n "$NS" link set eth0 up
+	ip -n "$NS" link set lo up
+	ip -n "$NS" route add default via 10.90.250.1
+}
+
+# web NETWORK NAME [OPTIONS...]: busybox httpd on port 80, logging its
+# clients.
+web() {
+	hk run -d --name "$2" --network "$1" "${@:3}" busybox sh -c \
+		'mkdir -p /www && echo "hi from $(hostname)" >/www/index.html && exec httpd -f -vv -p 80 -h /www'
+}
+
+# (Debian's busybox 1.35 wget crashes with -T: curl on the host, timeout(1)
+# around wget in the containers)
+fetch() { curl -fsS --max-time 2 "$1"; }
+
+@test "network: the default bridge is made on first use; two containers on a network talk by name" {
+	run hk run --rm --network bridge busybox sh -c 'ip -4 -o addr show eth0; ip route'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inet 10.89."*"/24"* ]]
+	[[ "$output" == *"default via 10.89."*".1 dev eth0"* ]]
+	# a private root's default bridge is its own (husk0 is the system's), marked as husk's
+	local br
+	br=$(hk network inspect bridge | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	[[ "$br" =~ ^husk[0-9a-f]{8}$ ]]
+	ip -o link show "$br" | grep -q 'mtu 1500'
+	ip -d link show "$br" | grep -q "alias husk network $(hk network inspect bridge | jq -r '.[0].Id')"
+	# the container's veth went as it exited
+	no_ports_left
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 web
+	local ip
+	ip=$(ip_of web)
+	[[ "$ip" == 10.90.1.* ]]
+	wait_for 5 fetch "http://$ip/"
+	run hk run --rm --network n1 --name client busybox sh -c 'wget -qO- http://web/; grep -w client /etc/hosts; grep -w web /etc/hosts'
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "hi from "* ]]
+	[[ "$output" == *"10.90.1."*"client"* ]]
+	# web's /etc/hosts learnt of client as it came, and forgot it as it went
+	run hk exec web cat /etc/hosts
+	[[ "$output" == *"$ip	web"* ]]
+	[[ "$output" != *client* ]]
+	# the MTU is the bridge's, arp_notify is on, lo is up
+	run hk exec web sh -c 'cat /sys/class/net/eth0/mtu /proc/sys/net/ipv4/conf/eth0/arp_notify; ip -o link show lo'
+	[ "${lines[0]}" = 1500 ]
+	[ "${lines[1]}" = 1 ]
+	[[ "${lines[2]}" == *"UP"* ]]
+	hk rm -f web
+	no_ports_left
+}
+
+@test "network: published TCP and UDP ports on 127.0.0.1, the gateway and from outside; the server sees the client's address; ps, port, inspect; reload after a flush" {
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 web -p 18080:80 -p 15353:5353/udp -v "$UDP_ECHO:/udp-echo:ro"
+	hk exec -d web /udp-echo serve 5353
+	wait_for 5 fetch http://127.0.0.1:18080/
+	fetch http://10.90.1.1:18080/ | grep -q 'hi from'
+	outside_ns
+	run ip netns exec "$NS" curl -fsS --max-time 2 http://10.90.250.1:18080/
+	[[ "$output" == "hi from"* ]]
+	run hk logs web
+	[[ "$output" == *"10.90.250.2"* ]]
+	wait_for 5 "$UDP_ECHO" send 127.0.0.1 15353 ping
+	run ip netns exec "$NS" "$UDP_ECHO" send 10.90.250.1 15353 ping
+	[ "$output" = "FROM 10.90.250.2 ping" ]
+	run hk port web
+	[[ "$output" == *"80/tcp -> 0.0.0.0:18080"* ]]
+	[[ "$output" == *"5353/udp -> 0.0.0.0:15353"* ]]
+	run hk ps
+	[[ "$output" == *"0.0.0.0:18080->80/tcp"* ]]
+	run hk inspect web
+	[ "$(jq -r '.[0].NetworkSettings.Ports["80/tcp"][0].HostPort' <<<"$output")" = 18080 ]
+	[[ "$(jq -r '.[0].NetworkSettings.IPAddress' <<<"$output")" == 10.90.1.* ]]
+	[ "$(jq -r '.[0].NetworkSettings.Networks.n1.Gateway' <<<"$output")" = 10.90.1.1 ]
+	[ "$(jq -r '.[0].HostConfig.NetworkMode' <<<"$output")" = n1 ]
+	# someone flushed husk's rules: reload makes them again
+	local br c
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	for c in pre out post fwd; do nft flush chain ip husk "$br-$c"; done
+	run ! fetch http://127.0.0.1:18080/
+	hk network reload
+	fetch http://127.0.0.1:18080/ | grep -q 'hi from'
+	hk rm -f web
+	no_ports_left
+}
+
+@test "network: -P publishes the exposed ports on free host ports; hairpin: a container reaches a published port through the host" {
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 web -p 18081:80 -P -p 9000
+	run hk port web
+	local random
+	random=$(awk '/^9000\/tcp/ {print $3}' <<<"$output" | cut -d: -f2)
+	[ -n "$random" ] && [ "$random" -gt 1024 ]
+	wait_for 5 fetch http://127.0.0.1:18081/
+	# another container, and the server itself, through the gateway
+	run hk run --rm --network n1 busybox sh -c "timeout 3 wget -qO- http://10.90.1.1:18081/; exit \$?"
+	[[ "$output" == "hi from"* ]]
+	run hk exec web timeout 3 wget -qO- http://10.90.1.1:18081/
+	[[ "$output" == "hi from"* ]]
+	hk rm -f web
+	no_ports_left
+}
+
+@test "network: networks are isolated; an internal one has no way out" {
+	outside_ns
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo outside >"$BATS_TEST_TMPDIR/www/index.html"
+	ip netns exec "$NS" busybox httpd -f -p 8000 -h "$BATS_TEST_TMPDIR/www" &
+	BG_PID=$!
+	hk network create --subnet 10.90.1.0/24 n1
+	hk network create --subnet 10.90.2.0/24 n2
+	hk network create --internal --subnet 10.90.3.0/24 n3
+	web n1 web
+	local ip
+	ip=$(ip_of web)
+	wait_for 5 fetch "http://$ip/"
+	# n1 reaches outside (masqueraded); n2 does not reach n1
+	run hk run --rm --network n1 busybox sh -c "timeout 3 wget -qO- http://10.90.250.2:8000/; exit \$?"
+	[ "$output" = outside ]
+	run hk run --rm --network n2 busybox sh -c "timeout 3 wget -qO- http://$ip/; exit \$?"
+	[ "$status" -ne 0 ]
+	run hk run --rm --network n3 busybox sh -c "timeout 3 wget -qO- http://10.90.250.2:8000/; exit \$?"
+	[ "$status" -ne 0 ]
+	# but n3's containers talk to each other
+	web n3 web3
+	run hk run --rm --network n3 busybox sh -c "timeout 3 wget -qO- http://web3/; exit \$?"
+	[[ "$output" == "hi from"* ]]
+	run hk network inspect n3
+	[ "$(jq -r '.[0].Internal' <<<"$output")" = true ]
+	[ "$(jq -r '.[0].IPAM.Config[0].Subnet' <<<"$output")" = 10.90.3.0/24 ]
+	[ "$(jq -r '.[0].Containers[].Name' <<<"$output")" = web3 ]
+}
+
+@test "network: none, host and container: modes" {
+	run hk run --rm busybox cat /proc/net/dev
+	[[ "$output" == *"lo:"* ]]
+	[[ "$output" != *"eth0:"* ]]
+	run hk run --rm --network host busybox cat /proc/net/dev
+	[[ "$output" == *"$(ip -o link show | awk -F': ' 'NR == 2 {print $2}' | cut -d@ -f1):"* ]]
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 web
+	wait_for 5 fetch "http://$(ip_of web)/"
+	run hk run --rm --network container:web busybox sh -c "timeout 3 wget -qO- http://127.0.0.1/; exit \$?"
+	[[ "$output" == "hi from"* ]]
+	run hk run --rm --network container:nosuch busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"nosuch"* ]]
+	# network connect never changes a netns that is not the container's own
+	hk run -d --name h --network host busybox sleep 1000
+	hk run -d --name nn --network none busybox sleep 1000
+	hk run -d --name cw --network container:web busybox sleep 1000
+	local links c
+	links=$(ip -o link show | wc -l)
+	for c in h nn cw; do
+		run hk network connect n1 $c
+		[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "husk: "*"no network of its own"* ]]
+	done
+	[ "$(ip -o link show | wc -l)" -eq "$links" ]
+	run hk exec nn cat /proc/net/dev
+	[[ "$output" != *"eth"* ]]
+	run hk run --rm -p 80 --network none busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == "husk: "*"bridge network"* ]]
+	run hk run --rm --network n1 --dns 192.0.2.53 --dns-search a.example --add-host db:192.0.2.7 busybox cat /etc/resolv.conf /etc/hosts
+	[[ "$output" == *"nameserver 192.0.2.53"* ]]
+	[[ "$output" == *"search a.example"* ]]
+	[[ "$output" == *"192.0.2.7	db"* ]]
+}
+
+@test "network: connect and disconnect a running container" {
+	hk network create --subnet 10.90.1.0/24 n1
+	hk network create --subnet 10.90.2.0/24 n2
+	hk run -d --name c1 --network n1 busybox sleep 1000
+	web n2 web2
+	hk network connect n2 c1
+	run hk exec c1 sh -c 'ip -4 -o addr show eth1; timeout 3 wget -qO- http://web2/'
+	[[ "$output" == *"inet 10.90.2."* ]]
+	[[ "$output" == *"hi from"* ]]
+	[ "$(hk inspect c1 | jq -r '.[0].NetworkSettings.Networks | keys | join(",")')" = n1,n2 ]
+	run hk network connect n2 c1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"already connected"* ]]
+	run hk network rm n2
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"active endpoints"* ]]
+	hk network disconnect n2 c1
+	run hk exec c1 ip -o link show eth1
+	[ "$status" -ne 0 ]
+	run hk exec web2 cat /etc/hosts
+	[ "$status" -eq 0 ]
+	run ! grep -qw c1 <<<"$output"
+	# kept across a restart: n1 only
+	hk restart -t 0 c1
+	run hk exec c1 ip -4 -o addr
+	[[ "$output" == *"10.90.1."* ]]
+	[[ "$output" != *"10.90.2."* ]]
+}
+
+@test "network: 30 containers on one network, each with its own address; an address is reused after rm" {
+	hk network create --subnet 10.90.1.0/24 n1
+	local i ips
+	for i in $(seq 1 30); do hk run -d --network n1 --name m$i busybox sleep 1000 >/dev/null; done
+	ips=$(for i in $(seq 1 30); do ip_of m$i; done)
+	[ "$(sort -u <<<"$ips" | grep -c '^10\.90\.1\.')" -eq 30 ]
+	[ "$(ip -o link show master "$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')" | wc -l)" -eq 30 ]
+	local old
+	old=$(ip_of m7)
+	hk rm -f m7
+	hk run -d --network n1 --name again busybox sleep 1000
+	[ "$(ip_of again)" = "$old" ]
+	hk rm -f $(hk ps -aq)
+	no_ports_left
+}
+
+@test "network: bad subnet, overlapping subnet, port in use, bad -p: a one-line error, nothing left" {
+	local bridges
+	bridges=$(ip -o link show type bridge | wc -l)
+	run hk network create --subnet 10.90.1.0/33 bad
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "husk: "* ]]
+	run hk network create --subnet 10.90.1.1/24 bad
+	[ "$status" -eq 125 ] && [[ "$output" == *"bits set"* ]]
+	hk network create --subnet 10.90.1.0/24 n1
+	run hk network create --subnet 10.90.1.128/25 bad
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"overlaps"* ]]
+	# a route of the host's
+	outside_ns
+	run hk network create --subnet 10.90.250.0/24 bad
+	[ "$status" -eq 125 ] && [[ "$output" == *"overlaps"* ]]
+	run hk network create n1
+	[ "$status" -eq 125 ] && [[ "$output" == *"already exists"* ]]
+	run hk run --rm --network nosuch busybox true
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"nosuch"*"not found"* ]]
+	web n1 web -p 18082:80
+	run hk run -d --network n1 -p 18082:80 busybox true
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"18082/tcp is already published by container"* ]]
+	# a process of the host's listens
+	busybox nc -l -p 18083 </dev/null >/dev/null &
+	BG_PID=$!
+	wait_for 5 sh -c 'ss -ltn | grep -q ":18083 "'
+	run hk run -d --network n1 -p 127.0.0.1:18083:80 busybox true
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"already in use on the host"* ]]
+	for p in 80/sctp x:80 70000:80 1.2.3:80:80 a:b:80:80; do
+		run hk run --rm --network n1 -p "$p" busybox true
+		[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "husk: run: -p"* ]]
+	done
+	[ "$(hk ps -aq | wc -l)" -eq 1 ]
+	[ "$(hk network ls -q | wc -l)" -eq 2 ]
+	# no bridge made by the failed creations (n1's alone)
+	[ "$(ip -o link show type bridge | wc -l)" -eq $((bridges + 1)) ]
+}
+
+@test "network: a link of a network's bridge name that is not husk's is never adopted nor removed" {
+	hk network create --subnet 10.90.1.0/24 n1
+	local br
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	ip link show "$br" >/dev/null
+	# someone else's bridge of that name (another root's, the user's)
+	ip link del "$br"
+	ip link add "$br" type bridge
+	run hk run --rm --network n1 busybox true
+	[ "$status" -eq 125 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "husk: "*"not this network's bridge"* ]]
+	[ -z "$(ip -4 -o addr show dev "$br")" ]
+	hk network rm n1
+	ip link show "$br" >/dev/null
+	ip link del "$br"
+	run ! nft list chain ip husk "$br-pre"
+}
+
+@test "network: nothing new from a bridge reaches the host's 127.0.0.1 (route_localnet guard); a port published on 127.0.0.1 works" {
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 web -p 127.0.0.1:18098:80
+	wait_for 5 fetch http://127.0.0.1:18098/
+	# a host listener on 127.0.0.1 alone
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo loopback-only >"$BATS_TEST_TMPDIR/www/index.html"
+	busybox httpd -f -p 127.0.0.1:18097 -h "$BATS_TEST_TMPDIR/www" &
+	BG_PID=$!
+	wait_for 5 fetch http://127.0.0.1:18097/
+	# a hostile peer on the bridge (as a container with NET_ADMIN could
+	# be): its lo down, 127.0.0.0/8 routed to the gateway
+	local br
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	ip netns add "$NS"
+	ip link add "$NSV" type veth peer name eth0 netns "$NS"
+	ip link set "$NSV" master "$br" up
+	ip -n "$NS" addr add 10.90.1.250/24 dev eth0
+	ip -n "$NS" link set eth0 up
+	ip netns exec "$NS" sysctl -qw net.ipv4.conf.eth0.route_localnet=1
+	ip -n "$NS" route add 127.0.0.0/8 via 10.90.1.1
+	# it reaches the container (the set-up works), not the host's loopback
+	wait_for 5 ip netns exec "$NS" curl -fsS --max-time 2 "http://$(ip_of web)/"
+	run ! ip netns exec "$NS" curl -fsS --max-time 2 http://127.0.0.1:18097/
+	fetch http://127.0.0.1:18098/ | grep -q 'hi from'
+}
+
+@test "network: a network's deleted chains are made again at the next start on it; a dead container's endpoint does not block network rm" {
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 web -p 18096:80
+	wait_for 5 fetch http://127.0.0.1:18096/
+	local br c dead fake
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	for c in pre out post fwd in; do nft delete chain ip husk "$br-$c"; done
+	run ! fetch http://127.0.0.1:18096/
+	hk run --rm --network n1 busybox true
+	fetch http://127.0.0.1:18096/ | grep -q 'hi from'
+	hk rm -f web
+	# the endpoint of a container whose husk and init were killed
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead" || true
+	fake=$(printf 'e%.0s' $(seq 64))
+	jq -n --argjson pid "$dead" '{Pid: $pid, PidStart: 1, Networks: {n1: {}}, Ports: []}' \
+		>"$HUSK_RUN_ROOT/net/endpoints/$fake.json"
+	hk network rm n1
+	[ ! -e "$HUSK_RUN_ROOT/net/endpoints/$fake.json" ]
+}
+
+@test "network: a subnet is picked past the host's routes (the default network's too)" {
+	outside_ns
+	# a route of the host's in 10.89.0.0/24, where the default network would go
+	ip addr add 10.89.0.254/24 dev "$NSV"
+	hk network create auto1
+	[ "$(hk network inspect auto1 | jq -r '.[0].IPAM.Config[0].Subnet')" = 10.89.1.0/24 ]
+	run hk run --rm --network bridge busybox ip -4 -o addr show eth0
+	[[ "$output" == *"inet 10.89.2."* ]]
+	[ "$(hk network inspect bridge | jq -r '.[0].IPAM.Config[0].Gateway')" = 10.89.2.1 ]
+}
+
+@test "network: husk killed in the middle of the network set-up leaves nothing after rm -f and system prune" {
+	command -v strace >/dev/null || skip "strace not installed"
+	hk network create --subnet 10.90.1.0/24 n1
+	local when
+	for when in 5 7 9; do
+		# the netlink requests of the monitor-to-be: killed after the veth
+		# is made (5: its creation, 7: on the bridge, 9: its address)
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+			run strace -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=$when \
+			"$HUSK_ENGINE" run -d --name k$when --network n1 -p 1808$when:80 busybox sleep 100
+		[ "$status" -ne 0 ]
+		ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
+		hk rm -f k$when
+		no_ports_left
+	done
+	# once more, cleaned by prune alone
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		run strace -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=7 \
+		"$HUSK_ENGINE" run -d --network n1 -p 18089:80 busybox sleep 100
+	ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
+	hk system prune -f
+	hk rm -f $(hk ps -aq) 2>/dev/null || true
+	no_ports_left
+	# and the port and address are free again
+	hk run -d --name after --network n1 -p 18089:80 busybox sleep 100
+	[ "$(ip_of after)" = 10.90.1.2 ]
+}
+
+# The rootless tests' user, removed in teardown (rootless_user_remove).
+make_user() {
+	command -v useradd >/dev/null && command -v newuidmap >/dev/null ||
+		skip "useradd or newuidmap (package uidmap) is not installed"
+	rootless_user_make hknet$$ $((1400000000 + ($$ % 1000) * 1000000))
+	setpriv --reuid "$RL_USER" --regid "$RL_USER" --init-groups test -r /dev/net/tun -a -w /dev/net/tun ||
+		skip "/dev/net/tun is not open to users here (mode $(stat -c %a /dev/net/tun)): no tap device for pasta or slirp4netns"
+}
+
+@test "network: rootless: the default network through pasta; a published port is fetched on 127.0.0.1; pasta ends with the container" {
+	command -v pasta >/dev/null || skip "pasta (package passt) is not installed"
+	make_user
+	run as_user run -d --name web --network bridge -p 18090:80 busybox sh -c \
+		'mkdir -p /www && echo rootless-hi >/www/index.html && exec httpd -f -p 80 -h /www'
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	wait_for 5 fetch http://127.0.0.1:18090/
+	[ "$(fetch http://127.0.0.1:18090/)" = rootless-hi ]
+	run as_user port web
+	[ "$output" = "80/tcp -> 0.0.0.0:18090" ]
+	pgrep -u "$RL_USER" -f -- --config-net >/dev/null
+	run as_user network create mine
+	[ "$status" -eq 125 ] && [[ "$output" == *"rootless"* ]]
+	as_user rm -f web
+	run ! pgrep -u "$RL_USER" -f -- --config-net
+	run ! fetch http://127.0.0.1:18090/
+}
+
+@test "network: rootless without pasta: slirp4netns; a published port is fetched on 127.0.0.1" {
+	command -v slirp4netns >/dev/null || skip "slirp4netns is not installed"
+	make_user
+	# a PATH with no pasta in it
+	local p
+	mkdir "$RL_DIR/nopasta"
+	for p in newuidmap newgidmap slirp4netns; do ln -s "$(command -v $p)" "$RL_DIR/nopasta/"; done
+	RL_PATH=$RL_DIR/nopasta run as_user run -d --name web --network bridge -p 18091:80 busybox sh -c \
+		'mkdir -p /www && echo slirp-hi >/www/index.html && exec httpd -f -p 80 -h /www'
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	wait_for 5 fetch http://127.0.0.1:18091/
+	[ "$(fetch http://127.0.0.1:18091/)" = slirp-hi ]
+	pgrep -u "$RL_USER" -x slirp4netns >/dev/null
+	as_user rm -f web
+	run ! pgrep -u "$RL_USER" -x slirp4netns
+}
