@@ -16,8 +16,8 @@ static EVP_MD *sha256_md;
 static void sha256_fetch(void)
 {
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT |
-				OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
-				OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+				OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+				OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
 			    NULL);
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
@@ -28,7 +28,8 @@ int hasher_init(struct hasher *h, husk_error **err)
 
 	pthread_once(&once, sha256_fetch);
 	h->ctx = EVP_MD_CTX_new();
-	if (h->ctx == NULL || sha256_md == NULL || EVP_DigestInit_ex(h->ctx, sha256_md, NULL) != 1) {
+	if (h->ctx == NULL || sha256_md == NULL ||
+	    EVP_DigestInit_ex(h->ctx, sha256_md, NULL) != 1) {
 		hasher_free(h);
 		return husk_error_fail(err, HUSK_ERR_SYSTEM, "sha256: cannot initialise OpenSSL");
 	}
