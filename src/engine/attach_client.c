@@ -95,8 +95,8 @@ static void forward_signal(struct session *s)
 	send_packet(s->sock, ATTACH_SIGNAL, buf, (size_t)n);
 }
 
-/* ATTACH_EXITED: the exit status came; ATTACH_LOST: the connection ended;
- * -1 keeps going. */
+/* ATTACH_EXITED: the exit status came (ATTACH_HANDED: for us to record);
+ * ATTACH_LOST: the connection ended; -1 keeps going. */
 static int receive(struct session *s, int *ret_status)
 {
 	char packet[ATTACH_MAX_PACKET + 1];
@@ -116,7 +116,10 @@ static int receive(struct session *s, int *ret_status)
 		break;
 	case ATTACH_EXIT:
 		*ret_status = atoi(packet + 1);
-		return 1;
+		return ATTACH_EXITED;
+	case ATTACH_HANDOFF:
+		*ret_status = atoi(packet + 1);
+		return ATTACH_HANDED;
 	}
 	return -1;
 }

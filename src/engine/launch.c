@@ -221,7 +221,8 @@ static int health_interval_ns(const struct ctr *c, int64_t *ret)
  * not -1) first: the report pipe's EOF alone cannot tell the exec from
  * this process's death. */
 static int exec_monitor(struct engine *e, struct ctr *c, int pidfd, int pty, struct stdio_plan *p,
-			int *clients, size_t n_clients, int report_fd, husk_error **err)
+			int *clients, size_t n_clients, bool first_owns_exit, int report_fd,
+			husk_error **err)
 {
 	char *argv[16 + 16] = {0};
 	size_t n = 0;
@@ -245,7 +246,7 @@ static int exec_monitor(struct engine *e, struct ctr *c, int pidfd, int pty, str
 	if (p->monitor[2] >= 0)
 		argv[n++] = fd_arg("err", p->monitor[2]);
 	for (size_t i = 0; i < n_clients && i < 16; i++)
-		argv[n++] = fd_arg("client", clients[i]);
+		argv[n++] = fd_arg(i == 0 && first_owns_exit ? "owner" : "client", clients[i]);
 	/* Our 0, 1 and 2 are the container's ends: the monitor must not hold
 	 * them, or it would never see EOF on its own. */
 	if (stdio_release() < 0)
@@ -267,7 +268,7 @@ static int record_starter(struct ctr *c, husk_error **err)
 }
 
 static int become_monitor(struct engine *e, struct ctr *c, int *client_fds, size_t n_clients,
-			  int report_fd, husk_error **err)
+			  bool first_owns_exit, int report_fd, husk_error **err)
 {
 	struct stdio_plan p;
 	cleanup_handle struct husk_handle *h = NULL;
@@ -292,7 +293,7 @@ static int become_monitor(struct engine *e, struct ctr *c, int *client_fds, size
 		pty = fcntl(husk_handle_pty(h), F_DUPFD_CLOEXEC, 3);
 	if (pidfd < 0 || record_running(c, h, err) < 0)
 		goto fail_started;
-	exec_monitor(e, c, pidfd, pty, &p, client_fds, n_clients, report_fd, err);
+	exec_monitor(e, c, pidfd, pty, &p, client_fds, n_clients, first_owns_exit, report_fd, err);
 fail_started:
 	husk_handle_kill(h, SIGKILL, NULL);
 	husk_handle_wait(h, &status, NULL);
@@ -307,7 +308,7 @@ fail:
 int ctr_become_monitor(struct engine *e, struct ctr *c, int *client_fds, size_t n_clients,
 		       husk_error **err)
 {
-	return become_monitor(e, c, client_fds, n_clients, -1, err);
+	return become_monitor(e, c, client_fds, n_clients, false, -1, err);
 }
 
 /* The child's report, once it failed: "KIND message". */
@@ -360,7 +361,7 @@ static int wait_report(int fd, pid_t pid, husk_error **err)
 	return 0;
 }
 
-int ctr_launch(struct engine *e, struct ctr *c, int client_fd, husk_error **err)
+int ctr_launch(struct engine *e, struct ctr *c, int client_fd, bool owns_exit, husk_error **err)
 {
 	int fds[2];
 	pid_t pid;
@@ -378,7 +379,7 @@ int ctr_launch(struct engine *e, struct ctr *c, int client_fd, husk_error **err)
 		close(fds[0]);
 		setsid();
 		/* "+" then the monitor's exec (EOF): running. */
-		become_monitor(e, c, &client_fd, client_fd >= 0 ? 1 : 0, fds[1], &e1);
+		become_monitor(e, c, &client_fd, client_fd >= 0 ? 1 : 0, owns_exit, fds[1], &e1);
 		report(fds[1], e1);
 		_exit(125);
 	}

@@ -6,8 +6,14 @@
  * state), then applies the restart policy: either starts it again and
  * becomes its monitor once more, or unmounts its rootfs (and removes it
  * all, with --rm) and tells the attached clients the exit status.
+ *
+ * A run with no restart policy whose launching client is still attached
+ * (its owner, launch.h) has it done there instead, in the client's own
+ * process: ctr_record_final_exit(). This program is then the fallback for
+ * an owner that is gone, even one killed half-way through a removal.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +24,7 @@
 #include "launch.h"
 #include "lifecycle.h"
 #include "net.h"
+#include "remains.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -98,6 +105,16 @@ static int finish(struct engine *e, struct ctr *c, husk_error **err)
 	return ctr_save_state(c, err);
 }
 
+int ctr_record_final_exit(struct engine *e, const char *id, int status, husk_error **err)
+{
+	cleanup_ctr struct ctr *c = NULL;
+
+	if (ctr_load(e, id, &c, err) < 0 || ctr_lock(c, err) < 0)
+		return -1;
+	record_exit(e, c, status);
+	return finish(e, c, err);
+}
+
 static int restart(struct engine *e, struct ctr *c, husk_error **err)
 {
 	c->st.status = CTR_RESTARTING;
@@ -116,6 +133,28 @@ static int restart(struct engine *e, struct ctr *c, husk_error **err)
 	return -1;
 }
 
+/* No record: the run's owner was removing the container (--rm) when it
+ * was killed. What it left is removed here, as system prune would: the
+ * dir without its record, or the dir renamed away (remains.h). */
+static void finish_removal(struct engine *e, const char *id)
+{
+	cleanup_close int lock = -1;
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+
+	if (ctr_remains_of(e, id, &lock) == REMAINS_ABANDONED)
+		ctr_remove_remains(e, id, NULL);
+	d = opendir(e->paths.containers);
+	while (d && (de = readdir(d)) != NULL) {
+		const char *what;
+		char other[65];
+		bool alive;
+		if (ctr_transit_parse(de->d_name, &what, other, &alive) && !alive &&
+		    strcmp(other, id) == 0)
+			ctr_transit_remove(e, de->d_name, NULL);
+	}
+}
+
 int cmd_monitor_exit(struct engine *e, int argc, char **argv)
 {
 	cleanup_ctr struct ctr *c = NULL;
@@ -130,8 +169,14 @@ int cmd_monitor_exit(struct engine *e, int argc, char **argv)
 	for (int i = 3; i < argc && n < ARRAY_SIZE(fds); i++)
 		if (parse_int64(argv[i], 3, 65535, &v) == 0)
 			fds[n++] = (int)v;
-	if (ctr_load(e, argv[1], &c, &err) < 0 || ctr_lock(c, &err) < 0)
-		return engine_fail(err);
+	if (ctr_load(e, argv[1], &c, &err) < 0 || ctr_lock(c, &err) < 0) {
+		if (!husk_error_is(err, HUSK_ERR_NOT_FOUND))
+			return engine_fail(err);
+		husk_error_free(&err);
+		finish_removal(e, argv[1]);
+		tell_clients(fds, n, status);
+		return 0;
+	}
 	record_exit(e, c, status);
 	if (wants_restart(c, status)) {
 		/* Those attached learn how this run ended; the next is not theirs. */

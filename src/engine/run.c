@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "attach.h"
 #include "attach_client.h"
 #include "ctl.h"
 #include "launch.h"
@@ -64,8 +65,25 @@ static int start_failed(struct engine *e, struct ctr *c, husk_error *err)
 	return code;
 }
 
+/* The monitor handed the exit over (launch.h): recorded here, then the
+ * monitor is let go. A failure to record is told; the exit status stays
+ * the container's. */
+static void record_handed_exit(struct engine *e, const struct ctr *c, int sock, int status)
+{
+	char done = ATTACH_DONE;
+	husk_error *err = NULL;
+
+	if (ctr_record_final_exit(e, c->id, status, &err) < 0 &&
+	    !husk_error_is(err, HUSK_ERR_NOT_FOUND))
+		engine_error("container %s: %s", c->id, err->msg ? err->msg : "failed");
+	husk_error_free(&err);
+	send(sock, &done, 1, MSG_NOSIGNAL);
+}
+
 /* Starts c under its monitor and, unless detached, stays attached until it
- * exits: its exit status is ours. */
+ * exits: its exit status is ours. Attached with no restart policy, this
+ * process records the exit (the run's owner, launch.h): no exec of husk in
+ * the monitor, and `run --rm` returns once the container is gone. */
 int ctr_start_and_attach(struct engine *e, struct ctr *c, bool detach, bool stdin_open)
 {
 	husk_error *err = NULL;
@@ -77,7 +95,7 @@ int ctr_start_and_attach(struct engine *e, struct ctr *c, bool detach, bool stdi
 	}
 	/* a stop asked for before is over: the restart policy applies again */
 	if (ctr_lock(c, &err) < 0 || ctr_mark(c, "stop-requested", false, &err) < 0 ||
-	    ctr_launch(e, c, pair[1], &err) < 0) {
+	    ctr_launch(e, c, pair[1], c->restart == RESTART_NO, &err) < 0) {
 		closep(&pair[0]);
 		closep(&pair[1]);
 		return start_failed(e, c, err);
@@ -87,6 +105,10 @@ int ctr_start_and_attach(struct engine *e, struct ctr *c, bool detach, bool stdi
 	if (detach)
 		return 0;
 	r = attach_run(pair[0], c->tty, stdin_open, &status, &err);
+	if (r == ATTACH_HANDED) {
+		record_handed_exit(e, c, pair[0], status);
+		r = ATTACH_EXITED;
+	}
 	close(pair[0]);
 	if (r < 0)
 		return engine_fail(err);

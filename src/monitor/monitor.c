@@ -8,8 +8,11 @@
  *  - serves attach clients on attach.sock (SOCK_SEQPACKET, one packet per
  *    message, its first byte the kind: see attach.h);
  *  - runs `husk __healthcheck ID` every health-interval;
- *  - when the init exits, execs `husk __monitor-exit ID STATUS CLIENT-FD...`,
- *    which records the exit and applies the restart policy.
+ *  - when the init exits, hands the exit over to the client that launched
+ *    the run when it asked for it (owner=FD) and is still attached: that
+ *    husk records it in its own process, saving an exec of husk here;
+ *    otherwise execs `husk __monitor-exit ID STATUS CLIENT-FD...`, which
+ *    records the exit and applies the restart policy.
  * It links nothing but libc, built static, so that it stays at conmon's
  * size; everything that needs the core library is done by husk.
  */
@@ -57,6 +60,7 @@ struct monitor {
 	struct stream out, err;
 	int clients[MAX_CLIENTS];
 	int n_clients;
+	int owner_fd; /* the client the exit is handed over to, or -1 */
 	int64_t log_max, log_size;
 	int64_t health_interval;
 	pid_t health_pid;
@@ -110,6 +114,8 @@ static void parse_args(struct monitor *m, int argc, char **argv)
 			m->pty_fd = parse_fd(v);
 		else if (strcmp(argv[i], "client") == 0 && m->n_clients < MAX_CLIENTS)
 			m->clients[m->n_clients++] = parse_fd(v);
+		else if (strcmp(argv[i], "owner") == 0 && m->n_clients < MAX_CLIENTS)
+			m->clients[m->n_clients++] = m->owner_fd = parse_fd(v);
 		else if (strcmp(argv[i], "log-max") == 0)
 			m->log_max = strtoll(v, NULL, 10);
 		else if (strcmp(argv[i], "health-interval") == 0)
@@ -168,6 +174,8 @@ static void log_write(struct monitor *m, struct stream *s, const char *buf, size
 
 static void client_drop(struct monitor *m, int i)
 {
+	if (m->clients[i] == m->owner_fd)
+		m->owner_fd = -1;
 	close(m->clients[i]);
 	m->clients[i] = m->clients[--m->n_clients];
 }
@@ -459,6 +467,44 @@ static int exit_status(const struct monitor *m)
 	return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
 }
 
+/* The exit, to the run's owner: it records it, then answers ATTACH_DONE;
+ * the other clients are told the status then. Returns false (the owner
+ * dropped) when it went away first, even half-way through: the exit is
+ * then recorded here (husk __monitor-exit finishes what the owner left). */
+static bool hand_off(struct monitor *m, int status)
+{
+	char msg[16], reply[ATTACH_MAX_PACKET];
+	int len = snprintf(msg, sizeof(msg), "%c%d", ATTACH_HANDOFF, status);
+	int owner = -1;
+
+	for (int i = 0; i < m->n_clients; i++)
+		if (m->clients[i] == m->owner_fd)
+			owner = i;
+	if (owner < 0)
+		return false;
+	if (send(m->owner_fd, msg, (size_t)len, MSG_NOSIGNAL) < 0) {
+		client_drop(m, owner);
+		return false;
+	}
+	for (;;) {
+		/* what it sent before it knew (input, signals) is dropped */
+		ssize_t n = recv(m->owner_fd, reply, sizeof(reply), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			client_drop(m, owner);
+			return false;
+		}
+		if (reply[0] == ATTACH_DONE)
+			break;
+	}
+	client_drop(m, owner);
+	len = snprintf(msg, sizeof(msg), "%c%d", ATTACH_EXIT, status);
+	for (int i = 0; i < m->n_clients; i++)
+		send(m->clients[i], msg, (size_t)len, MSG_NOSIGNAL);
+	return true;
+}
+
 /* The exit, recorded by husk in this same process. */
 static void exec_exit(struct monitor *m, int status)
 {
@@ -577,6 +623,7 @@ int main(int argc, char **argv)
 	    .pty_fd = -1,
 	    .pidfd = -1,
 	    .timer_fd = -1,
+	    .owner_fd = -1,
 	    .out = {.fd = -1, .kind = ATTACH_STDOUT, .name = "stdout"},
 	    .err = {.fd = -1, .kind = ATTACH_STDERR, .name = "stderr"},
 	};
@@ -594,6 +641,8 @@ int main(int argc, char **argv)
 		health_reap(&m, true);
 	if (m.listen_fd >= 0)
 		unlinkat(m.dirfd, "attach.sock", 0);
+	if (hand_off(&m, status))
+		return 0;
 	exec_exit(&m, status);
 	return 125;
 }

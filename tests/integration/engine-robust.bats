@@ -369,6 +369,68 @@ check_clean() {
 	[ "$status" -eq 0 ]
 }
 
+# The attached `husk run` records the exit itself (its monitor hands it
+# over); when it is gone, the monitor does it (husk __monitor-exit).
+monitor_gone_and_nothing_left() {
+	! pid_alive "$1" && nothing_left >/dev/null
+}
+
+@test "robust: husk run --rm SIGKILLed as its container runs: the monitor records the exit and removes it all" {
+	local out=$BATS_TEST_TMPDIR/out husk_pid id monitor
+	hk_bg "$out" run --rm --name gone busybox sh -c 'echo up; sleep 1; exit 3'
+	husk_pid=$!
+	wait_for 10 grep -q up "$out"
+	id=$(cat "$HUSK_STORAGE_ROOT/names/gone")
+	note_ids
+	monitor=$(jq -r .MonitorPid "$HUSK_STORAGE_ROOT/containers/$id/state.json")
+	kill -KILL "$husk_pid"
+	wait "$husk_pid" || true
+	wait_for 20 monitor_gone_and_nothing_left "$monitor"
+	nothing_left
+	# the name is free at once
+	run hk run --rm --name gone busybox true
+	[ "$status" -eq 0 ]
+	nothing_left
+}
+
+@test "robust: husk run --rm stopped then SIGKILLed after the exit was handed to it: the monitor removes it all" {
+	local out=$BATS_TEST_TMPDIR/out husk_pid id monitor
+	hk_bg "$out" run --rm --name held busybox sh -c 'echo up; sleep 100'
+	husk_pid=$!
+	wait_for 10 grep -q up "$out"
+	id=$(cat "$HUSK_STORAGE_ROOT/names/held")
+	note_ids
+	monitor=$(jq -r .MonitorPid "$HUSK_STORAGE_ROOT/containers/$id/state.json")
+	# the container is killed while husk cannot take the exit
+	kill -STOP "$husk_pid"
+	hk kill "$id"
+	sleep 0.3
+	# the monitor waits for husk, which holds the exit
+	pid_alive "$monitor"
+	[ -d "$HUSK_STORAGE_ROOT/containers/$id" ]
+	kill -KILL "$husk_pid"
+	kill -CONT "$husk_pid" 2>/dev/null || true
+	wait "$husk_pid" || true
+	wait_for 20 monitor_gone_and_nothing_left "$monitor"
+	nothing_left
+	check_clean
+}
+
+@test "robust: husk run --rm killed half-way through the removal it was handed: the monitor finishes it" {
+	command -v strace >/dev/null || skip "strace not installed"
+	# the second rename(2) moves the container's dir away, its record
+	# (container.json) and name gone already
+	run strace -o /dev/null -e inject=rename:signal=KILL:when=2 \
+		"$HUSK_ENGINE" run --rm --name half busybox true
+	[ "$status" -eq 137 ]
+	note_ids
+	wait_for 20 nothing_left
+	check_clean
+	run hk run --rm --name half busybox true
+	[ "$status" -eq 0 ]
+	nothing_left
+}
+
 @test "robust: the monitor killed while a container restarts: exited with its last code" {
 	local id monitor state
 	id=$(hk run -d --restart always busybox sh -c 'exit 3')
