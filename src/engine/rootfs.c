@@ -28,38 +28,55 @@ static const char *layer_relative(const struct husk_layer *l, husk_error **err)
 	return slash + 1;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /*
  * The init layer (Docker's "-init" layer): the mount points the container
  * always gets (/etc/hosts, /etc/hostname, /etc/resolv.conf, /dev, /proc,
- * /sys) as empty files and dirs in a lower layer of its own, so that
+ * /sys) as empty files and dirs in a lower layer of their own, so that
  * making them never writes to the upper dir: diff and commit read the upper
- * dir alone and see only what the container's processes changed.
+ * dir alone and see only what the container's processes changed. It is the
+ * same for every container: one in the storage root, read-only under every
+ * overlay, made at the first mount (each entry as it is missing, so that a
+ * mount after a killed one finishes it). Per container, it cost 8 files
+ * made and removed in each run's dir.
  */
-static int make_init_layer(const char *container_dir, husk_error **err)
-{
-	static const char *const dirs[] = {"init-layer", "init-layer/etc", "init-layer/dev",
-					   "init-layer/proc", "init-layer/sys"};
-	static const char *const files[] = {"init-layer/etc/hosts", "init-layer/etc/hostname",
-					    "init-layer/etc/resolv.conf"};
-	cleanup_close int dirfd = open(container_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+static const char *const init_layer_dirs[] = {"init-layer", "init-layer/etc", "init-layer/dev",
+					      "init-layer/proc", "init-layer/sys"};
+static const char *const init_layer_files[] = {"init-layer/etc/hosts", "init-layer/etc/hostname",
+					       "init-layer/etc/resolv.conf"};
 
-	if (dirfd < 0)
-		return husk_error_set(err, errno, "open `%s`", container_dir);
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-		if (mkdirat(dirfd, dirs[i], 0755) < 0 && errno != EEXIST)
-			return husk_error_set(err, errno, "mkdir `%s/%s`", container_dir, dirs[i]);
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		int fd = openat(dirfd, files[i], O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+static bool init_layer_complete(int rootfd)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(init_layer_dirs); i++)
+		if (fstatat(rootfd, init_layer_dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			return false;
+	for (size_t i = 0; i < ARRAY_SIZE(init_layer_files); i++)
+		if (fstatat(rootfd, init_layer_files[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			return false;
+	return true;
+}
+
+static int init_layer_ensure(const char *storage_root, husk_error **err)
+{
+	cleanup_close int rootfd = open(storage_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (rootfd < 0)
+		return husk_error_set(err, errno, "open `%s`", storage_root);
+	if (init_layer_complete(rootfd))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(init_layer_dirs); i++)
+		if (mkdirat(rootfd, init_layer_dirs[i], 0755) < 0 && errno != EEXIST)
+			return husk_error_set(err, errno, "mkdir `%s/%s`", storage_root,
+					      init_layer_dirs[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(init_layer_files); i++) {
+		int fd = openat(rootfd, init_layer_files[i],
+				O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0)
-			return husk_error_set(err, errno, "create `%s/%s`", container_dir,
-					      files[i]);
+			return husk_error_set(err, errno, "create `%s/%s`", storage_root,
+					      init_layer_files[i]);
 		close(fd);
 	}
 	return 0;
@@ -87,8 +104,8 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 		return husk_error_set(err, ENOMEM, "overlay options");
 	if (img->n_layers == 0)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "image %s has no layers", img->id);
-	/* the container's init layer on top of the image's */
-	n = snprintf(o, cap, "lowerdir=containers/%s/init-layer:", base_name(container_dir));
+	/* the init layer on top of the image's */
+	n = snprintf(o, cap, "lowerdir=init-layer:");
 	if (n < 0 || (size_t)n >= cap)
 		goto too_long;
 	len = (size_t)n;
@@ -264,7 +281,7 @@ int rootfs_mount(const char *storage_root, const char *container_dir, const stru
 
 	if (make_dir_in(container_dir, "upper", 0755, err) < 0 ||
 	    make_dir_in(container_dir, "work", 0700, err) < 0 ||
-	    make_init_layer(container_dir, err) < 0)
+	    init_layer_ensure(storage_root, err) < 0)
 		return -1;
 	if (asprintf(&target, "%s/rootfs", container_dir) < 0)
 		return husk_error_set(err, ENOMEM, "rootfs");
