@@ -39,8 +39,13 @@ static int hold_change(struct husk_store *s, json_t *index, void *arg, husk_erro
 	struct hold_args *a = arg;
 	cleanup_free char *digest = NULL;
 
+	/* Not synced (two journal commits per container): a hold guards the
+	 * holder's use of the image, and what uses it (a container's record)
+	 * is not synced either. A crash loses a hold only with the renames
+	 * made after it (the journal keeps their order), or leaves it empty,
+	 * which gc and rmi refuse as corrupt rather than read as nothing held. */
 	if (index_resolve(index, a->ref, &digest, err) < 0 ||
-	    store_write_file_atomic(s->holdsfd, a->holder, digest, strlen(digest), err) < 0)
+	    store_write_file_whole(s->holdsfd, a->holder, digest, strlen(digest), err) < 0)
 		return -1;
 	return 0; /* the index itself is unchanged */
 }

@@ -230,15 +230,15 @@ int store_fsync_dir(int dirfd, const char *what, husk_error **err)
 	return 0;
 }
 
-int store_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
-			    husk_error **err)
+static int write_file_renamed(int dirfd, const char *name, const void *data, size_t len,
+			      bool durable, husk_error **err)
 {
 	cleanup_free char *tmp = NULL;
 	cleanup_close int fd = -1;
 
 	if (store_create_temp(dirfd, 0644, &tmp, &fd, err) < 0)
 		return -1;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		int e = errno;
 		unlinkat(dirfd, tmp, 0);
 		return husk_error_set(err, e, "write `%s`", name);
@@ -248,7 +248,19 @@ int store_write_file_atomic(int dirfd, const char *name, const void *data, size_
 		unlinkat(dirfd, tmp, 0);
 		return husk_error_set(err, e, "rename `%s` to `%s`", tmp, name);
 	}
-	return store_fsync_dir(dirfd, name, err);
+	return durable ? store_fsync_dir(dirfd, name, err) : 0;
+}
+
+int store_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
+			    husk_error **err)
+{
+	return write_file_renamed(dirfd, name, data, len, true, err);
+}
+
+int store_write_file_whole(int dirfd, const char *name, const void *data, size_t len,
+			   husk_error **err)
+{
+	return write_file_renamed(dirfd, name, data, len, false, err);
 }
 
 static int for_each_name(int dirfd, bool temps, int (*fn)(int, const char *, void *), void *arg)

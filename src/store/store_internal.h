@@ -58,6 +58,10 @@ int store_fsync_dir(int dirfd, const char *what, husk_error **err);
 /* Writes name in dirfd all-or-nothing: temp, fsync, rename, fsync dir. */
 int store_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
 			    husk_error **err);
+/* The same without the syncs: whole to whoever reads it, not durable yet
+ * (after a crash, gone or empty). */
+int store_write_file_whole(int dirfd, const char *name, const void *data, size_t len,
+			   husk_error **err);
 /* Removes every `.tmp-*` in dirfd; adds their number to *count. */
 void store_remove_temps(int dirfd, unsigned *count);
 /* The sorted names in dirfd, without `.`, `..` and temps. */
