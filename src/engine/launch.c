@@ -92,6 +92,9 @@ int ctr_mount_rootfs(struct engine *e, struct ctr *c, husk_error **err)
 	/* A mount point is on another device than its parent. */
 	if (stat(rootfs, &st) == 0 && stat(c->dir, &parent) == 0 && st.st_dev != parent.st_dev)
 		return 0;
+	/* just made (run): its image is at hand */
+	if (c->img)
+		return rootfs_mount(e->paths.storage_root, c->dir, c->img, err);
 	if (engine_store_open(e, &s, err) < 0)
 		return -1;
 	r = husk_store_image_get(s, c->image_digest, &img, err);

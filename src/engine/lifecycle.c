@@ -459,8 +459,8 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 		r = image_hold_and_get(e, image_ref, c->id, &held, &img, err);
 	if (r == 0)
 		r = write_record(e, c, img, image_ref, o, name, err);
-	husk_image_free(img);
 	if (r < 0) {
+		husk_image_free(img);
 		/* what there is to undo, by hand: there is no record yet */
 		if (name)
 			name_release(e, c->id, name, NULL);
@@ -468,6 +468,7 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 		dir_remove(e, c->id, c->dir, NULL);
 		return -1;
 	}
+	c->img = img;
 	*ret = steal_pointer(&c);
 	return 0;
 }

@@ -51,6 +51,7 @@ void ctr_free(struct ctr *c)
 	if (c == NULL)
 		return;
 	ctr_unlock(c);
+	husk_image_free(c->img);
 	json_decref(c->doc);
 	ctr_state_clear(&c->st);
 	free(c->dir);

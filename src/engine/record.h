@@ -60,6 +60,9 @@ struct ctr {
 	int64_t log_max_size;
 	bool has_healthcheck;
 	int lock_fd; /* -1 unless locked */
+	/* its image, kept from ctr_create() for the first start (NULL: read
+	 * from the store when needed) */
+	struct husk_image *img;
 };
 
 void ctr_free(struct ctr *c);

@@ -178,8 +178,14 @@ int write_file_atomic_at(int dirfd, const char *path, const char *data, size_t l
 
 int mkdir_p(const char *path, mode_t mode, husk_error **err)
 {
-	cleanup_free char *p = strdup(path);
+	cleanup_free char *p = NULL;
+	struct stat there;
 
+	/* Mostly there already (every husk command makes its roots): one
+	 * lookup, not a mkdir per component, each taking its parent's lock. */
+	if (stat(path, &there) == 0 && S_ISDIR(there.st_mode))
+		return 0;
+	p = strdup(path);
 	if (p == NULL)
 		return husk_error_set(err, ENOMEM, "mkdir `%s`", path);
 	for (char *s = p + 1; *s; s++) {
