@@ -156,7 +156,8 @@ static int create_in_core(struct engine *e, struct ctr *c, struct husk_handle **
 
 	if (asprintf(&path, "%s/config.json", c->dir) < 0)
 		return husk_error_set(err, ENOMEM, "config");
-	config = json_load_file(path, 0, &jerr);
+	/* just made (run): at hand, as written */
+	config = c->config ? json_incref(c->config) : json_load_file(path, 0, &jerr);
 	if (config == NULL)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "`%s`: %s", path, jerr.text);
 	if (join_netns(e, c, config, err) < 0 ||

@@ -367,6 +367,7 @@ static int write_record(struct engine *e, struct ctr *c, const struct husk_image
 	if (container_config_generate(&e->paths, img, o, c->id, c->dir, &oci, err) < 0 ||
 	    write_config(c->dir, oci, err) < 0)
 		return -1;
+	c->config = json_incref(oci);
 	c->doc = doc_build(c->id, name, ref, img, o, oci);
 	if (c->doc == NULL)
 		return husk_error_set(err, ENOMEM, "container.json");

@@ -52,6 +52,7 @@ void ctr_free(struct ctr *c)
 		return;
 	ctr_unlock(c);
 	husk_image_free(c->img);
+	json_decref(c->config);
 	json_decref(c->doc);
 	ctr_state_clear(&c->st);
 	free(c->dir);

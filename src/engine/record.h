@@ -60,9 +60,10 @@ struct ctr {
 	int64_t log_max_size;
 	bool has_healthcheck;
 	int lock_fd; /* -1 unless locked */
-	/* its image, kept from ctr_create() for the first start (NULL: read
-	 * from the store when needed) */
+	/* its image and its OCI config (config.json), kept from ctr_create()
+	 * for the first start (NULL: read when needed) */
 	struct husk_image *img;
+	json_t *config;
 };
 
 void ctr_free(struct ctr *c);
