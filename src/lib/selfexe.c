@@ -266,38 +266,82 @@ static int read_exe_ranges(struct husk_exe_guard *g, const struct stat *exe, hus
 #define PM_SWAP	   (1ULL << 62)
 #define PM_FILE	   (1ULL << 61)
 
-/* A read-only range may still hold pages written before it was made
+static bool page_was_written(uint64_t entry)
+{
+	return (entry & PM_SWAP) || ((entry & PM_PRESENT) && !(entry & PM_FILE));
+}
+
+/* Appends x's page run [start, end) as a range of its own, or makes it
+ * part of the previous one (*last) when that is alike and adjacent. */
+static bool add_run(struct husk_exe_guard *g, struct exe_range **last, const struct exe_range *x,
+		    uintptr_t start, uintptr_t end, bool written)
+{
+	if (*last && (*last)->written == written && (*last)->end == start) {
+		(*last)->end = end;
+		return true;
+	}
+	if (g->n == MAX_RANGES)
+		return false;
+	*last = &g->r[g->n++];
+	**last = (struct exe_range){.start = start,
+				    .end = end,
+				    .offset = x->offset + (start - x->start),
+				    .prot = x->prot,
+				    .written = written};
+	return true;
+}
+
+/*
+ * A read-only range may still hold pages written before it was made
  * read-only (RELRO, text relocations): /proc/self/pagemap tells a private
  * anonymous copy (present or swapped, not a file page) from the file's own
- * page. Unreadable: counted as written. */
-static bool range_was_written(int pagemap, const struct exe_range *x)
+ * page. The range is split into runs of written and unwritten pages, so
+ * that only the written ones are copied: RELRO holds libcrypto's tables,
+ * 90 pages of which the loader wrote a few, and a copy of all of them cost
+ * the container's init that many page faults. Unreadable, or with no room
+ * for the runs: the whole range counts as written.
+ */
+static void split_by_writes(struct husk_exe_guard *g, size_t i, int pagemap)
 {
+	const struct exe_range x = g->r[i];
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n_before = g->n;
+	struct exe_range *last = NULL;
 	uint64_t e[256];
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
-	for (uintptr_t at = x->start; at < x->end;) {
-		size_t n = (x->end - at) / page;
+	/* x's slot takes the last range (done already: the caller goes from
+	 * the end), and x's runs go at the end */
+	g->r[i] = g->r[--g->n];
+	for (uintptr_t at = x.start; at < x.end;) {
+		size_t n = (x.end - at) / page;
 		ssize_t got;
 
 		n = n < ARRAY_SIZE(e) ? n : ARRAY_SIZE(e);
-		got = pread(pagemap, e, n * sizeof(e[0]), (off_t)(at / page * sizeof(e[0])));
+		got = pagemap < 0
+			  ? -1
+			  : pread(pagemap, e, n * sizeof(e[0]), (off_t)(at / page * sizeof(e[0])));
 		if (got != (ssize_t)(n * sizeof(e[0])))
-			return true;
-		for (size_t i = 0; i < n; i++)
-			if ((e[i] & PM_SWAP) || ((e[i] & PM_PRESENT) && !(e[i] & PM_FILE)))
-				return true;
-		at += n * page;
+			goto whole;
+		for (size_t k = 0; k < n; k++, at += page)
+			if (!add_run(g, &last, &x, at, at + page, page_was_written(e[k])))
+				goto whole;
 	}
-	return false;
+	return;
+whole:
+	g->n = n_before - 1;
+	g->r[g->n++] = (struct exe_range){
+	    .start = x.start, .end = x.end, .offset = x.offset, .prot = x.prot, .written = true};
 }
 
 static void mark_written_ranges(struct husk_exe_guard *g)
 {
 	cleanup_close int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	size_t n = g->n;
 
-	for (size_t i = 0; i < g->n; i++)
+	/* from the end: split_by_writes moves the last range into the slot it
+	 * splits, and appends the runs after it */
+	for (size_t i = n; i-- > 0;)
 		if (!g->r[i].written)
-			g->r[i].written = pagemap < 0 || range_was_written(pagemap, &g->r[i]);
+			split_by_writes(g, i, pagemap);
 }
 
 /* Where the kernel refuses an executable memfd (vm.memfd_noexec = 2), the
