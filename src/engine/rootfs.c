@@ -2,15 +2,20 @@
 /* The container's rootfs on overlayfs: the kernel's or fuse-overlayfs. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "overlay_driver.h"
 #include "rootfs.h"
+#include "userns_auto.h"
 #include "util.h"
 
 /* The layer's directory relative to the storage root: "layers/<hex>". Mount
@@ -74,10 +79,87 @@ const char *overlay_kernel_extra_options(void)
 	return in_user_namespace() ? "userxattr" : "redirect_dir=off,metacopy=off";
 }
 
+/* --userns auto: the overlay's lower layers, each an idmapped clone of its
+ * dir (the container's ids seen where the files have the host's), held by
+ * fds: the overlay takes its own references, so they are closed after the
+ * mount. fds[0] is the init layer's, then the image's from the top. */
+struct idmapped_lowers {
+	int *fds;
+	size_t n;
+};
+
+static void idmapped_lowers_clear(struct idmapped_lowers *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->fds[i] >= 0)
+			close(l->fds[i]);
+	free(l->fds);
+	l->fds = NULL;
+	l->n = 0;
+}
+
+static int idmapped_clone(int dirfd, const char *path, int userns, int *ret, husk_error **err)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+	cleanup_close int fd =
+	    (int)syscall(SYS_open_tree, dirfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+	if (fd < 0)
+		return husk_error_set(err, errno, "--userns auto: clone the mount of `%s`", path);
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return husk_error_set(err, errno,
+				      "--userns auto: idmap `%s` (does its filesystem support "
+				      "idmapped mounts?)",
+				      path);
+	*ret = steal_fd(&fd);
+	return 0;
+}
+
+static int idmapped_lowers_make(const char *storage_root, const char *container_dir,
+				const struct husk_image *img, const struct ctr_idmap *m,
+				struct idmapped_lowers *ret, husk_error **err)
+{
+	cleanup_close int userns = -1, rootfd = -1;
+	cleanup_free char *init = NULL;
+
+	ret->n = 0;
+	ret->fds = calloc(img->n_layers + 1, sizeof(int));
+	if (ret->fds == NULL || asprintf(&init, "%s/init-layer", container_dir) < 0)
+		return husk_error_set(err, ENOMEM, "idmapped layers");
+	rootfd = open(storage_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return husk_error_set(err, errno, "open `%s`", storage_root);
+	if ((userns = userns_auto_fd(m, err)) < 0 ||
+	    idmapped_clone(AT_FDCWD, init, userns, &ret->fds[ret->n++], err) < 0)
+		return -1;
+	for (size_t i = img->n_layers; i-- > 0;) {
+		cleanup_free char *rel = NULL;
+		const char *name = layer_relative(&img->layers[i], err);
+		if (name == NULL || asprintf(&rel, "layers/%s", name) < 0)
+			return name ? husk_error_set(err, ENOMEM, "idmapped layers") : -1;
+		if (idmapped_clone(rootfd, rel, userns, &ret->fds[ret->n++], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The container's root owns its upper dir: the top of its / */
+static int upper_hand_over(const char *container_dir, const struct ctr_idmap *m, husk_error **err)
+{
+	cleanup_free char *upper = NULL;
+
+	if (asprintf(&upper, "%s/upper", container_dir) < 0)
+		return husk_error_set(err, ENOMEM, "upper");
+	if (lchown(upper, (uid_t)m->uid, (gid_t)m->gid) < 0)
+		return husk_error_set(err, errno, "chown `%s`", upper);
+	return 0;
+}
+
 /* lowerdir=...,upperdir=...,workdir=... and, for the kernel's overlay,
  * overlay_kernel_extra_options(). */
 static int overlay_options(const char *container_dir, const struct husk_image *img,
-			   enum overlay_driver driver, char **ret, husk_error **err)
+			   enum overlay_driver driver, const struct idmapped_lowers *idm,
+			   char **ret, husk_error **err)
 {
 	size_t cap = 4096, len = 0;
 	cleanup_free char *o = malloc(cap);
@@ -88,7 +170,11 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 	if (img->n_layers == 0)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "image %s has no layers", img->id);
 	/* the container's init layer on top of the image's */
-	n = snprintf(o, cap, "lowerdir=containers/%s/init-layer:", base_name(container_dir));
+	if (idm)
+		n = snprintf(o, cap, "lowerdir=/proc/self/fd/%d:", idm->fds[0]);
+	else
+		n = snprintf(o, cap,
+			     "lowerdir=containers/%s/init-layer:", base_name(container_dir));
 	if (n < 0 || (size_t)n >= cap)
 		goto too_long;
 	len = (size_t)n;
@@ -98,7 +184,11 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 		const char *rel = layer_relative(&img->layers[i], err);
 		if (rel == NULL)
 			return -1;
-		n = snprintf(o + len, cap - len, "layers/%s%s", rel, i ? ":" : "");
+		if (idm)
+			n = snprintf(o + len, cap - len, "/proc/self/fd/%d%s",
+				     idm->fds[img->n_layers - i], i ? ":" : "");
+		else
+			n = snprintf(o + len, cap - len, "layers/%s%s", rel, i ? ":" : "");
 		if (n < 0 || (size_t)n >= cap - len)
 			goto too_long;
 		len += (size_t)n;
@@ -260,7 +350,9 @@ int rootfs_mount(const char *storage_root, const char *container_dir, const stru
 		 husk_error **err)
 {
 	cleanup_free char *options = NULL, *target = NULL;
+	__attribute__((cleanup(idmapped_lowers_clear))) struct idmapped_lowers idm = {0};
 	enum overlay_driver driver;
+	struct ctr_idmap m;
 
 	if (make_dir_in(container_dir, "upper", 0755, err) < 0 ||
 	    make_dir_in(container_dir, "work", 0700, err) < 0 ||
@@ -271,7 +363,15 @@ int rootfs_mount(const char *storage_root, const char *container_dir, const stru
 	drop_dead_fuse_mount(target);
 	if (make_dir_in(container_dir, "rootfs", 0755, err) < 0 ||
 	    rootfs_driver(storage_root, container_dir, &driver, err) < 0 ||
-	    overlay_options(container_dir, img, driver, &options, err) < 0)
+	    userns_auto_read(container_dir, &m, err) < 0)
+		return -1;
+	if (m.size && driver == OVERLAY_FUSE)
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "--userns auto: not supported on fuse-overlayfs");
+	if (m.size && (idmapped_lowers_make(storage_root, container_dir, img, &m, &idm, err) < 0 ||
+		       upper_hand_over(container_dir, &m, err) < 0))
+		return -1;
+	if (overlay_options(container_dir, img, driver, m.size ? &idm : NULL, &options, err) < 0)
 		return -1;
 	if (driver == OVERLAY_FUSE)
 		return mount_fuse(storage_root, target, options, err);

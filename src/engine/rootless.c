@@ -16,6 +16,7 @@
 
 #include "record.h"
 #include "rootless.h"
+#include "subid.h"
 #include "util.h"
 
 static bool needs_rootless(void)
@@ -64,30 +65,6 @@ int rootless_default_roots(husk_error **err)
 	/* made here, as the user: a store that cannot be made fails before
 	 * any namespace or pause process is */
 	return mkdir_p(getenv("HUSK_STORAGE_ROOT"), 0700, err);
-}
-
-/* The user's range in /etc/subuid (or subgid): "name:start:count" or
- * "uid:start:count". */
-static bool sub_range(const char *file, const char *name, uid_t id, unsigned long *start,
-		      unsigned long *count)
-{
-	FILE *f = fopen(file, "re");
-	char line[512], ids[16];
-	bool found = false;
-
-	if (f == NULL)
-		return false;
-	snprintf(ids, sizeof(ids), "%u", (unsigned)id);
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *who = strtok(line, ":"), *s = strtok(NULL, ":"), *n = strtok(NULL, ":\n");
-		if (who && s && n && (strcmp(who, name) == 0 || strcmp(who, ids) == 0)) {
-			*start = strtoul(s, NULL, 10);
-			*count = strtoul(n, NULL, 10);
-			found = *count > 0;
-		}
-	}
-	fclose(f);
-	return found;
 }
 
 /* newuidmap PID 0 ID 1 1 START COUNT (or newgidmap). */
@@ -144,8 +121,8 @@ static int map_ids(pid_t pid, husk_error **err)
 	const char *name = pw ? pw->pw_name : "";
 	unsigned long us, uc, gs, gc;
 
-	if (!sub_range("/etc/subuid", name, getuid(), &us, &uc) ||
-	    !sub_range("/etc/subgid", name, getuid(), &gs, &gc))
+	if (!subid_range("/etc/subuid", name, getuid(), &us, &uc) ||
+	    !subid_range("/etc/subgid", name, getuid(), &gs, &gc))
 		return map_self(pid, err);
 	if (run_map_tool("newuidmap", pid, (unsigned)getuid(), us, uc, err) < 0)
 		return -1;
