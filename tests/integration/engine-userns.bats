@@ -29,6 +29,12 @@ setup_file() {
 	export UNS_BASE UNS_COUNT
 	UNS_BASE=$(awk -F: '$1 == "containers" { print $2; exit }' /etc/subuid)
 	UNS_COUNT=$(awk -F: '$1 == "containers" { print $3; exit }' /etc/subuid)
+	# idmapped mounts need the store's filesystem to have them
+	export UNS_SKIP= out
+	if ! out=$(timeout 60 "$HUSK_ENGINE" run --rm --userns auto busybox true 2>&1) &&
+		[[ "$out" == *"support idmapped mounts"* ]]; then
+		UNS_SKIP="the store's filesystem has no idmapped mounts: $out"
+	fi
 }
 
 teardown_file() {
@@ -37,7 +43,10 @@ teardown_file() {
 	rm -rf "$UNS_DIR"
 }
 
-setup() { skip_unless_root; }
+setup() {
+	skip_unless_root
+	[ -z "$UNS_SKIP" ] || skip "$UNS_SKIP"
+}
 
 teardown() {
 	[ "$(id -u)" = 0 ] || return 0
