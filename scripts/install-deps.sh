@@ -2,7 +2,7 @@
 # Installs what husk needs on Debian 12: `--build` (compile and run) or
 # `--test` (also everything the test suite drives). Installs only what is missing.
 set -euo pipefail
-BUILD_PKGS=(meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev busybox-static jq uidmap libarchive-dev libssl-dev libmnl-dev libnftables-dev nftables passt)
+BUILD_PKGS=(meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev busybox-static jq uidmap libarchive-dev libssl-dev libmnl-dev libnftables-dev nftables passt musl-tools)
 TEST_PKGS=(bats python3 iproute2 util-linux procps passwd podman conmon containerd crun runc
 	qemu-system-x86 cpio xz-utils zstd kmod time clang libclang-rt-14-dev skopeo strace fuse-overlayfs curl slirp4netns)
 
