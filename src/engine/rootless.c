@@ -14,7 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fork_report.h"
+#include "fuse_daemon.h"
 #include "record.h"
+#include "remains.h"
 #include "rootless.h"
 #include "subid.h"
 #include "util.h"
@@ -129,17 +132,12 @@ static int map_ids(pid_t pid, husk_error **err)
 	return run_map_tool("newgidmap", pid, (unsigned)getgid(), gs, gc, err);
 }
 
-/* The pause process: unshares, waits to be mapped, then holds the
- * namespaces (husk-monitor pause) in a session of its own. */
-static void pause_child(int ready, int mapped, const char *monitor_exe)
+/* Becomes the pause process (husk-monitor pause) in a session of its own,
+ * holding the namespaces this process is in. */
+static _Noreturn void exec_pause(const char *monitor_exe)
 {
-	char c;
 	int null;
 
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
-		_exit(1);
-	if (write(ready, "u", 1) != 1 || read(mapped, &c, 1) != 1 || c != 'm')
-		_exit(1);
 	setsid();
 	if (chdir("/") < 0)
 		_exit(1);
@@ -148,6 +146,19 @@ static void pause_child(int ready, int mapped, const char *monitor_exe)
 		dup2(null, fd);
 	execl(monitor_exe, monitor_exe, "pause", (char *)NULL);
 	_exit(127);
+}
+
+/* The pause process: unshares, waits to be mapped, then holds the
+ * namespaces. */
+static void pause_child(int ready, int mapped, const char *monitor_exe)
+{
+	char c;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		_exit(1);
+	if (write(ready, "u", 1) != 1 || read(mapped, &c, 1) != 1 || c != 'm')
+		_exit(1);
+	exec_pause(monitor_exe);
 }
 
 static int pause_create(const char *monitor_exe, pid_t *ret, husk_error **err)
@@ -198,26 +209,127 @@ static bool pause_alive(int dirfd, pid_t *ret)
 	return true;
 }
 
-static int join(pid_t pid, husk_error **err)
+/* setns into pid's user and mount namespaces (the user's own, whose
+ * owner may join them). */
+static int enter_namespaces(pid_t pid, husk_error **err)
 {
-	char path[64], cwd[PATH_MAX];
+	char path[64];
 	cleanup_close int user = -1, mnt = -1;
-	bool has_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	user = open(path, O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
 	mnt = open(path, O_RDONLY | O_CLOEXEC);
 	if (user < 0 || mnt < 0)
-		return husk_error_set(err, errno, "rootless: open the pause process's namespaces");
+		return husk_error_set(err, errno, "rootless: open the namespaces of process %d",
+				      (int)pid);
 	if (setns(user, CLONE_NEWUSER) < 0 || setns(mnt, CLONE_NEWNS) < 0)
 		return husk_error_set(err, errno, "rootless: join the user's namespaces");
+	return 0;
+}
+
+static int join(pid_t pid, husk_error **err)
+{
+	char cwd[PATH_MAX];
+	bool has_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
+
+	if (enter_namespaces(pid, err) < 0)
+		return -1;
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		return husk_error_set(err, errno, "rootless: become root in the user namespace");
 	/* setns(CLONE_NEWNS) moved us to its root */
 	if (has_cwd && chdir(cwd) < 0 && chdir("/") < 0)
 		return husk_error_set(err, errno, "chdir");
 	return 0;
+}
+
+/* Whether pid is in a user namespace other than ours. */
+static bool in_other_userns(pid_t pid)
+{
+	char path[64];
+	struct stat mine, theirs;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	return stat("/proc/self/ns/user", &mine) == 0 && stat(path, &theirs) == 0 &&
+	       (mine.st_dev != theirs.st_dev || mine.st_ino != theirs.st_ino);
+}
+
+/* The container's monitor, if it lives (state.json's MonitorPid and
+ * MonitorStart). */
+static bool monitor_alive(const char *container_dir, pid_t *ret)
+{
+	cleanup_free char *path = NULL;
+	cleanup_json json_t *j = NULL;
+	pid_t pid;
+
+	if (asprintf(&path, "%s/state.json", container_dir) < 0)
+		return false;
+	j = json_load_file(path, 0, NULL);
+	pid = (pid_t)json_integer_value(json_object_get(j, "MonitorPid"));
+	if (!process_alive(
+		pid, (unsigned long long)json_integer_value(json_object_get(j, "MonitorStart"))))
+		return false;
+	*ret = pid;
+	return true;
+}
+
+/* A process still in the namespaces of a pause process that was killed: a
+ * container's monitor, or the fuse-overlayfs daemon of a container's
+ * rootfs, by their recorded pids and start times. */
+static bool namespace_survivor(pid_t *ret)
+{
+	const char *root = getenv("HUSK_STORAGE_ROOT");
+	cleanup_free char *containers = NULL;
+	cleanup_strv char **ids = NULL;
+
+	if (root == NULL || asprintf(&containers, "%s/containers", root) < 0 ||
+	    ids_in_dir(containers, &ids, NULL) < 0)
+		return false;
+	for (size_t i = 0; ids[i]; i++) {
+		cleanup_free char *dir = NULL;
+		if (asprintf(&dir, "%s/%s", containers, ids[i]) < 0)
+			return false;
+		if ((monitor_alive(dir, ret) || fuse_daemon_alive(dir, ret)) &&
+		    in_other_userns(*ret))
+			return true;
+	}
+	return false;
+}
+
+/* A new pause process in the survivor's namespaces: its containers' mounts
+ * and processes are the user's again, as if the old one had not died. */
+static int pause_adopt(const char *monitor_exe, pid_t survivor, pid_t *ret, husk_error **err)
+{
+	cleanup_close int rd = -1;
+	pid_t pid = fork_with_report_pipe(&rd, err);
+	char c;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (enter_namespaces(survivor, NULL) < 0 || write(rd, "+", 1) != 1)
+			_exit(1);
+		exec_pause(monitor_exe);
+	}
+	if (read(rd, &c, 1) != 1) {
+		waitpid(pid, NULL, 0);
+		return husk_error_fail(err, HUSK_ERR_SYSTEM,
+				       "rootless: cannot join the namespaces of process %d",
+				       (int)survivor);
+	}
+	*ret = pid;
+	return 0;
+}
+
+/* The pause process made again: in the namespaces of the old one when
+ * something of them survives it, else with new ones. */
+static int pause_remake(const char *monitor_exe, pid_t *ret, husk_error **err)
+{
+	pid_t survivor;
+
+	if (namespace_survivor(&survivor) && pause_adopt(monitor_exe, survivor, ret, NULL) == 0)
+		return 0;
+	return pause_create(monitor_exe, ret, err);
 }
 
 int rootless_enter(const char *monitor_exe, husk_error **err)
@@ -239,7 +351,7 @@ int rootless_enter(const char *monitor_exe, husk_error **err)
 	if (lock < 0 || flock(lock, LOCK_EX) < 0)
 		return husk_error_set(err, errno, "lock `%s/pause.lock`", run_root);
 	if (!pause_alive(dirfd, &pid)) {
-		if (pause_create(monitor_exe, &pid, err) < 0)
+		if (pause_remake(monitor_exe, &pid, err) < 0)
 			return -1;
 		if (proc_start_time(pid, &start) < 0)
 			start = 0;
