@@ -195,18 +195,52 @@ static int pause_create(const char *monitor_exe, pid_t *ret, husk_error **err)
 	return 0;
 }
 
-/* pause.pid: "PID START" of a pause process that lives. */
-static bool pause_alive(int dirfd, pid_t *ret)
+/* pause.pid: "PID START MNTNS", the pause process and the inode of the
+ * mount namespace it holds (0 when not known). */
+static bool pause_read(int dirfd, pid_t *ret_pid, unsigned long long *ret_start,
+		       unsigned long long *ret_mntns)
 {
 	cleanup_free char *data = NULL;
-	unsigned long long start;
 	int pid;
 
+	*ret_mntns = 0;
 	if (read_file_at(dirfd, "pause.pid", &data, NULL, NULL) < 0 ||
-	    sscanf(data, "%d %llu", &pid, &start) != 2 || !process_alive(pid, start))
+	    sscanf(data, "%d %llu %llu", &pid, ret_start, ret_mntns) < 2)
+		return false;
+	*ret_pid = pid;
+	return true;
+}
+
+static bool pause_alive(int dirfd, pid_t *ret)
+{
+	unsigned long long start, mntns;
+	pid_t pid;
+
+	if (!pause_read(dirfd, &pid, &start, &mntns) || !process_alive(pid, start))
 		return false;
 	*ret = pid;
 	return true;
+}
+
+/* The inode of pid's mount namespace, 0 when it cannot be told. */
+static unsigned long long mnt_ns_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+static int pause_write(int dirfd, pid_t pid, husk_error **err)
+{
+	unsigned long long start;
+	char record[96];
+
+	if (proc_start_time(pid, &start) < 0)
+		start = 0;
+	snprintf(record, sizeof(record), "%d %llu %llu\n", (int)pid, start, mnt_ns_of(pid));
+	return write_file_atomic_at(dirfd, "pause.pid", record, strlen(record), 0600, err);
 }
 
 /* setns into pid's user and mount namespaces (the user's own, whose
@@ -243,12 +277,16 @@ static int join(pid_t pid, husk_error **err)
 	return 0;
 }
 
-/* Whether pid is in a user namespace other than ours. */
-static bool in_other_userns(pid_t pid)
+/* Whether pid holds the namespaces of the pause process that was killed:
+ * its mount namespace's (when recorded), or else any user namespace but
+ * ours. */
+static bool in_pause_namespaces(pid_t pid, unsigned long long pause_mntns)
 {
 	char path[64];
 	struct stat mine, theirs;
 
+	if (pause_mntns != 0)
+		return mnt_ns_of(pid) == pause_mntns;
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	return stat("/proc/self/ns/user", &mine) == 0 && stat(path, &theirs) == 0 &&
 	       (mine.st_dev != theirs.st_dev || mine.st_ino != theirs.st_ino);
@@ -275,8 +313,9 @@ static bool monitor_alive(const char *container_dir, pid_t *ret)
 
 /* A process still in the namespaces of a pause process that was killed: a
  * container's monitor, or the fuse-overlayfs daemon of a container's
- * rootfs, by their recorded pids and start times. */
-static bool namespace_survivor(pid_t *ret)
+ * rootfs, by their recorded pids and start times. One in another mount
+ * namespace (a `cp`'s own, an older pause process's) will not do. */
+static bool namespace_survivor(unsigned long long pause_mntns, pid_t *ret)
 {
 	const char *root = getenv("HUSK_STORAGE_ROOT");
 	cleanup_free char *containers = NULL;
@@ -290,7 +329,7 @@ static bool namespace_survivor(pid_t *ret)
 		if (asprintf(&dir, "%s/%s", containers, ids[i]) < 0)
 			return false;
 		if ((monitor_alive(dir, ret) || fuse_daemon_alive(dir, ret)) &&
-		    in_other_userns(*ret))
+		    in_pause_namespaces(*ret, pause_mntns))
 			return true;
 	}
 	return false;
@@ -323,11 +362,13 @@ static int pause_adopt(const char *monitor_exe, pid_t survivor, pid_t *ret, husk
 
 /* The pause process made again: in the namespaces of the old one when
  * something of them survives it, else with new ones. */
-static int pause_remake(const char *monitor_exe, pid_t *ret, husk_error **err)
+static int pause_remake(const char *monitor_exe, unsigned long long pause_mntns, pid_t *ret,
+			husk_error **err)
 {
 	pid_t survivor;
 
-	if (namespace_survivor(&survivor) && pause_adopt(monitor_exe, survivor, ret, NULL) == 0)
+	if (namespace_survivor(pause_mntns, &survivor) &&
+	    pause_adopt(monitor_exe, survivor, ret, NULL) == 0)
 		return 0;
 	return pause_create(monitor_exe, ret, err);
 }
@@ -336,8 +377,7 @@ int rootless_enter(const char *monitor_exe, husk_error **err)
 {
 	const char *run_root = getenv("HUSK_RUN_ROOT");
 	cleanup_close int dirfd = -1, lock = -1;
-	char record[64];
-	unsigned long long start;
+	unsigned long long start, mntns;
 	pid_t pid = -1;
 
 	if (!needs_rootless())
@@ -351,12 +391,10 @@ int rootless_enter(const char *monitor_exe, husk_error **err)
 	if (lock < 0 || flock(lock, LOCK_EX) < 0)
 		return husk_error_set(err, errno, "lock `%s/pause.lock`", run_root);
 	if (!pause_alive(dirfd, &pid)) {
-		if (pause_remake(monitor_exe, &pid, err) < 0)
-			return -1;
-		if (proc_start_time(pid, &start) < 0)
-			start = 0;
-		snprintf(record, sizeof(record), "%d %llu\n", (int)pid, start);
-		if (write_file_atomic_at(dirfd, "pause.pid", record, strlen(record), 0600, err) < 0)
+		if (!pause_read(dirfd, &pid, &start, &mntns))
+			mntns = 0;
+		if (pause_remake(monitor_exe, mntns, &pid, err) < 0 ||
+		    pause_write(dirfd, pid, err) < 0)
 			return -1;
 	}
 	return join(pid, err);

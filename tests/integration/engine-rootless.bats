@@ -152,11 +152,15 @@ ns_of() { stat -L -c %i "/proc/$1/ns/$2"; }
 
 @test "rootless engine on fuse-overlayfs: pause, monitor and init killed: ps -a and prune heal, no daemon left" {
 	[ -c /dev/fuse ] && command -v fuse-overlayfs >/dev/null || skip "no /dev/fuse or fuse-overlayfs is not installed (Debian: fuse-overlayfs)"
-	local RL_OVERLAY=fuse id state cmd
+	local RL_OVERLAY=fuse id state cmd mnt
 	for cmd in ps prune; do
 		id=$(as_user run -d busybox sleep 1000)
 		state=$RL_DIR/home/.local/share/husk/containers/$id/state.json
 		[ -n "$(user_fuse_daemons)" ]
+		# the daemon is recorded by pid and start time, in the namespaces
+		# of the pause process
+		mnt=$(ns_of "$(cut -d' ' -f1 "${state%/*}/fuse-overlayfs.pid")" mnt)
+		[ "$mnt" = "$(ns_of "$(pause_pid)" mnt)" ]
 		# only the fuse-overlayfs daemon is left of the namespaces
 		kill -KILL "$(pause_pid)" "$(jq -r .MonitorPid "$state")" "$(jq -r .Pid "$state")"
 		if [ $cmd = ps ]; then
@@ -173,6 +177,8 @@ ns_of() { stat -L -c %i "/proc/$1/ns/$2"; }
 			no_user_fuse_daemon
 		fi
 		user_has_no_container
+		# the next command took the namespaces back through the daemon
+		[ "$(ns_of "$(pause_pid)" mnt)" = "$mnt" ]
 		! grep -q fuse-overlayfs "/proc/$(pause_pid)/mountinfo"
 	done
 }
