@@ -158,6 +158,11 @@ struct husk_pack_opts {
 	bool overlay_upper;
 	/* >= 0: every entry gets this mtime (reproducible layers); < 0: kept. */
 	int64_t mtime;
+	/* A tree of a container with a user namespace of its own: owners in
+	 * [uid_base, uid_base + id_count) are written as the container sees
+	 * them (less the base), others as its overflow id 65534. id_count 0:
+	 * written as they are. */
+	unsigned long uid_base, gid_base, id_count;
 };
 
 /*

@@ -25,6 +25,7 @@
 
 #include "commit_changes.h"
 #include "record.h"
+#include "userns_auto.h"
 #include "util.h"
 
 struct commit_options {
@@ -194,11 +195,17 @@ static int open_upper(const struct ctr *c, int *ret, husk_error **err)
 static int pack_changes(struct engine *e, struct husk_store *s, struct ctr *c, bool pause,
 			struct husk_layer *ret, husk_error **err)
 {
-	static const struct husk_pack_opts pack = {.overlay_upper = true, .mtime = -1};
+	struct husk_pack_opts pack = {.overlay_upper = true, .mtime = -1};
 	cleanup_close int upper = -1;
+	struct ctr_idmap m;
 	bool paused = false;
 	int r;
 
+	if (userns_auto_read(c->dir, &m, err) < 0)
+		return -1;
+	pack.uid_base = m.uid;
+	pack.gid_base = m.gid;
+	pack.id_count = m.size;
 	if (ctr_lock(c, err) < 0)
 		return -1;
 	if (pause && ctr_status_now(c, NULL) == CTR_RUNNING) {

@@ -8,16 +8,18 @@
 
 #include "container_config.h"
 #include "engine.h"
+#include "userns_auto.h"
 
 struct config_ctx {
 	const struct engine_paths *paths;
 	const struct husk_image *img;
 	const struct run_options *o;
 	const char *id;
-	const char *dir;      /* containers/<id>, made already */
-	const char *hostname; /* the container's */
-	json_t *config;	      /* the config being made */
-	json_t *mounts;	      /* mounts of ours, sorted and added last (owned) */
+	const char *dir;	/* containers/<id>, made already */
+	const char *hostname;	/* the container's */
+	json_t *config;		/* the config being made */
+	json_t *mounts;		/* mounts of ours, sorted and added last (owned) */
+	struct ctr_idmap idmap; /* --userns auto's range (size 0: none) */
 };
 
 /* config_user.c: process.user from -u or the image's User, names looked up
@@ -42,6 +44,12 @@ int config_apply_network(struct config_ctx *c, husk_error **err);
 /* The texts, for the tests. */
 char *config_hosts_text(const struct run_options *o, const char *hostname, const char *host_hosts);
 char *config_resolv_text(const struct run_options *o, const char *host_resolv);
+
+/* config_userns.c: --userns auto: a user namespace with the id range
+ * recorded in the container's dir (userns_auto.h); the files of the dir
+ * the container's root uses handed over to it. Called after the files are
+ * made. */
+int config_apply_userns(struct config_ctx *c, husk_error **err);
 
 /* config_init.c: --init. */
 int config_apply_init(struct config_ctx *c, husk_error **err);

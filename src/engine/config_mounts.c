@@ -2,6 +2,7 @@
 /* The container's mounts of -v, --mount and --tmpfs, and the image's
  * Volumes (anonymous volumes, unless a mount of the user's is there). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +49,35 @@ static int add_tmpfs(struct config_ctx *c, const struct run_mount *m, husk_error
 	return 0;
 }
 
+/* --userns auto: a volume no one has used yet (empty, root's) becomes the
+ * container's root's, as under docker's remapped root; one in use keeps
+ * its owner. */
+static int volume_hand_over(const char *data, const struct ctr_idmap *m, husk_error **err)
+{
+	cleanup_dir DIR *d = opendir(data);
+	struct dirent *de;
+	struct stat st;
+
+	if (d == NULL || fstat(dirfd(d), &st) < 0)
+		return husk_error_set(err, errno, "open `%s`", data);
+	if (st.st_uid != 0 || st.st_gid != 0)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			return 0;
+	if (fchown(dirfd(d), (uid_t)m->uid, (gid_t)m->gid) < 0)
+		return husk_error_set(err, errno, "chown `%s`", data);
+	return 0;
+}
+
 static int add_volume(struct config_ctx *c, const char *name, const char *target, bool readonly,
 		      husk_error **err)
 {
 	cleanup_free char *data = NULL;
 
 	if (volume_attach(c->paths->storage_root, name, c->id, NULL, &data, err) < 0)
+		return -1;
+	if (c->idmap.size && volume_hand_over(data, &c->idmap, err) < 0)
 		return -1;
 	return config_add_bind(c, target, data, readonly, NULL, err);
 }

@@ -252,6 +252,8 @@ int container_config_generate(const struct engine_paths *paths, const struct hus
 	if ((config = default_config(o, &caps, err)) == NULL ||
 	    config_hostname(o, id, &hostname, err) < 0)
 		return -1;
+	if (userns_auto_read(dir, &c.idmap, err) < 0)
+		return -1;
 	c.config = config;
 	c.mounts = mounts;
 	c.hostname = hostname;
@@ -260,7 +262,7 @@ int container_config_generate(const struct engine_paths *paths, const struct hus
 	    apply_labels(&c, err) < 0 || config_apply_security(&c, caps, err) < 0 ||
 	    config_apply_resources(&c, err) < 0 || config_apply_network(&c, err) < 0 ||
 	    config_apply_init(&c, err) < 0 || config_apply_mounts(&c, err) < 0 ||
-	    add_our_mounts(&c, err) < 0)
+	    add_our_mounts(&c, err) < 0 || config_apply_userns(&c, err) < 0)
 		return -1;
 	*ret = steal_pointer(&config);
 	return 0;

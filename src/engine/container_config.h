@@ -49,8 +49,9 @@ struct run_security {
 	char *seccomp_profile;	/* a JSON file: docker's format or the OCI one */
 	bool no_new_privileges; /* when set: else on unless privileged */
 	bool no_new_privileges_set;
-	bool read_only; /* the rootfs */
-	bool init;	/* husk-init as PID 1 */
+	bool read_only;		   /* the rootfs */
+	bool init;		   /* husk-init as PID 1 */
+	unsigned long userns_size; /* --userns auto: ids mapped, 0: the host's */
 };
 
 enum run_mount_type {

@@ -14,14 +14,24 @@
 
 #define NOFOLLOW_FLAGS (O_NOFOLLOW | O_CLOEXEC)
 
+static unsigned long id_across(unsigned long id, unsigned long from, unsigned long to,
+			       unsigned long count)
+{
+	if (count == 0)
+		return id;
+	return to + (id >= from && id - from < count ? id - from : 65534);
+}
+
 static uid_t owner_uid(const struct stat *st, const struct copy_opts *o)
 {
-	return o->keep_owner ? st->st_uid : o->uid;
+	return o->keep_owner ? (uid_t)id_across(st->st_uid, o->uid_from, o->uid_to, o->id_count)
+			     : o->uid;
 }
 
 static gid_t owner_gid(const struct stat *st, const struct copy_opts *o)
 {
-	return o->keep_owner ? st->st_gid : o->gid;
+	return o->keep_owner ? (gid_t)id_across(st->st_gid, o->gid_from, o->gid_to, o->id_count)
+			     : o->gid;
 }
 
 /* Owners, then mode (a chown clears set-id bits), then times, of what fd

@@ -25,6 +25,10 @@ struct copy_opts {
 	uid_t uid;
 	gid_t gid;
 	bool follow; /* the top entry: follow it if it is a symlink (cp -L) */
+	/* keep_owner across a user namespace (--userns auto): ids in
+	 * [id_from, id_from + id_count) become id_to + (id - id_from), others
+	 * id_to + 65534 (the overflow id). id_count 0: kept as they are. */
+	unsigned long uid_from, uid_to, gid_from, gid_to, id_count;
 };
 
 /* src_dir/src_name → dst_dir/dst_name. */

@@ -31,6 +31,7 @@
 
 #include "copy_tree.h"
 #include "rootfs_access.h"
+#include "userns_auto.h"
 #include "util.h"
 
 #define MAX_SYMLINKS 40
@@ -357,9 +358,19 @@ static int cp(struct engine *e, struct ctr *c, const struct cp_options *o, husk_
 	struct copy_opts copy = {.keep_owner = o->archive, .follow = o->follow};
 	int r;
 
-	/* into the container: root's; out of it: ours */
-	copy.uid = into ? 0 : geteuid();
-	copy.gid = into ? 0 : getegid();
+	struct ctr_idmap m;
+
+	if (userns_auto_read(c->dir, &m, err) < 0)
+		return -1;
+	/* into the container: its root's; out of it: ours */
+	copy.uid = into ? (uid_t)(m.size ? m.uid : 0) : geteuid();
+	copy.gid = into ? (gid_t)(m.size ? m.gid : 0) : getegid();
+	/* -a across its user namespace: its ids, as it sees them */
+	copy.id_count = m.size;
+	copy.uid_from = into ? 0 : m.uid;
+	copy.uid_to = into ? m.uid : 0;
+	copy.gid_from = into ? 0 : m.gid;
+	copy.gid_to = into ? m.gid : 0;
 	if (ctr_rootfs_open(e, c, &root, err) < 0)
 		return -1;
 	r = side_place(&o->src, root.fd, o->follow, &src, err);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "rootfs_access.h"
+#include "userns_auto.h"
 #include "util.h"
 
 static int parse(int argc, char **argv, const char **ret_output)
@@ -43,15 +44,20 @@ static int parse(int argc, char **argv, const char **ret_output)
 
 static int export_to_fd(struct engine *e, struct ctr *c, int fd, husk_error **err)
 {
+	struct husk_pack_opts pack = {.mtime = -1};
 	struct ctr_rootfs root;
 	cleanup_close int dirfd = -1;
+	struct ctr_idmap m;
 	int r;
 
-	if (ctr_rootfs_open(e, c, &root, err) < 0)
+	if (userns_auto_read(c->dir, &m, err) < 0 || ctr_rootfs_open(e, c, &root, err) < 0)
 		return -1;
+	pack.uid_base = m.uid;
+	pack.gid_base = m.gid;
+	pack.id_count = m.size;
 	dirfd = openat(root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = dirfd < 0 ? husk_error_set(err, errno, "open the rootfs")
-		      : husk_tar_dir(dirfd, fd, NULL, err);
+		      : husk_tar_dir(dirfd, fd, &pack, err);
 	closep(&dirfd);
 	ctr_rootfs_release(&root);
 	return r;

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fork_report.h"
 #include "health.h"
 #include "launch.h"
 #include "net.h"
@@ -367,26 +368,18 @@ static int wait_report(int fd, pid_t pid, husk_error **err)
 
 int ctr_launch(struct engine *e, struct ctr *c, int client_fd, bool owns_exit, husk_error **err)
 {
-	int fds[2];
-	pid_t pid;
+	int fd;
+	pid_t pid = fork_with_report_pipe(&fd, err);
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return husk_error_set(err, errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return husk_error_set(err, errno, "fork");
-	}
+	if (pid < 0)
+		return -1;
 	if (pid == 0) {
 		husk_error *e1 = NULL;
-		close(fds[0]);
 		setsid();
 		/* "+" then the monitor's exec (EOF): running. */
-		become_monitor(e, c, &client_fd, client_fd >= 0 ? 1 : 0, owns_exit, fds[1], &e1);
-		report(fds[1], e1);
+		become_monitor(e, c, &client_fd, client_fd >= 0 ? 1 : 0, owns_exit, fd, &e1);
+		report(fd, e1);
 		_exit(125);
 	}
-	close(fds[1]);
-	return wait_report(fds[0], pid, err);
+	return wait_report(fd, pid, err);
 }

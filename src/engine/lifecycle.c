@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "lifecycle.h"
+#include "userns_auto.h"
 #include "net.h"
 #include "remains.h"
 #include "rootfs.h"
@@ -337,6 +338,11 @@ static json_t *doc_build(const char *id, const char *name, const char *ref,
 		      "NetworkMode", "none", "Mounts");
 	for (size_t i = 1; doc && i < json_array_size(args); i++)
 		json_array_append(json_object_get(doc, "Args"), json_array_get(args, i));
+	if (doc && json_object_set_new(json_object_get(doc, "HostConfig"), "UsernsMode",
+				       json_string(o->security.userns_size ? "auto" : "")) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
 	if (doc && doc_add_network(doc, ic, o) < 0) {
 		json_decref(doc);
 		return NULL;
@@ -446,6 +452,9 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 	c->lock_fd = -1;
 	if (net_check_options(e, o, err) < 0)
 		return -1;
+	if (o->security.userns_size && in_user_namespace())
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "--userns auto: not supported rootless yet");
 	if (new_id(c->id, err) < 0)
 		return -1;
 	c->dir = engine_container_path(&e->paths, c->id, NULL);
@@ -456,6 +465,8 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 	r = o->name ? name_claim(e, c->id, o->name, err) : name_generate(e, c->id, &name, err);
 	if (r == 0 && o->name)
 		name = strdup(o->name);
+	if (r == 0 && o->security.userns_size)
+		r = userns_auto_allocate(e->paths.containers, c->dir, o->security.userns_size, err);
 	if (r == 0)
 		r = image_hold_and_get(e, image_ref, c->id, &held, &img, err);
 	if (r == 0)

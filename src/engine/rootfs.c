@@ -2,15 +2,24 @@
 /* The container's rootfs on overlayfs: the kernel's or fuse-overlayfs. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include "fork_report.h"
+#include "fuse_daemon.h"
 #include "overlay_driver.h"
 #include "rootfs.h"
+#include "userns_auto.h"
 #include "util.h"
 
 /* The layer's directory relative to the storage root: "layers/<hex>". Mount
@@ -91,10 +100,86 @@ const char *overlay_kernel_extra_options(void)
 	return in_user_namespace() ? "userxattr" : "redirect_dir=off,metacopy=off";
 }
 
+/* --userns auto: the overlay's lower layers, each an idmapped clone of its
+ * dir (the container's ids seen where the files have the host's), held by
+ * fds: the overlay takes its own references, so they are closed after the
+ * mount. fds[0] is the init layer's, then the image's from the top. */
+struct idmapped_lowers {
+	int *fds;
+	size_t n;
+};
+
+static void idmapped_lowers_clear(struct idmapped_lowers *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->fds[i] >= 0)
+			close(l->fds[i]);
+	free(l->fds);
+	l->fds = NULL;
+	l->n = 0;
+}
+
+static int idmapped_clone(int dirfd, const char *path, int userns, int *ret, husk_error **err)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+	cleanup_close int fd =
+	    (int)syscall(SYS_open_tree, dirfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+	if (fd < 0)
+		return husk_error_set(err, errno, "--userns auto: clone the mount of `%s`", path);
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return husk_error_set(err, errno,
+				      "--userns auto: idmap `%s` (does its filesystem support "
+				      "idmapped mounts?)",
+				      path);
+	*ret = steal_fd(&fd);
+	return 0;
+}
+
+static int idmapped_lowers_make(const char *storage_root, const struct husk_image *img,
+				const struct ctr_idmap *m, struct idmapped_lowers *ret,
+				husk_error **err)
+{
+	cleanup_close int userns = -1, rootfd = -1;
+
+	ret->n = 0;
+	ret->fds = calloc(img->n_layers + 1, sizeof(int));
+	if (ret->fds == NULL)
+		return husk_error_set(err, ENOMEM, "idmapped layers");
+	rootfd = open(storage_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return husk_error_set(err, errno, "open `%s`", storage_root);
+	if ((userns = userns_auto_fd(m, err)) < 0 ||
+	    idmapped_clone(rootfd, "init-layer", userns, &ret->fds[ret->n++], err) < 0)
+		return -1;
+	for (size_t i = img->n_layers; i-- > 0;) {
+		cleanup_free char *rel = NULL;
+		const char *name = layer_relative(&img->layers[i], err);
+		if (name == NULL || asprintf(&rel, "layers/%s", name) < 0)
+			return name ? husk_error_set(err, ENOMEM, "idmapped layers") : -1;
+		if (idmapped_clone(rootfd, rel, userns, &ret->fds[ret->n++], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The container's root owns its upper dir: the top of its / */
+static int upper_hand_over(const char *container_dir, const struct ctr_idmap *m, husk_error **err)
+{
+	cleanup_free char *upper = NULL;
+
+	if (asprintf(&upper, "%s/upper", container_dir) < 0)
+		return husk_error_set(err, ENOMEM, "upper");
+	if (lchown(upper, (uid_t)m->uid, (gid_t)m->gid) < 0)
+		return husk_error_set(err, errno, "chown `%s`", upper);
+	return 0;
+}
+
 /* lowerdir=...,upperdir=...,workdir=... and, for the kernel's overlay,
  * overlay_kernel_extra_options(). */
 static int overlay_options(const char *container_dir, const struct husk_image *img,
-			   enum overlay_driver driver, char **ret, husk_error **err)
+			   enum overlay_driver driver, const struct idmapped_lowers *idm,
+			   char **ret, husk_error **err)
 {
 	size_t cap = 4096, len = 0;
 	cleanup_free char *o = malloc(cap);
@@ -105,7 +190,10 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 	if (img->n_layers == 0)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "image %s has no layers", img->id);
 	/* the init layer on top of the image's */
-	n = snprintf(o, cap, "lowerdir=init-layer:");
+	if (idm)
+		n = snprintf(o, cap, "lowerdir=/proc/self/fd/%d:", idm->fds[0]);
+	else
+		n = snprintf(o, cap, "lowerdir=init-layer:");
 	if (n < 0 || (size_t)n >= cap)
 		goto too_long;
 	len = (size_t)n;
@@ -115,7 +203,11 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 		const char *rel = layer_relative(&img->layers[i], err);
 		if (rel == NULL)
 			return -1;
-		n = snprintf(o + len, cap - len, "layers/%s%s", rel, i ? ":" : "");
+		if (idm)
+			n = snprintf(o + len, cap - len, "/proc/self/fd/%d%s",
+				     idm->fds[img->n_layers - i], i ? ":" : "");
+		else
+			n = snprintf(o + len, cap - len, "layers/%s%s", rel, i ? ":" : "");
 		if (n < 0 || (size_t)n >= cap - len)
 			goto too_long;
 		len += (size_t)n;
@@ -178,14 +270,82 @@ static _Noreturn void fuse_child(const char *prog, const char *dir, const char *
 	_exit(127);
 }
 
-/* The last line fuse-overlayfs wrote before it failed (its first ones may
- * be notices). */
-static void last_line(int fd, char *buf, size_t size)
+/* The report's last line after a mount: the daemon's pid. */
+#define DAEMON_TAG "husk: fuse-overlayfs daemon "
+
+/* Our only child (the daemon, ours as its subreaper), or -1. */
+static pid_t only_child(void)
 {
-	ssize_t n = read(fd, buf, size - 1);
+	char path[64], text[64];
+	cleanup_close int fd = -1;
+	ssize_t n;
+	int pid;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	return sscanf(text, "%d", &pid) == 1 ? pid : -1;
+}
+
+/* Between us and fuse-overlayfs: its daemon is a child of its first
+ * process, which exits once the mount is there; as a subreaper this
+ * process then has the daemon for a child and reports its pid, last, on
+ * reportfd (fuse-overlayfs's stderr before that). Exits as the first
+ * process did. */
+static _Noreturn void fuse_mounter(const char *prog, const char *dir, const char *target,
+				   const char *options, int reportfd)
+{
+	char line[64];
+	pid_t pid, daemon;
+	int status, n;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 || (pid = fork()) < 0)
+		_exit(126);
+	if (pid == 0)
+		fuse_child(prog, dir, target, options, reportfd);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(126);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && (daemon = only_child()) > 0) {
+		n = snprintf(line, sizeof(line), "\n" DAEMON_TAG "%d\n", (int)daemon);
+		(void)write_all(reportfd, line, (size_t)n);
+	}
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 126);
+}
+
+/* What is in the pipe now, its end kept when there is more than fits
+ * (notices first, the line that matters last). */
+static void read_tail(int fd, char *buf, size_t size)
+{
+	size_t len = 0, keep = size / 2;
+	ssize_t n;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		if (len == size - 1) {
+			memmove(buf, buf + len - keep, keep);
+			len = keep;
+		}
+		n = read(fd, buf + len, size - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+}
+
+/* Its last line (the first ones may be notices). */
+static void last_line(char *buf)
+{
 	char *nl;
 
-	buf[n > 0 ? n : 0] = '\0';
 	while ((nl = strrchr(buf, '\n')) != NULL && nl[1] == '\0')
 		*nl = '\0';
 	if ((nl = strrchr(buf, '\n')) != NULL)
@@ -193,41 +353,39 @@ static void last_line(int fd, char *buf, size_t size)
 }
 
 /* fuse-overlayfs mounts, then daemonizes: its first process exits 0 once
- * the mount is there, and the daemon serves it until it is unmounted. */
-static int mount_fuse(const char *dir, const char *target, const char *options, husk_error **err)
+ * the mount is there, and the daemon serves it until it is unmounted. The
+ * daemon is recorded in container_dir (fuse_daemon.h). */
+static int mount_fuse(const char *dir, const char *container_dir, const char *target,
+		      const char *options, husk_error **err)
 {
 	cleanup_free char *prog = overlay_find_program("fuse-overlayfs");
 	cleanup_close int rd = -1;
 	char msg[512];
-	int fds[2], status;
+	int status, daemon;
 	pid_t pid;
 
 	if (prog == NULL)
 		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
 				       "fuse-overlayfs is not installed (Debian: fuse-overlayfs)");
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return husk_error_set(err, errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return husk_error_set(err, errno, "fork");
-	}
+	pid = fork_with_report_pipe(&rd, err);
+	if (pid < 0)
+		return -1;
 	if (pid == 0)
-		fuse_child(prog, dir, target, options, fds[1]);
-	close(fds[1]);
-	rd = fds[0];
+		fuse_mounter(prog, dir, target, options, rd);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return husk_error_set(err, errno, "wait for fuse-overlayfs");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	/* the daemon, if any, may hold the pipe's other end: no waiting */
+	read_tail(rd, msg, sizeof(msg));
+	last_line(msg);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (sscanf(msg, DAEMON_TAG "%d", &daemon) == 1)
+			return fuse_daemon_record(container_dir, daemon, err);
 		return 0;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
 				       "fuse-overlayfs is not installed (Debian: fuse-overlayfs)");
-	/* the daemon, if any, may hold the pipe's other end: no waiting */
-	fcntl(rd, F_SETFL, O_NONBLOCK);
-	last_line(rd, msg, sizeof(msg));
 	return husk_error_fail(err, HUSK_ERR_SYSTEM, "fuse-overlayfs failed at `%s` (%s %d)%s%s",
 			       target, WIFSIGNALED(status) ? "signal" : "status",
 			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
@@ -277,7 +435,9 @@ int rootfs_mount(const char *storage_root, const char *container_dir, const stru
 		 husk_error **err)
 {
 	cleanup_free char *options = NULL, *target = NULL;
+	__attribute__((cleanup(idmapped_lowers_clear))) struct idmapped_lowers idm = {0};
 	enum overlay_driver driver;
+	struct ctr_idmap m;
 
 	if (make_dir_in(container_dir, "upper", 0755, err) < 0 ||
 	    make_dir_in(container_dir, "work", 0700, err) < 0 ||
@@ -288,20 +448,27 @@ int rootfs_mount(const char *storage_root, const char *container_dir, const stru
 	drop_dead_fuse_mount(target);
 	if (make_dir_in(container_dir, "rootfs", 0755, err) < 0 ||
 	    rootfs_driver(storage_root, container_dir, &driver, err) < 0 ||
-	    overlay_options(container_dir, img, driver, &options, err) < 0)
+	    userns_auto_read(container_dir, &m, err) < 0)
 		return -1;
-	if (driver == OVERLAY_FUSE)
-		return mount_fuse(storage_root, target, options, err);
+	if (m.size && driver == OVERLAY_FUSE)
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "--userns auto: not supported on fuse-overlayfs");
+	if (m.size && (idmapped_lowers_make(storage_root, img, &m, &idm, err) < 0 ||
+		       upper_hand_over(container_dir, &m, err) < 0))
+		return -1;
+	if (overlay_options(container_dir, img, driver, m.size ? &idm : NULL, &options, err) < 0)
+		return -1;
+	if (driver == OVERLAY_FUSE) {
+		/* the callers mount a rootfs that is not mounted here: a
+		 * daemon still recorded serves none we can reach */
+		fuse_daemon_end(container_dir);
+		return mount_fuse(storage_root, container_dir, target, options, err);
+	}
 	return overlay_mount_kernel(storage_root, target, options, err);
 }
 
-/* A fuse-overlayfs daemon exits once its mount is gone. */
-int rootfs_unmount(const char *container_dir, husk_error **err)
+static int unmount_target(const char *target, husk_error **err)
 {
-	cleanup_free char *target = NULL;
-
-	if (asprintf(&target, "%s/rootfs", container_dir) < 0)
-		return husk_error_set(err, ENOMEM, "rootfs");
 	if (umount2(target, UMOUNT_NOFOLLOW) == 0)
 		return 0;
 	if (errno == EINVAL || errno == ENOENT)
@@ -309,4 +476,19 @@ int rootfs_unmount(const char *container_dir, husk_error **err)
 	if (errno == EBUSY && umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
 		return 0;
 	return husk_error_set(err, errno, "unmount `%s`", target);
+}
+
+/* A fuse-overlayfs daemon exits once its mount is gone, but not one whose
+ * mount was detached busy (it serves the mount's last users) or is out of
+ * our reach: it is ended, however the mount went. */
+int rootfs_unmount(const char *container_dir, husk_error **err)
+{
+	cleanup_free char *target = NULL;
+
+	if (asprintf(&target, "%s/rootfs", container_dir) < 0)
+		return husk_error_set(err, ENOMEM, "rootfs");
+	if (unmount_target(target, err) < 0)
+		return -1;
+	fuse_daemon_end(container_dir);
+	return 0;
 }

@@ -14,8 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fork_report.h"
+#include "fuse_daemon.h"
 #include "record.h"
+#include "remains.h"
 #include "rootless.h"
+#include "subid.h"
 #include "util.h"
 
 static bool needs_rootless(void)
@@ -64,30 +68,6 @@ int rootless_default_roots(husk_error **err)
 	/* made here, as the user: a store that cannot be made fails before
 	 * any namespace or pause process is */
 	return mkdir_p(getenv("HUSK_STORAGE_ROOT"), 0700, err);
-}
-
-/* The user's range in /etc/subuid (or subgid): "name:start:count" or
- * "uid:start:count". */
-static bool sub_range(const char *file, const char *name, uid_t id, unsigned long *start,
-		      unsigned long *count)
-{
-	FILE *f = fopen(file, "re");
-	char line[512], ids[16];
-	bool found = false;
-
-	if (f == NULL)
-		return false;
-	snprintf(ids, sizeof(ids), "%u", (unsigned)id);
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *who = strtok(line, ":"), *s = strtok(NULL, ":"), *n = strtok(NULL, ":\n");
-		if (who && s && n && (strcmp(who, name) == 0 || strcmp(who, ids) == 0)) {
-			*start = strtoul(s, NULL, 10);
-			*count = strtoul(n, NULL, 10);
-			found = *count > 0;
-		}
-	}
-	fclose(f);
-	return found;
 }
 
 /* newuidmap PID 0 ID 1 1 START COUNT (or newgidmap). */
@@ -144,25 +124,20 @@ static int map_ids(pid_t pid, husk_error **err)
 	const char *name = pw ? pw->pw_name : "";
 	unsigned long us, uc, gs, gc;
 
-	if (!sub_range("/etc/subuid", name, getuid(), &us, &uc) ||
-	    !sub_range("/etc/subgid", name, getuid(), &gs, &gc))
+	if (!subid_range("/etc/subuid", name, getuid(), &us, &uc) ||
+	    !subid_range("/etc/subgid", name, getuid(), &gs, &gc))
 		return map_self(pid, err);
 	if (run_map_tool("newuidmap", pid, (unsigned)getuid(), us, uc, err) < 0)
 		return -1;
 	return run_map_tool("newgidmap", pid, (unsigned)getgid(), gs, gc, err);
 }
 
-/* The pause process: unshares, waits to be mapped, then holds the
- * namespaces (husk-monitor pause) in a session of its own. */
-static void pause_child(int ready, int mapped, const char *monitor_exe)
+/* Becomes the pause process (husk-monitor pause) in a session of its own,
+ * holding the namespaces this process is in. */
+static _Noreturn void exec_pause(const char *monitor_exe)
 {
-	char c;
 	int null;
 
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
-		_exit(1);
-	if (write(ready, "u", 1) != 1 || read(mapped, &c, 1) != 1 || c != 'm')
-		_exit(1);
 	setsid();
 	if (chdir("/") < 0)
 		_exit(1);
@@ -171,6 +146,19 @@ static void pause_child(int ready, int mapped, const char *monitor_exe)
 		dup2(null, fd);
 	execl(monitor_exe, monitor_exe, "pause", (char *)NULL);
 	_exit(127);
+}
+
+/* The pause process: unshares, waits to be mapped, then holds the
+ * namespaces. */
+static void pause_child(int ready, int mapped, const char *monitor_exe)
+{
+	char c;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		_exit(1);
+	if (write(ready, "u", 1) != 1 || read(mapped, &c, 1) != 1 || c != 'm')
+		_exit(1);
+	exec_pause(monitor_exe);
 }
 
 static int pause_create(const char *monitor_exe, pid_t *ret, husk_error **err)
@@ -207,34 +195,80 @@ static int pause_create(const char *monitor_exe, pid_t *ret, husk_error **err)
 	return 0;
 }
 
-/* pause.pid: "PID START" of a pause process that lives. */
-static bool pause_alive(int dirfd, pid_t *ret)
+/* pause.pid: "PID START MNTNS", the pause process and the inode of the
+ * mount namespace it holds (0 when not known). */
+static bool pause_read(int dirfd, pid_t *ret_pid, unsigned long long *ret_start,
+		       unsigned long long *ret_mntns)
 {
 	cleanup_free char *data = NULL;
-	unsigned long long start;
 	int pid;
 
+	*ret_mntns = 0;
 	if (read_file_at(dirfd, "pause.pid", &data, NULL, NULL) < 0 ||
-	    sscanf(data, "%d %llu", &pid, &start) != 2 || !process_alive(pid, start))
+	    sscanf(data, "%d %llu %llu", &pid, ret_start, ret_mntns) < 2)
+		return false;
+	*ret_pid = pid;
+	return true;
+}
+
+static bool pause_alive(int dirfd, pid_t *ret)
+{
+	unsigned long long start, mntns;
+	pid_t pid;
+
+	if (!pause_read(dirfd, &pid, &start, &mntns) || !process_alive(pid, start))
 		return false;
 	*ret = pid;
 	return true;
 }
 
-static int join(pid_t pid, husk_error **err)
+/* The inode of pid's mount namespace, 0 when it cannot be told. */
+static unsigned long long mnt_ns_of(pid_t pid)
 {
-	char path[64], cwd[PATH_MAX];
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+static int pause_write(int dirfd, pid_t pid, husk_error **err)
+{
+	unsigned long long start;
+	char record[96];
+
+	if (proc_start_time(pid, &start) < 0)
+		start = 0;
+	snprintf(record, sizeof(record), "%d %llu %llu\n", (int)pid, start, mnt_ns_of(pid));
+	return write_file_atomic_at(dirfd, "pause.pid", record, strlen(record), 0600, err);
+}
+
+/* setns into pid's user and mount namespaces (the user's own, whose
+ * owner may join them). */
+static int enter_namespaces(pid_t pid, husk_error **err)
+{
+	char path[64];
 	cleanup_close int user = -1, mnt = -1;
-	bool has_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	user = open(path, O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
 	mnt = open(path, O_RDONLY | O_CLOEXEC);
 	if (user < 0 || mnt < 0)
-		return husk_error_set(err, errno, "rootless: open the pause process's namespaces");
+		return husk_error_set(err, errno, "rootless: open the namespaces of process %d",
+				      (int)pid);
 	if (setns(user, CLONE_NEWUSER) < 0 || setns(mnt, CLONE_NEWNS) < 0)
 		return husk_error_set(err, errno, "rootless: join the user's namespaces");
+	return 0;
+}
+
+static int join(pid_t pid, husk_error **err)
+{
+	char cwd[PATH_MAX];
+	bool has_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
+
+	if (enter_namespaces(pid, err) < 0)
+		return -1;
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		return husk_error_set(err, errno, "rootless: become root in the user namespace");
 	/* setns(CLONE_NEWNS) moved us to its root */
@@ -243,12 +277,107 @@ static int join(pid_t pid, husk_error **err)
 	return 0;
 }
 
+/* Whether pid holds the namespaces of the pause process that was killed:
+ * its mount namespace's (when recorded), or else any user namespace but
+ * ours. */
+static bool in_pause_namespaces(pid_t pid, unsigned long long pause_mntns)
+{
+	char path[64];
+	struct stat mine, theirs;
+
+	if (pause_mntns != 0)
+		return mnt_ns_of(pid) == pause_mntns;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	return stat("/proc/self/ns/user", &mine) == 0 && stat(path, &theirs) == 0 &&
+	       (mine.st_dev != theirs.st_dev || mine.st_ino != theirs.st_ino);
+}
+
+/* The container's monitor, if it lives (state.json's MonitorPid and
+ * MonitorStart). */
+static bool monitor_alive(const char *container_dir, pid_t *ret)
+{
+	cleanup_free char *path = NULL;
+	cleanup_json json_t *j = NULL;
+	pid_t pid;
+
+	if (asprintf(&path, "%s/state.json", container_dir) < 0)
+		return false;
+	j = json_load_file(path, 0, NULL);
+	pid = (pid_t)json_integer_value(json_object_get(j, "MonitorPid"));
+	if (!process_alive(
+		pid, (unsigned long long)json_integer_value(json_object_get(j, "MonitorStart"))))
+		return false;
+	*ret = pid;
+	return true;
+}
+
+/* A process still in the namespaces of a pause process that was killed: a
+ * container's monitor, or the fuse-overlayfs daemon of a container's
+ * rootfs, by their recorded pids and start times. One in another mount
+ * namespace (a `cp`'s own, an older pause process's) will not do. */
+static bool namespace_survivor(unsigned long long pause_mntns, pid_t *ret)
+{
+	const char *root = getenv("HUSK_STORAGE_ROOT");
+	cleanup_free char *containers = NULL;
+	cleanup_strv char **ids = NULL;
+
+	if (root == NULL || asprintf(&containers, "%s/containers", root) < 0 ||
+	    ids_in_dir(containers, &ids, NULL) < 0)
+		return false;
+	for (size_t i = 0; ids[i]; i++) {
+		cleanup_free char *dir = NULL;
+		if (asprintf(&dir, "%s/%s", containers, ids[i]) < 0)
+			return false;
+		if ((monitor_alive(dir, ret) || fuse_daemon_alive(dir, ret)) &&
+		    in_pause_namespaces(*ret, pause_mntns))
+			return true;
+	}
+	return false;
+}
+
+/* A new pause process in the survivor's namespaces: its containers' mounts
+ * and processes are the user's again, as if the old one had not died. */
+static int pause_adopt(const char *monitor_exe, pid_t survivor, pid_t *ret, husk_error **err)
+{
+	cleanup_close int rd = -1;
+	pid_t pid = fork_with_report_pipe(&rd, err);
+	char c;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (enter_namespaces(survivor, NULL) < 0 || write(rd, "+", 1) != 1)
+			_exit(1);
+		exec_pause(monitor_exe);
+	}
+	if (read(rd, &c, 1) != 1) {
+		waitpid(pid, NULL, 0);
+		return husk_error_fail(err, HUSK_ERR_SYSTEM,
+				       "rootless: cannot join the namespaces of process %d",
+				       (int)survivor);
+	}
+	*ret = pid;
+	return 0;
+}
+
+/* The pause process made again: in the namespaces of the old one when
+ * something of them survives it, else with new ones. */
+static int pause_remake(const char *monitor_exe, unsigned long long pause_mntns, pid_t *ret,
+			husk_error **err)
+{
+	pid_t survivor;
+
+	if (namespace_survivor(pause_mntns, &survivor) &&
+	    pause_adopt(monitor_exe, survivor, ret, NULL) == 0)
+		return 0;
+	return pause_create(monitor_exe, ret, err);
+}
+
 int rootless_enter(const char *monitor_exe, husk_error **err)
 {
 	const char *run_root = getenv("HUSK_RUN_ROOT");
 	cleanup_close int dirfd = -1, lock = -1;
-	char record[64];
-	unsigned long long start;
+	unsigned long long start, mntns;
 	pid_t pid = -1;
 
 	if (!needs_rootless())
@@ -262,12 +391,10 @@ int rootless_enter(const char *monitor_exe, husk_error **err)
 	if (lock < 0 || flock(lock, LOCK_EX) < 0)
 		return husk_error_set(err, errno, "lock `%s/pause.lock`", run_root);
 	if (!pause_alive(dirfd, &pid)) {
-		if (pause_create(monitor_exe, &pid, err) < 0)
-			return -1;
-		if (proc_start_time(pid, &start) < 0)
-			start = 0;
-		snprintf(record, sizeof(record), "%d %llu\n", (int)pid, start);
-		if (write_file_atomic_at(dirfd, "pause.pid", record, strlen(record), 0600, err) < 0)
+		if (!pause_read(dirfd, &pid, &start, &mntns))
+			mntns = 0;
+		if (pause_remake(monitor_exe, mntns, &pid, err) < 0 ||
+		    pause_write(dirfd, pid, err) < 0)
 			return -1;
 	}
 	return join(pid, err);

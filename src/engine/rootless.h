@@ -12,7 +12,11 @@
  * pause, pid in <run root>/pause.pid): every command of that user joins
  * both, so they all see the same mounts and may signal every container of
  * the user, as podman's rootless mode does. No daemon: the pause process
- * only holds the namespaces.
+ * only holds the namespaces. A pause process that was killed is made again
+ * by the next command in the namespaces it held, when something of them
+ * lives on (a container's monitor, a fuse-overlayfs daemon: by recorded pid
+ * and start time), so that their mounts and processes stay in reach; in new
+ * ones when nothing does.
  */
 
 /* For a user other than root (outside any user namespace): sets

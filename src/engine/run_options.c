@@ -90,7 +90,9 @@ const char run_usage[] =
     "  --security-opt OPT       seccomp=unconfined|FILE, no-new-privileges[=BOOL],\n"
     "                           label=disable\n"
     "  --read-only              a read-only root filesystem\n"
-    "  --userns host            the host's user namespace (the only one yet)\n"
+    "  --userns host|auto[:size=N]  the host's user namespace (the default), or one of\n"
+    "                           the container's own: N ids (65536) from the `containers`\n"
+    "                           range of /etc/subuid and /etc/subgid\n"
     "  --init                   a reaper as PID 1 that forwards signals\n"
     "  -v, --volume [SRC:]DST[:MODES]  a host path, a named or an anonymous volume\n"
     "  --mount type=bind|volume|tmpfs,source=,target=,readonly,...\n"
@@ -322,7 +324,7 @@ static int parse_with_error(struct run_options *o, int c, const char *v, husk_er
 	case OPT_SECURITY_OPT:
 		return run_parse_security_opt(o, v, err);
 	case OPT_USERNS:
-		return run_parse_userns(v, err);
+		return run_parse_userns(o, v, err);
 	case 'v':
 		return run_parse_volume(o, v, err);
 	case OPT_MOUNT:

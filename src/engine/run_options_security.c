@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "run_parsers.h"
+#include "userns_auto.h"
 #include "spec.h"
 #include "util.h"
 
@@ -108,10 +109,23 @@ int run_parse_security_opt(struct run_options *o, const char *v, husk_error **er
 			       v);
 }
 
-int run_parse_userns(const char *v, husk_error **err)
+/* --userns host (the default) | auto[:size=N] */
+int run_parse_userns(struct run_options *o, const char *v, husk_error **err)
 {
-	if (strcmp(v, "host") == 0 || v[0] == '\0')
+	int64_t size = USERNS_AUTO_DEFAULT_SIZE;
+
+	if (strcmp(v, "host") == 0 || v[0] == '\0') {
+		o->security.userns_size = 0;
 		return 0;
-	return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
-			       "--userns `%s`: not supported yet (only host, the default)", v);
+	}
+	if (strncmp(v, "auto", 4) != 0 || (v[4] != '\0' && v[4] != ':'))
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "--userns `%s`: unknown mode (host, auto, auto:size=N)", v);
+	if (v[4] == ':' &&
+	    (strncmp(v + 5, "size=", 5) != 0 || parse_int64(v + 10, 1, 1L << 32, &size) < 0))
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "--userns `%s`: auto takes size=N, N from 1 to 4294967296",
+				       v);
+	o->security.userns_size = (unsigned long)size;
+	return 0;
 }

@@ -28,7 +28,7 @@ int run_check_resources(const struct run_options *o, husk_error **err);
 /* Security (run_options_security.c) */
 int run_parse_cap(char ***list, const char *flag, const char *v, husk_error **err);
 int run_parse_security_opt(struct run_options *o, const char *v, husk_error **err);
-int run_parse_userns(const char *v, husk_error **err);
+int run_parse_userns(struct run_options *o, const char *v, husk_error **err);
 
 /* Mounts (run_options_mounts.c) */
 int run_parse_volume(struct run_options *o, const char *v, husk_error **err);

@@ -571,21 +571,28 @@ static void setup(struct monitor *m)
  * no read-around). Mappings with copied-on-write pages (relocated data)
  * are left alone.
  */
-static void drop_startup_pages(void)
+struct span {
+	unsigned long start, end;
+};
+
+/* Our own clean file mappings (text, rodata: no anonymous page), read
+ * from /proc/self/smaps into ret (at most max). */
+static size_t clean_own_mappings(struct span *ret, size_t max)
 {
 	char line[256], exe[256] = "";
 	unsigned long start = 0, end = 0, anon;
 	bool ours = false;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	FILE *f = fopen("/proc/self/smaps", "re");
+	size_t count = 0;
 
 	if (f == NULL || n <= 0) {
 		if (f)
 			fclose(f);
-		return;
+		return 0;
 	}
 	exe[n] = '\0';
-	while (fgets(line, sizeof(line), f)) {
+	while (count < max && fgets(line, sizeof(line), f)) {
 		char perms[8], path[256] = "";
 		unsigned long a, b;
 		/* a mapping's header: "START-END PERMS OFFSET DEV INODE PATH" */
@@ -596,12 +603,24 @@ static void drop_startup_pages(void)
 			ours = strcmp(path, exe) == 0 && perms[1] == '-';
 			continue;
 		}
-		if (ours && sscanf(line, "Anonymous: %lu kB", &anon) == 1 && anon == 0) {
-			madvise((void *)start, end - start, MADV_RANDOM);
-			madvise((void *)start, end - start, MADV_DONTNEED);
-		}
+		if (ours && sscanf(line, "Anonymous: %lu kB", &anon) == 1 && anon == 0)
+			ret[count++] = (struct span){start, end};
 	}
 	fclose(f);
+	return count;
+}
+
+/* Dropped all at once once the reading is over: what stdio and sscanf
+ * touch to find them does not come back through the finding itself. */
+static void drop_startup_pages(void)
+{
+	struct span spans[16];
+	size_t n = clean_own_mappings(spans, sizeof(spans) / sizeof(spans[0]));
+
+	for (size_t i = 0; i < n; i++) {
+		madvise((void *)spans[i].start, spans[i].end - spans[i].start, MADV_RANDOM);
+		madvise((void *)spans[i].start, spans[i].end - spans[i].start, MADV_DONTNEED);
+	}
 }
 
 /* `husk-monitor pause`: a rootless user's user and mount namespaces are

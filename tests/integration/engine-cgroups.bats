@@ -14,9 +14,7 @@ setup() { skip_unless_root; }
 
 teardown() {
 	[ "$(id -u)" = 0 ] || return 0
-	local ids
-	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
-	[ -z "$ids" ] || timeout 60 "$HUSK_ENGINE" rm -f $ids >/dev/null 2>&1 || true
+	engine_rm_all
 	nothing_left
 }
 

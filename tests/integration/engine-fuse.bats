@@ -116,6 +116,21 @@ rootfs_fs() {
 	nothing_left
 }
 
+@test "fuse: a busy rootfs, detached at rm: its daemon is ended with it, not left serving the holder" {
+	local id holder
+	id=$(hk run -d --name b1 busybox sleep 1000)
+	# a process of the host with its working directory in the rootfs:
+	# umount fails EBUSY, the mount is detached
+	(cd "$HUSK_STORAGE_ROOT/containers/$id/rootfs" && exec sleep 1000) 3>&- &
+	holder=$!
+	hk rm -f b1
+	no_fuse_daemon || { echo "left: $(fuse_daemons)"; kill "$holder"; return 1; }
+	run ls "/proc/$holder/cwd/"
+	kill "$holder"
+	[[ "$output" == *"not connected"* ]]
+	nothing_left
+}
+
 @test "fuse: cp out of a stopped container mounts and unmounts it" {
 	hk run --name s1 busybox sh -c 'echo kept > /kept' >/dev/null
 	hk cp s1:/kept "$BATS_TEST_TMPDIR/kept"

@@ -130,3 +130,10 @@ rootless_user_remove() {
 	RL_USER=
 	return 0
 }
+
+# Every container of the file's store removed (a teardown's first step).
+engine_rm_all() {
+	local ids
+	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
+	[ -z "$ids" ] || timeout 60 "$HUSK_ENGINE" rm -f $ids >/dev/null 2>&1 || true
+}

@@ -124,6 +124,65 @@ user_has_no_container() { [ -z "$(as_user ps -aq)" ]; }
 	! grep -q 'fuse-overlayfs' "/proc/$pid/mountinfo"
 }
 
+# ns_of PID KIND: the inode of a process's namespace.
+ns_of() { stat -L -c %i "/proc/$1/ns/$2"; }
+
+@test "rootless engine on fuse-overlayfs: a killed pause process: the next command takes its namespaces back" {
+	[ -c /dev/fuse ] && command -v fuse-overlayfs >/dev/null || skip "no /dev/fuse or fuse-overlayfs is not installed (Debian: fuse-overlayfs)"
+	local RL_OVERLAY=fuse id pid monitor
+	id=$(as_user run -d --name kp busybox sh -c 'echo kept > /kept; exec sleep 1000')
+	monitor=$(jq -r .MonitorPid "$RL_DIR/home/.local/share/husk/containers/$id/state.json")
+	pid=$(pause_pid)
+	kill -KILL "$pid"
+	# the container, its mount and its daemon live on in the old
+	# namespaces: the new pause process holds them again
+	run as_user exec kp cat /kept
+	[ "$status" -eq 0 ]
+	[ "$output" = kept ]
+	[ "$(pause_pid)" != "$pid" ]
+	[ "$(ns_of "$(pause_pid)" user)" = "$(ns_of "$monitor" user)" ]
+	[ "$(ns_of "$(pause_pid)" mnt)" = "$(ns_of "$monitor" mnt)" ]
+	grep "$id/rootfs" "/proc/$(pause_pid)/mountinfo" | grep -q ' - fuse.fuse-overlayfs '
+	run as_user ps
+	[[ "${lines[1]}" == *"Up "*"kp" ]]
+	as_user rm -f kp
+	wait_until 100 no_user_fuse_daemon
+	user_has_no_container
+}
+
+@test "rootless engine on fuse-overlayfs: pause, monitor and init killed: ps -a and prune heal, no daemon left" {
+	[ -c /dev/fuse ] && command -v fuse-overlayfs >/dev/null || skip "no /dev/fuse or fuse-overlayfs is not installed (Debian: fuse-overlayfs)"
+	local RL_OVERLAY=fuse id state cmd mnt
+	for cmd in ps prune; do
+		id=$(as_user run -d busybox sleep 1000)
+		state=$RL_DIR/home/.local/share/husk/containers/$id/state.json
+		[ -n "$(user_fuse_daemons)" ]
+		# the daemon is recorded by pid and start time, in the namespaces
+		# of the pause process
+		mnt=$(ns_of "$(cut -d' ' -f1 "${state%/*}/fuse-overlayfs.pid")" mnt)
+		[ "$mnt" = "$(ns_of "$(pause_pid)" mnt)" ]
+		# only the fuse-overlayfs daemon is left of the namespaces
+		kill -KILL "$(pause_pid)" "$(jq -r .MonitorPid "$state")" "$(jq -r .Pid "$state")"
+		if [ $cmd = ps ]; then
+			run as_user ps -a
+			[ "$status" -eq 0 ]
+			[[ "${lines[1]}" == *"Exited (255) "* ]]
+			no_user_fuse_daemon
+			[ "$(as_user inspect "$id" | jq -r '.[0].State.Error')" = "its monitor was killed: the exit code is unknown" ]
+			as_user rm "$id"
+		else
+			run as_user system prune -f
+			[ "$status" -eq 0 ]
+			[[ "$output" == *"$id"* ]]
+			no_user_fuse_daemon
+		fi
+		user_has_no_container
+		# the next command took the namespaces back through the daemon
+		[ "$(ns_of "$(pause_pid)" mnt)" = "$mnt" ]
+		! grep -q fuse-overlayfs "/proc/$(pause_pid)/mountinfo"
+	done
+}
+
 @test "rootless engine: info tells the overlay driver and why; a bad HUSK_OVERLAY is one line" {
 	run as_user info
 	[ "$status" -eq 0 ]

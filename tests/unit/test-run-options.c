@@ -300,8 +300,22 @@ static void test_network_options(void)
 	expect_bad(run_parse_add_host, "db:host-gateway", "not supported yet");
 	expect_bad(run_parse_dns, "dns.example", "not an IP address");
 	expect_bad(run_parse_network, "container:", "a container is required");
-	CHECK(run_parse_userns("private", &err) < 0 && strstr(err->msg, "--userns `private`"),
-	      "--userns other than host is refused");
+	CHECK(run_parse_userns(&o, "private", &err) < 0 && strstr(err->msg, "--userns `private`"),
+	      "--userns other than host and auto is refused");
+	husk_error_free(&err);
+	CHECK(run_parse_userns(&o, "auto", &err) == 0 && o.security.userns_size == 65536,
+	      "--userns auto: 65536 ids");
+	CHECK(run_parse_userns(&o, "auto:size=1000", &err) == 0 && o.security.userns_size == 1000,
+	      "--userns auto:size=1000");
+	CHECK(run_parse_userns(&o, "host", &err) == 0 && o.security.userns_size == 0,
+	      "--userns host: none of its own");
+	CHECK(run_parse_userns(&o, "auto:size=0", &err) < 0 && strstr(err->msg, "size=N"),
+	      "--userns auto:size=0 is refused");
+	husk_error_free(&err);
+	CHECK(run_parse_userns(&o, "auto:uidmapping=0:1:2", &err) < 0,
+	      "--userns auto with an unknown option is refused");
+	husk_error_free(&err);
+	CHECK(run_parse_userns(&o, "autox", &err) < 0, "--userns autox is refused");
 	husk_error_free(&err);
 }
 
