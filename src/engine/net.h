@@ -96,6 +96,10 @@ int net_nft_apply(const struct engine *e, const struct net_def *d, bool remove, 
 /* Whether every chain of d's is there (a flush of the ruleset, an older
  * husk's set of chains: not). */
 bool net_nft_present(const struct net_def *d);
+/* Whether table ip `table` has every chain of names (net_nft_probe.c:
+ * one nfnetlink dump, no ruleset parsed). */
+int net_nft_chains_present(const char *table, const char *const *names, size_t n, bool *ret,
+			   husk_error **err);
 
 /* The bridge (net_bridge.c): made with its address, up, with
  * route_localnet, and its chains, when missing; ip_forward on. */
