@@ -31,9 +31,10 @@
 #include "engine.h"
 #include "record.h"
 
-#define NET_DEFAULT	    "bridge"
-#define NET_DEFAULT_BRIDGE  "husk0" /* the system run root's; others': husk<hash> */
-#define NET_SYSTEM_RUN_ROOT "/run/husk-engine"
+#define NET_DEFAULT		"bridge"
+#define NET_DEFAULT_BRIDGE	"husk0" /* the system store and run root's; others': husk<hash> */
+#define NET_SYSTEM_RUN_ROOT	"/run/husk-engine"
+#define NET_SYSTEM_STORAGE_ROOT "/var/lib/husk"
 
 struct net_def {
 	char *name, *id, *bridge, *created;
@@ -113,6 +114,9 @@ int net_bridge_owned(struct nl *n, const struct net_def *d, husk_error **err);
 bool net_bridge_mine(const struct net_def *d);
 
 /* Attachments (net_attach.c). The caller holds none of the net lock. */
+/* run/create, before the options: the network of a container that names
+ * none, `bridge` as Docker's and podman's (rootless: none). */
+void net_default_mode(const struct engine *e, struct run_options *o);
 /* run/create: what the options name exists, the ports are free. */
 int net_check_options(const struct engine *e, const struct run_options *o, husk_error **err);
 /* At start, init pid waiting in its own netns: every network of the

@@ -7,15 +7,14 @@
 # per file (HUSK_STORAGE_ROOT, HUSK_RUN_ROOT), as engine.bats.
 load helpers
 load tools/host-cgroups
+load engine-helpers
 bats_require_minimum_version 1.5.0
 
 HUSK_ENGINE=${HUSK_ENGINE:-$REPO/build/src/engine/husk}
 MKIMAGE=${MKIMAGE:-$REPO/build/tests/integration/tools/store-mkimage}
 
-setup_file() {
-	export HUSK_STORAGE_ROOT="$BATS_FILE_TMPDIR/storage"
-	export HUSK_RUN_ROOT="$BATS_FILE_TMPDIR/run"
-}
+setup_file() { engine_setup_file; }
+teardown_file() { engine_teardown_file; }
 
 setup() { skip_unless_root; }
 
