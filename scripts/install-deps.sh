@@ -4,7 +4,8 @@
 set -euo pipefail
 BUILD_PKGS=(meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev busybox-static jq uidmap libarchive-dev libssl-dev libmnl-dev libnftables-dev nftables passt)
 TEST_PKGS=(bats python3 iproute2 util-linux procps passwd podman conmon containerd crun runc
-	qemu-system-x86 cpio xz-utils zstd kmod time clang libclang-rt-14-dev skopeo strace fuse-overlayfs curl slirp4netns)
+	qemu-system-x86 cpio xz-utils zstd kmod time clang libclang-rt-14-dev skopeo strace fuse-overlayfs curl slirp4netns
+	iperf3) # iperf3: bench/net-throughput.sh
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = --test ] && want+=("${TEST_PKGS[@]}")
