@@ -161,6 +161,27 @@ static void networks_nft_refresh(const struct engine *e, json_t *nets)
 	}
 }
 
+static bool endpoint_stale(json_t *ep)
+{
+	json_int_t pid = json_integer_value(json_object_get(ep, "Pid"));
+	json_int_t start = json_integer_value(json_object_get(ep, "PidStart"));
+
+	return pid <= 0 || !process_alive((pid_t)pid, (unsigned long long)start);
+}
+
+/* Whether a container that joined its netns (--network container:) runs:
+ * the netns then lives on. */
+static bool sharers_alive(json_t *ep)
+{
+	json_t *sharer;
+	size_t i;
+
+	json_array_foreach (json_object_get(ep, "Sharers"), i, sharer)
+		if (!endpoint_stale(sharer))
+			return true;
+	return false;
+}
+
 /* Its veths deleted, one by one. Each delete waits for the kernel's
  * unregistration (RCU grace periods: ms), which the end of the netns does
  * as well, off the caller's path: only a netns that lives on needs it. */
@@ -176,10 +197,10 @@ static void veths_delete(json_t *ep)
 }
 
 /* Under the lock: its endpoint file, port rules, hosts lines, and its
- * veths unless its netns is going away (its init dead: the kernel removes
- * both ends with the netns). A host end that outlives its endpoint (the
- * netns held by something else) is removed by ports_sweep before its
- * address is handed out again. */
+ * veths unless its netns is going away (its init dead, no container that
+ * joined it running: the kernel removes both ends with the netns). A host end that outlives its
+ * endpoint (the netns held by something else) is removed by ports_sweep before its address is
+ * handed out again. */
 static void teardown_locked(const struct engine *e, const char *id, bool netns_gone)
 {
 	cleanup_json json_t *ep = net_endpoint_load(e, id);
@@ -190,7 +211,7 @@ static void teardown_locked(const struct engine *e, const char *id, bool netns_g
 	if (ep == NULL)
 		return;
 	net_pasta_down(ep);
-	if (!netns_gone)
+	if (!netns_gone || sharers_alive(ep))
 		veths_delete(ep);
 	json_array_foreach (json_object_get(ep, "Ports"), i, p)
 		json_object_set_new(ported, json_string_value(json_object_get(p, "Network")) ?: "",
@@ -206,14 +227,6 @@ static void teardown_locked(const struct engine *e, const char *id, bool netns_g
 		networks_nft_refresh(e, ported);
 	}
 	hosts_refresh_around(e, id, ep);
-}
-
-static bool endpoint_stale(json_t *ep)
-{
-	json_int_t pid = json_integer_value(json_object_get(ep, "Pid"));
-	json_int_t start = json_integer_value(json_object_get(ep, "PidStart"));
-
-	return pid <= 0 || !process_alive((pid_t)pid, (unsigned long long)start);
 }
 
 static void reclaim_locked(const struct engine *e)
@@ -511,10 +524,40 @@ static int up_locked(const struct engine *e, const struct ctr *c, pid_t pid, jso
 	return 0;
 }
 
+/* --network container:X: c's init (pid) noted in X's endpoint, if X has
+ * one, as keeping X's netns. Best effort: unnoted, X's veth waits for the
+ * sweep (ports_sweep) rather than going with X. */
+static void sharer_note(const struct engine *e, const struct ctr *c, pid_t pid)
+{
+	cleanup_ctr struct ctr *other = NULL;
+	cleanup_json json_t *ep = NULL;
+	cleanup_close int lock = -1;
+	unsigned long long start = 0;
+	json_t *sharers;
+
+	if (e->rt.rootless || ctr_lookup(e, net_ctr_mode(c) + 10, &other, NULL) < 0 ||
+	    (lock = net_lock(e, NULL)) < 0 || (ep = net_endpoint_load(e, other->id)) == NULL)
+		return;
+	proc_start_time(pid, &start);
+	sharers = json_object_get(ep, "Sharers");
+	if (sharers == NULL) {
+		sharers = json_array();
+		json_object_set_new(ep, "Sharers", sharers);
+	}
+	json_array_append_new(sharers, json_pack("{s:I, s:I}", "Pid", (json_int_t)pid, "PidStart",
+						 (json_int_t)start));
+	net_endpoint_save(e, other->id, ep, NULL);
+}
+
 int net_container_up(const struct engine *e, const struct ctr *c, pid_t pid, husk_error **err)
 {
 	json_t *nets = net_ctr_networks(c);
 	cleanup_close int lock = -1;
+
+	if (strncmp(net_ctr_mode(c), "container:", 10) == 0) {
+		sharer_note(e, c, pid);
+		return 0;
+	}
 
 	if (json_object_size(nets) == 0 || !net_ctr_has_own_netns(c))
 		return 0;

@@ -277,6 +277,14 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	[ "$(ip -o link show | wc -l)" -eq "$links" ]
 	run hk exec nn cat /proc/net/dev
 	[[ "$output" != *"eth"* ]]
+	# cw keeps web's netns: web's veth goes with web all the same
+	local br
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	[ -n "$(ip -o link show master "$br")" ]
+	hk rm -f web
+	[ -z "$(ip -o link show master "$br")" ]
+	run hk exec cw cat /proc/net/dev
+	[ "$status" -eq 0 ] && [[ "$output" != *"eth0"* ]]
 	run hk run --rm -p 80 --network none busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == "husk: "*"bridge network"* ]]
