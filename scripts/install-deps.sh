@@ -7,7 +7,8 @@ set -euo pipefail
 BUILD_PKGS=(meson ninja-build pkg-config gcc libjansson-dev libseccomp-dev busybox-static jq uidmap libarchive-dev libssl-dev libmnl-dev libnftables-dev nftables passt musl-tools)
 TEST_PKGS=(bats python3 iproute2 util-linux procps passwd podman conmon containerd crun runc
 	qemu-system-x86 cpio xz-utils zstd kmod time clang libclang-rt-14-dev skopeo strace fuse-overlayfs curl slirp4netns)
-BENCH_PKGS=(docker.io)
+# bench/: docker.io (bench/engine.sh's private dockerd), iperf3 (bench/net-throughput.sh)
+BENCH_PKGS=(docker.io iperf3)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = --test ] && want+=("${TEST_PKGS[@]}")

@@ -73,9 +73,9 @@ struct run_mount {
 };
 
 enum run_network {
-	RUN_NETWORK_NONE,      /* a network namespace with only lo (the default) */
+	RUN_NETWORK_NONE,      /* a network namespace with only lo (rootless: the default) */
 	RUN_NETWORK_HOST,      /* the host's */
-	RUN_NETWORK_BRIDGE,    /* network_name's bridge (net.h) */
+	RUN_NETWORK_BRIDGE,    /* network_name's bridge (net.h); as root, "bridge" is the default */
 	RUN_NETWORK_CONTAINER, /* the netns of container network_name */
 };
 

@@ -31,9 +31,10 @@
 #include "engine.h"
 #include "record.h"
 
-#define NET_DEFAULT	    "bridge"
-#define NET_DEFAULT_BRIDGE  "husk0" /* the system run root's; others': husk<hash> */
-#define NET_SYSTEM_RUN_ROOT "/run/husk-engine"
+#define NET_DEFAULT		"bridge"
+#define NET_DEFAULT_BRIDGE	"husk0" /* the system store and run root's; others': husk<hash> */
+#define NET_SYSTEM_RUN_ROOT	"/run/husk-engine"
+#define NET_SYSTEM_STORAGE_ROOT "/var/lib/husk"
 
 struct net_def {
 	char *name, *id, *bridge, *created;
@@ -96,6 +97,10 @@ int net_nft_apply(const struct engine *e, const struct net_def *d, bool remove, 
 /* Whether every chain of d's is there (a flush of the ruleset, an older
  * husk's set of chains: not). */
 bool net_nft_present(const struct net_def *d);
+/* Whether table ip `table` has every chain of names (net_nft_probe.c:
+ * one nfnetlink dump, no ruleset parsed). */
+int net_nft_chains_present(const char *table, const char *const *names, size_t n, bool *ret,
+			   husk_error **err);
 
 /* The bridge (net_bridge.c): made with its address, up, with
  * route_localnet, and its chains, when missing; ip_forward on. */
@@ -109,6 +114,9 @@ int net_bridge_owned(struct nl *n, const struct net_def *d, husk_error **err);
 bool net_bridge_mine(const struct net_def *d);
 
 /* Attachments (net_attach.c). The caller holds none of the net lock. */
+/* run/create, before the options: the network of a container that names
+ * none, `bridge` as Docker's and podman's (rootless: none). */
+void net_default_mode(const struct engine *e, struct run_options *o);
 /* run/create: what the options name exists, the ports are free. */
 int net_check_options(const struct engine *e, const struct run_options *o, husk_error **err);
 /* At start, init pid waiting in its own netns: every network of the

@@ -15,7 +15,8 @@
 #include "net_netlink.h"
 #include "util.h"
 
-#define HOSTS_MARK "# husk networks\n"
+#define HOSTS_MARK  "# husk networks\n"
+#define VETH_PREFIX "hkv"
 
 json_t *net_ctr_networks(const struct ctr *c)
 {
@@ -143,6 +144,8 @@ static void hosts_refresh_around(const struct engine *e, const char *id, json_t 
 
 /* ---- teardown ---- */
 
+static int ports_sweep(struct nl *n, int bridge, json_t *all, husk_error **err);
+
 static void networks_nft_refresh(const struct engine *e, json_t *nets)
 {
 	const char *name;
@@ -158,22 +161,58 @@ static void networks_nft_refresh(const struct engine *e, json_t *nets)
 	}
 }
 
-/* Under the lock: its veths, endpoint file, port rules, hosts lines. */
-static void teardown_locked(const struct engine *e, const char *id)
+static bool endpoint_stale(json_t *ep)
+{
+	json_int_t pid = json_integer_value(json_object_get(ep, "Pid"));
+	json_int_t start = json_integer_value(json_object_get(ep, "PidStart"));
+
+	return pid <= 0 || !process_alive((pid_t)pid, (unsigned long long)start);
+}
+
+/* Whether a container that joined its netns (--network container:) runs:
+ * the netns then lives on. */
+static bool sharers_alive(json_t *ep)
+{
+	json_t *sharer;
+	size_t i;
+
+	json_array_foreach (json_object_get(ep, "Sharers"), i, sharer)
+		if (!endpoint_stale(sharer))
+			return true;
+	return false;
+}
+
+/* Its veths deleted, one by one. Each delete waits for the kernel's
+ * unregistration (RCU grace periods: ms), which the end of the netns does
+ * as well, off the caller's path: only a netns that lives on needs it. */
+static void veths_delete(json_t *ep)
+{
+	cleanup_nl struct nl *n = NULL;
+	const char *name;
+	json_t *att;
+
+	if (nl_open(&n, NULL) == 0)
+		json_object_foreach (json_object_get(ep, "Networks"), name, att)
+			nl_link_del(n, json_string_value(json_object_get(att, "Veth")) ?: "", NULL);
+}
+
+/* Under the lock: its endpoint file, port rules, hosts lines, and its
+ * veths unless its netns is going away (its init dead, no container that
+ * joined it running: the kernel removes both ends with the netns). A host end that outlives its
+ * endpoint (the netns held by something else) is removed by ports_sweep before its address is
+ * handed out again. */
+static void teardown_locked(const struct engine *e, const char *id, bool netns_gone)
 {
 	cleanup_json json_t *ep = net_endpoint_load(e, id);
 	cleanup_json json_t *ported = json_object();
-	cleanup_nl struct nl *n = NULL;
-	const char *name;
-	json_t *att, *p;
+	json_t *p;
 	size_t i;
 
 	if (ep == NULL)
 		return;
 	net_pasta_down(ep);
-	if (nl_open(&n, NULL) == 0)
-		json_object_foreach (json_object_get(ep, "Networks"), name, att)
-			nl_link_del(n, json_string_value(json_object_get(att, "Veth")) ?: "", NULL);
+	if (!netns_gone || sharers_alive(ep))
+		veths_delete(ep);
 	json_array_foreach (json_object_get(ep, "Ports"), i, p)
 		json_object_set_new(ported, json_string_value(json_object_get(p, "Network")) ?: "",
 				    json_true());
@@ -190,14 +229,6 @@ static void teardown_locked(const struct engine *e, const char *id)
 	hosts_refresh_around(e, id, ep);
 }
 
-static bool endpoint_stale(json_t *ep)
-{
-	json_int_t pid = json_integer_value(json_object_get(ep, "Pid"));
-	json_int_t start = json_integer_value(json_object_get(ep, "PidStart"));
-
-	return pid <= 0 || !process_alive((pid_t)pid, (unsigned long long)start);
-}
-
 static void reclaim_locked(const struct engine *e)
 {
 	cleanup_strv char **ids = NULL;
@@ -209,7 +240,29 @@ static void reclaim_locked(const struct engine *e)
 		if (ep == NULL)
 			net_endpoint_remove(e, ids[i]); /* unreadable: nothing to go by */
 		else if (endpoint_stale(ep))
-			teardown_locked(e, ids[i]);
+			teardown_locked(e, ids[i], true);
+	}
+}
+
+/* Under the lock: every network's bridge swept (ports_sweep). */
+static void bridges_sweep(const struct engine *e)
+{
+	cleanup_json json_t *all = endpoints_all(e);
+	cleanup_strv char **names = NULL;
+	cleanup_nl struct nl *n = NULL;
+
+	if (e->rt.rootless || all == NULL || net_def_names(e, &names, NULL) < 0 ||
+	    nl_open(&n, NULL) < 0)
+		return;
+	for (size_t i = 0; names[i]; i++) {
+		struct net_def d = {0};
+		int bridge;
+		if (net_def_load(e, names[i], &d, NULL) < 0)
+			continue;
+		bridge = net_bridge_owned(n, &d, NULL);
+		if (bridge > 0)
+			ports_sweep(n, bridge, all, NULL);
+		net_def_clear(&d);
 	}
 }
 
@@ -220,6 +273,7 @@ int net_reclaim(const struct engine *e, husk_error **err)
 	if (lock < 0)
 		return -1;
 	reclaim_locked(e);
+	bridges_sweep(e);
 	return 0;
 }
 
@@ -235,17 +289,16 @@ void net_container_down(const struct engine *e, const char *id)
 	    access(path, F_OK) < 0)
 		return;
 	lock = net_lock(e, NULL);
+	/* every caller's init is dead, or killed */
 	if (lock >= 0)
-		teardown_locked(e, id);
+		teardown_locked(e, id, true);
 }
 
 /* ---- setup ---- */
 
 /* The lowest free host address of d. */
-static int ip_allocate(const struct engine *e, const struct net_def *d, struct in_addr *ret,
-		       husk_error **err)
+static int ip_allocate(json_t *all, const struct net_def *d, struct in_addr *ret, husk_error **err)
 {
-	cleanup_json json_t *all = endpoints_all(e);
 	uint32_t net = ntohl(d->subnet.s_addr), size = 1U << (32 - d->prefix);
 	const char *id;
 	json_t *ep;
@@ -290,8 +343,37 @@ static int configure_inside(int nsfd, const char *ifname, struct in_addr ip, int
 	return gw ? nl_route_default(n, *gw, err) : 0;
 }
 
+static bool veth_recorded(json_t *all, const char *veth)
+{
+	const char *id, *net;
+	json_t *ep, *att;
+
+	json_object_foreach (all, id, ep)
+		json_object_foreach (json_object_get(ep, "Networks"), net, att)
+			if (strcmp(json_string_value(json_object_get(att, "Veth")) ?: "", veth) ==
+			    0)
+				return true;
+	return false;
+}
+
+/* The bridge's ports named as husk's veths that no endpoint records:
+ * host ends whose netns outlived their container (held by something
+ * else, or not yet gone) still carry its address on the bridge. */
+static int ports_sweep(struct nl *n, int bridge, json_t *all, husk_error **err)
+{
+	cleanup_strv char **ports = NULL;
+
+	if (nl_bridge_ports(n, bridge, &ports, err) < 0)
+		return -1;
+	for (size_t i = 0; ports[i]; i++)
+		if (strncmp(ports[i], VETH_PREFIX, strlen(VETH_PREFIX)) == 0 &&
+		    !veth_recorded(all, ports[i]) && nl_link_del(n, ports[i], err) < 0)
+			return -1;
+	return 0;
+}
+
 static int veth_plug(const char *veth, const char *ifname, int nsfd, const struct net_def *d,
-		     husk_error **err)
+		     json_t *all, husk_error **err)
 {
 	cleanup_nl struct nl *n = NULL;
 	int bridge, index;
@@ -304,8 +386,9 @@ static int veth_plug(const char *veth, const char *ifname, int nsfd, const struc
 		return bridge < 0
 			   ? -1
 			   : husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`", d->bridge);
-	/* a leftover of a crash */
-	if (nl_link_del(n, veth, err) < 0 || nl_link_mtu(n, bridge, &mtu, err) < 0 ||
+	/* a leftover of a crash, or of a netns kept */
+	if (ports_sweep(n, bridge, all, err) < 0 || nl_link_del(n, veth, err) < 0 ||
+	    nl_link_mtu(n, bridge, &mtu, err) < 0 ||
 	    nl_veth_add(n, veth, ifname, nsfd, mtu, err) < 0)
 		return -1;
 	index = nl_link_index(n, veth, err);
@@ -329,7 +412,7 @@ static int slot_pick(json_t *ep, const char *id, char ifname[16], char veth[16],
 				   ifname) == 0)
 				used = true;
 		if (!used) {
-			snprintf(veth, 16, "hkv%.9s%d", id, s);
+			snprintf(veth, 16, VETH_PREFIX "%.9s%d", id, s);
 			return 0;
 		}
 	}
@@ -340,15 +423,18 @@ static int slot_pick(json_t *ep, const char *id, char ifname[16], char veth[16],
 static int attach_locked(const struct engine *e, const char *id, json_t *ep, const char *name,
 			 int nsfd, husk_error **err)
 {
+	cleanup_json json_t *all = endpoints_all(e);
 	struct net_def d = {0};
 	char ifname[16], veth[16], ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 	bool first = json_object_size(json_object_get(ep, "Networks")) == 0;
 	struct in_addr addr;
 	int r = -1;
 
+	if (all == NULL)
+		return husk_error_set(err, ENOMEM, "endpoints");
 	if (net_def_load(e, name, &d, err) < 0)
 		return -1;
-	if (net_bridge_ensure(e, &d, err) < 0 || ip_allocate(e, &d, &addr, err) < 0 ||
+	if (net_bridge_ensure(e, &d, err) < 0 || ip_allocate(all, &d, &addr, err) < 0 ||
 	    slot_pick(ep, id, ifname, veth, err) < 0)
 		goto out;
 	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
@@ -357,7 +443,10 @@ static int attach_locked(const struct engine *e, const char *id, json_t *ep, con
 			    json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "NetworkID", d.id,
 				      "IPAddress", ip, "Gateway", gw, "IPPrefixLen", d.prefix,
 				      "Interface", ifname, "Veth", veth, "Bridge", d.bridge));
-	if (net_endpoint_save(e, id, ep, err) < 0 || veth_plug(veth, ifname, nsfd, &d, err) < 0 ||
+	/* ep as saved counts for the sweep: its other networks' veths */
+	json_object_set(all, id, ep);
+	if (net_endpoint_save(e, id, ep, err) < 0 ||
+	    veth_plug(veth, ifname, nsfd, &d, all, err) < 0 ||
 	    configure_inside(nsfd, ifname, addr, d.prefix, first ? &d.gateway : NULL, err) < 0)
 		goto out;
 	r = 0;
@@ -435,10 +524,40 @@ static int up_locked(const struct engine *e, const struct ctr *c, pid_t pid, jso
 	return 0;
 }
 
+/* --network container:X: c's init (pid) noted in X's endpoint, if X has
+ * one, as keeping X's netns. Best effort: unnoted, X's veth waits for the
+ * sweep (ports_sweep) rather than going with X. */
+static void sharer_note(const struct engine *e, const struct ctr *c, pid_t pid)
+{
+	cleanup_ctr struct ctr *other = NULL;
+	cleanup_json json_t *ep = NULL;
+	cleanup_close int lock = -1;
+	unsigned long long start = 0;
+	json_t *sharers;
+
+	if (e->rt.rootless || ctr_lookup(e, net_ctr_mode(c) + 10, &other, NULL) < 0 ||
+	    (lock = net_lock(e, NULL)) < 0 || (ep = net_endpoint_load(e, other->id)) == NULL)
+		return;
+	proc_start_time(pid, &start);
+	sharers = json_object_get(ep, "Sharers");
+	if (sharers == NULL) {
+		sharers = json_array();
+		json_object_set_new(ep, "Sharers", sharers);
+	}
+	json_array_append_new(sharers, json_pack("{s:I, s:I}", "Pid", (json_int_t)pid, "PidStart",
+						 (json_int_t)start));
+	net_endpoint_save(e, other->id, ep, NULL);
+}
+
 int net_container_up(const struct engine *e, const struct ctr *c, pid_t pid, husk_error **err)
 {
 	json_t *nets = net_ctr_networks(c);
 	cleanup_close int lock = -1;
+
+	if (strncmp(net_ctr_mode(c), "container:", 10) == 0) {
+		sharer_note(e, c, pid);
+		return 0;
+	}
 
 	if (json_object_size(nets) == 0 || !net_ctr_has_own_netns(c))
 		return 0;
@@ -446,9 +565,9 @@ int net_container_up(const struct engine *e, const struct ctr *c, pid_t pid, hus
 	if (lock < 0)
 		return -1;
 	reclaim_locked(e);
-	teardown_locked(e, c->id); /* a run of it before that left its own */
+	teardown_locked(e, c->id, true); /* a run of it before that left its own */
 	if (up_locked(e, c, pid, nets, err) < 0) {
-		teardown_locked(e, c->id);
+		teardown_locked(e, c->id, false); /* its init lives on, waiting */
 		return husk_error_wrap(err, "network");
 	}
 	return 0;

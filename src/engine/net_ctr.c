@@ -12,6 +12,13 @@
 #include "net_netlink.h"
 #include "util.h"
 
+void net_default_mode(const struct engine *e, struct run_options *o)
+{
+	/* rootless, `bridge` is pasta's (or slirp4netns'): asked for only */
+	o->network = e->rt.rootless ? RUN_NETWORK_NONE : RUN_NETWORK_BRIDGE;
+	o->network_name = e->rt.rootless ? NULL : NET_DEFAULT;
+}
+
 int net_check_options(const struct engine *e, const struct run_options *o, husk_error **err)
 {
 	cleanup_close int lock = -1;

@@ -342,6 +342,55 @@ int nl_route_default(struct nl *n, struct in_addr gw, husk_error **err)
 	return 0;
 }
 
+struct ports_query {
+	int master;
+	char **names;
+	int r;
+};
+
+static int port_cb(const struct nlmsghdr *h, void *data)
+{
+	struct ports_query *q = data;
+	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+	const char *name = NULL;
+	struct nlattr *attr;
+	int master = 0;
+
+	mnl_attr_for_each(attr, h, sizeof(*ifi))
+	{
+		if (mnl_attr_get_type(attr) == IFLA_MASTER)
+			master = (int)mnl_attr_get_u32(attr);
+		else if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+			 mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			name = mnl_attr_get_str(attr);
+	}
+	if (master == q->master && name && q->r == 0 && strv_append(&q->names, strdup(name)) < 0)
+		q->r = -ENOMEM;
+	return MNL_CB_OK;
+}
+
+int nl_bridge_ports(struct nl *n, int master, char ***ret, husk_error **err)
+{
+	struct nlmsghdr *h = nl_msg(n, RTM_GETLINK, NLM_F_DUMP);
+	struct ports_query q = {.master = master};
+	int r;
+
+	ifi_put(h, 0);
+	/* the kernel dumps that master's ports only (port_cb checks too) */
+	mnl_attr_put_u32(h, IFLA_MASTER, (uint32_t)master);
+	r = nl_talk_cb(n, h, port_cb, &q);
+	if (r == 0 && q.r == 0 && q.names == NULL) {
+		q.names = calloc(1, sizeof(char *));
+		q.r = q.names ? 0 : -ENOMEM;
+	}
+	if (r < 0 || q.r < 0) {
+		strv_free(q.names);
+		return husk_error_set(err, r < 0 ? -r : -q.r, "list the ports of link %d", master);
+	}
+	*ret = q.names;
+	return 0;
+}
+
 struct overlap_query {
 	uint32_t net, mask;
 	int skip_index;

@@ -43,6 +43,8 @@ int nl_link_up(struct nl *n, int index, int master, const int *devconf_on, husk_
 /* The bridge port sends back what came in on it (br_netfilter: a
  * container reaching its own published port through the host). */
 int nl_port_hairpin(struct nl *n, int index, husk_error **err);
+/* The names of the links whose master is link master (a bridge's ports). */
+int nl_bridge_ports(struct nl *n, int master, char ***ret, husk_error **err);
 int nl_link_mtu(struct nl *n, int index, unsigned *ret, husk_error **err);
 /* An IPv4 address; one there already is no failure. */
 int nl_addr_add(struct nl *n, int index, struct in_addr addr, int prefix, husk_error **err);

@@ -159,20 +159,15 @@ static void table_drop_if_empty(void)
 
 bool net_nft_present(const struct net_def *d)
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	bool all = nft != NULL;
+	char names[ARRAY_SIZE(hooks)][64];
+	const char *list[ARRAY_SIZE(hooks)];
+	bool all = false;
 
-	if (nft == NULL)
-		return false;
-	nft_ctx_buffer_output(nft);
-	nft_ctx_buffer_error(nft);
-	for (size_t i = 0; i < ARRAY_SIZE(hooks) && all; i++) {
-		char cmd[64];
-		snprintf(cmd, sizeof(cmd), "list chain ip husk %s-%s", d->bridge, hooks[i][0]);
-		all = nft_run_cmd_from_buffer(nft, cmd) == 0;
+	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
+		snprintf(names[i], sizeof(names[i]), "%s-%s", d->bridge, hooks[i][0]);
+		list[i] = names[i];
 	}
-	nft_ctx_free(nft);
-	return all;
+	return net_nft_chains_present("husk", list, ARRAY_SIZE(hooks), &all, NULL) == 0 && all;
 }
 
 int net_nft_apply(const struct engine *e, const struct net_def *d, bool remove, husk_error **err)

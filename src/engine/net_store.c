@@ -290,18 +290,27 @@ static int def_gateway(const char *gateway, struct net_def *d, husk_error **err)
 	return 0;
 }
 
-/* The default network's bridge: husk0 for the system's run root, husk and
- * a hash of the run root for any other, so that two engines never share
- * a bridge (nor its chains). */
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (const char *p = s; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h * 16777619u; /* the NUL too: "a" "bc" is not "ab" "c" */
+}
+
+/* The default network's bridge: husk0 for the system's store and run
+ * root, husk and a hash of both for any other, so that two engines never
+ * share a bridge (nor its chains): a store of its own with the run root
+ * of another (tests do that) has its own default network, with an id of
+ * its own that another's bridge does not carry. */
 static char *default_bridge_name(const struct engine *e)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 	char *name = NULL;
 
-	if (strcmp(e->paths.run_root, NET_SYSTEM_RUN_ROOT) == 0)
+	if (strcmp(e->paths.run_root, NET_SYSTEM_RUN_ROOT) == 0 &&
+	    strcmp(e->paths.storage_root, NET_SYSTEM_STORAGE_ROOT) == 0)
 		return strdup(NET_DEFAULT_BRIDGE);
-	for (const char *p = e->paths.run_root; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
+	h = fnv1a(fnv1a(h, e->paths.run_root), e->paths.storage_root);
 	if (asprintf(&name, "husk%08x", h) < 0)
 		return NULL;
 	return name;

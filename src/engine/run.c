@@ -13,6 +13,7 @@
 #include "ctl.h"
 #include "launch.h"
 #include "lifecycle.h"
+#include "net.h"
 #include "util.h"
 
 /* Docker's exit codes for a command the core could not start. */
@@ -126,6 +127,7 @@ int cmd_run(struct engine *e, int argc, char **argv)
 	husk_error *err = NULL;
 	int image, status;
 
+	net_default_mode(e, &o);
 	image = run_options_parse(&o, argc, argv);
 	if (image <= 0) {
 		run_options_clear(&o);
@@ -149,7 +151,10 @@ int cmd_create(struct engine *e, int argc, char **argv)
 	struct run_options o = {0};
 	cleanup_ctr struct ctr *c = NULL;
 	husk_error *err = NULL;
-	int image = run_options_parse(&o, argc, argv);
+	int image;
+
+	net_default_mode(e, &o);
+	image = run_options_parse(&o, argc, argv);
 
 	if (image <= 0) {
 		run_options_clear(&o);

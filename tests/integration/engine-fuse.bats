@@ -9,6 +9,7 @@ bats_require_minimum_version 1.5.0
 load engine-helpers
 
 setup_file() { engine_setup_file; }
+teardown_file() { engine_teardown_file; }
 
 setup() {
 	skip_unless_root
@@ -20,6 +21,8 @@ setup() {
 teardown() {
 	[ "$(id -u)" = 0 ] || return 0
 	remove_all_and_check
+	# a fresh store's default network is its own
+	[ "$HUSK_STORAGE_ROOT" = "$BATS_FILE_TMPDIR/storage" ] || engine_net_remove
 	wait_for 5 no_fuse_daemon || { echo "fuse-overlayfs left: $(fuse_daemons)"; return 1; }
 	# the overlay the last test put the store on, were it to fail half-way
 	[ -z "${OVL_MOUNT:-}" ] || umount "$OVL_MOUNT" 2>/dev/null || true

@@ -7,6 +7,43 @@ HUSK_ENGINE=${HUSK_ENGINE:-$REPO/build/src/engine/husk}
 engine_setup_file() {
 	export HUSK_STORAGE_ROOT="$BATS_FILE_TMPDIR/storage"
 	export HUSK_RUN_ROOT="$BATS_FILE_TMPDIR/run"
+	# husk turns ip_forward on with a bridge: put back as it was after the file
+	IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || true)
+	export IP_FORWARD
+}
+
+# engine_net_remove: as root, this root's networks removed (a bridge
+# network is the default: its containers have left their endpoints), the
+# default one's bridge and chains by hand (`bridge` is never removed by
+# husk); only this root's, never husk0 nor the table while another root's
+# chains are in it.
+engine_net_remove() {
+	local n br c
+	# a private root only: never the system's networks
+	[ "$(id -u)" = 0 ] && [ -n "${HUSK_STORAGE_ROOT:-}" ] && [ -n "${HUSK_RUN_ROOT:-}" ] || return 0
+	for n in $("$HUSK_ENGINE" network ls 2>/dev/null | awk 'NR > 1 {print $2}'); do
+		[ "$n" = bridge ] || timeout 20 "$HUSK_ENGINE" network rm "$n" >/dev/null 2>&1 || true
+	done
+	br=$(jq -r '.Options["com.docker.network.bridge.name"] // empty' \
+		"$HUSK_STORAGE_ROOT/networks/bridge.json" 2>/dev/null || true)
+	[ -n "$br" ] && [ "$br" != husk0 ] || return 0
+	ip link del "$br" 2>/dev/null || true
+	for c in pre out post fwd in; do
+		nft list chain ip husk "$br-$c" >/dev/null 2>&1 &&
+			{ nft "flush chain ip husk $br-$c; delete chain ip husk $br-$c" 2>/dev/null || true; }
+	done
+	# the table once it has no chain (as husk itself does)
+	nft list table ip husk 2>/dev/null | grep -q 'chain ' ||
+		nft delete table ip husk 2>/dev/null || true
+}
+
+# engine_teardown_file: the networks of the file's root removed, ip_forward
+# as it was before the file.
+engine_teardown_file() {
+	[ "$(id -u)" = 0 ] || return 0
+	engine_net_remove
+	[ -z "${IP_FORWARD:-}" ] || echo "$IP_FORWARD" >/proc/sys/net/ipv4/ip_forward
+	return 0
 }
 
 # hk ARGS...: the engine, bounded in time so that a hang fails the test.

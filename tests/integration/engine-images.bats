@@ -9,11 +9,14 @@ bats_require_minimum_version 1.5.0
 load engine-helpers
 
 setup_file() { engine_setup_file; }
+teardown_file() { engine_teardown_file; }
 
 setup() { skip_unless_root; }
 
 teardown() {
 	[ "$(id -u)" = 0 ] || return 0
+	# a fresh store's default network is its own
+	[ "$HUSK_STORAGE_ROOT" = "$BATS_FILE_TMPDIR/storage" ] || engine_net_remove
 	nothing_left
 }
 

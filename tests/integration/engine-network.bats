@@ -18,15 +18,9 @@ UDP_ECHO=$REPO/build/tests/integration/tools/udp-echo
 setup_file() {
 	engine_setup_file
 	export NS=hknt$$ NSV=hkntv$$
-	# husk turns ip_forward on: put back as it was after the file
-	IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || true)
-	export IP_FORWARD
 }
 
-teardown_file() {
-	[ "$(id -u)" = 0 ] && [ -n "${IP_FORWARD:-}" ] || return 0
-	echo "$IP_FORWARD" >/proc/sys/net/ipv4/ip_forward
-}
+teardown_file() { engine_teardown_file; }
 
 setup() {
 	skip_unless_root
@@ -37,9 +31,11 @@ setup() {
 
 teardown() {
 	[ "$(id -u)" = 0 ] || return 0
-	local ids n bridges
+	local ids n bridges f
 	[ -z "${BG_PID:-}" ] || { kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null || true; }
 	rootless_user_remove
+	for f in ${HELD:-}; do umount "$f" 2>/dev/null || true; done
+	HELD=
 	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
 	echo "$ids" >>"$BATS_FILE_TMPDIR/ids"
 	bridges=$(own_bridges)
@@ -63,13 +59,20 @@ own_bridges() {
 	done
 }
 
-# No veth of this file's containers (hkv<id:9><slot>).
-no_veth_left() {
-	local id left=
+# The veths of this file's containers (hkv<id:9><slot>).
+our_veths() {
+	local id
 	for id in $(sort -u "$BATS_FILE_TMPDIR/ids" 2>/dev/null); do
-		left+=$(ip -o link show | grep -oE "hkv${id:0:9}[0-9]+" || true)
+		ip -o link show | grep -oE "hkv${id:0:9}[0-9]+" || true
 	done
-	[ -z "$left" ] || { echo "veths left: $left"; return 1; }
+}
+no_veth() { [ -z "$(our_veths)" ]; }
+
+# No veth of this file's containers: an exited container's goes with its
+# netns, which the kernel removes a moment after (not husk: that would
+# wait for it).
+no_veth_left() {
+	wait_for 5 no_veth || { echo "veths left: $(our_veths)"; return 1; }
 }
 
 # net_nothing_left BRIDGE...: none of BRIDGES (the removed networks') nor
@@ -96,10 +99,12 @@ no_ports_left() {
 			echo "DNAT left on $b"
 			return 1
 		fi
-		[ -z "$(ip -o link show master "$b" 2>/dev/null)" ] || { echo "ports left on $b"; return 1; }
+		wait_for 5 no_port_on "$b" || { echo "ports left on $b"; return 1; }
 	done
 	no_veth_left
 }
+
+no_port_on() { [ -z "$(ip -o link show master "$1" 2>/dev/null)" ]; }
 
 ip_of() { hk inspect "$1" | jq -r ".[0].NetworkSettings.Networks[\"${2:-}\"].IPAddress // .[0].NetworkSettings.IPAddress"; }
 
@@ -246,7 +251,7 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 }
 
 @test "network: none, host and container: modes" {
-	run hk run --rm busybox cat /proc/net/dev
+	run hk run --rm --network none busybox cat /proc/net/dev
 	[[ "$output" == *"lo:"* ]]
 	[[ "$output" != *"eth0:"* ]]
 	run hk run --rm --network host busybox cat /proc/net/dev
@@ -272,6 +277,14 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	[ "$(ip -o link show | wc -l)" -eq "$links" ]
 	run hk exec nn cat /proc/net/dev
 	[[ "$output" != *"eth"* ]]
+	# cw keeps web's netns: web's veth goes with web all the same
+	local br
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	[ -n "$(ip -o link show master "$br")" ]
+	hk rm -f web
+	[ -z "$(ip -o link show master "$br")" ]
+	run hk exec cw cat /proc/net/dev
+	[ "$status" -eq 0 ] && [[ "$output" != *"eth0"* ]]
 	run hk run --rm -p 80 --network none busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == "husk: "*"bridge network"* ]]
@@ -324,6 +337,41 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	[ "$(ip_of again)" = "$old" ]
 	hk rm -f $(hk ps -aq)
 	no_ports_left
+}
+
+# hold_netns NAME FILE: the netns of container NAME bound on FILE (it
+# outlives the container); unbound in teardown.
+hold_netns() {
+	touch "$2"
+	mount --bind "/proc/$(hk inspect "$1" | jq -r '.[0].State.Pid')/ns/net" "$2"
+	HELD+=" $2"
+}
+
+@test "network: a container's netns kept by something else: its veth is removed before its address is handed out again, or by prune" {
+	hk network create --subnet 10.90.1.0/24 n1
+	local br old
+	br=$(hk network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	hk run -d --name a --network n1 busybox sleep 1000
+	old=$(ip_of a)
+	hold_netns a "$BATS_TEST_TMPDIR/ns-a"
+	hk rm -f a
+	# its host end lives on with the netns, with the address in it
+	[ "$(ip -o link show master "$br" | wc -l)" -eq 1 ]
+	nsenter --net="$BATS_TEST_TMPDIR/ns-a" ip -4 -o addr show eth0 | grep -q "inet $old/"
+	# the next start on n1 takes the address back: the old end is gone
+	# first, else the address would be on the bridge twice
+	web n1 b
+	[ "$(ip_of b)" = "$old" ]
+	[ "$(ip -o link show master "$br" | wc -l)" -eq 1 ]
+	run nsenter --net="$BATS_TEST_TMPDIR/ns-a" ip -o link show eth0
+	[ "$status" -ne 0 ]
+	wait_for 5 fetch "http://$old/"
+	# prune removes such an end too
+	hold_netns b "$BATS_TEST_TMPDIR/ns-b"
+	hk rm -f b
+	[ "$(ip -o link show master "$br" | wc -l)" -eq 1 ]
+	hk system prune -f >/dev/null
+	[ "$(ip -o link show master "$br" | wc -l)" -eq 0 ]
 }
 
 @test "network: bad subnet, overlapping subnet, port in use, bad -p: a one-line error, nothing left" {
@@ -443,13 +491,16 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 @test "network: husk killed in the middle of the network set-up leaves nothing after rm -f and system prune" {
 	command -v strace >/dev/null || skip "strace not installed"
 	hk network create --subnet 10.90.1.0/24 n1
+	hk run --rm --network n1 busybox true # its bridge made
 	local when
-	for when in 5 7 9; do
-		# the netlink requests of the monitor-to-be: killed after the veth
-		# is made (5: its creation, 7: on the bridge, 9: its address)
+	for when in 11 13 15; do
+		# the netlink requests of the monitor-to-be (1-2: the sweep of -p's
+		# reclaim, 3-6: the bridge and its chains checked, 7-10: the sweep,
+		# a leftover and the MTU): killed as the veth is made (11), as it is
+		# put on the bridge (13), at its first request in the netns (15)
 		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 			run strace -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=$when \
-			"$HUSK_ENGINE" run -d --name k$when --network n1 -p 1808$when:80 busybox sleep 100
+			"$HUSK_ENGINE" run -d --name k$when --network n1 -p 181$when:80 busybox sleep 100
 		[ "$status" -ne 0 ]
 		ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
 		hk rm -f k$when
@@ -457,7 +508,7 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	done
 	# once more, cleaned by prune alone
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-		run strace -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=7 \
+		run strace -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=13 \
 		"$HUSK_ENGINE" run -d --network n1 -p 18089:80 busybox sleep 100
 	ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
 	hk system prune -f

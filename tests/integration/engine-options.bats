@@ -7,15 +7,14 @@
 # per file (HUSK_STORAGE_ROOT, HUSK_RUN_ROOT), as engine.bats.
 load helpers
 load tools/host-cgroups
+load engine-helpers
 bats_require_minimum_version 1.5.0
 
 HUSK_ENGINE=${HUSK_ENGINE:-$REPO/build/src/engine/husk}
 MKIMAGE=${MKIMAGE:-$REPO/build/tests/integration/tools/store-mkimage}
 
-setup_file() {
-	export HUSK_STORAGE_ROOT="$BATS_FILE_TMPDIR/storage"
-	export HUSK_RUN_ROOT="$BATS_FILE_TMPDIR/run"
-}
+setup_file() { engine_setup_file; }
+teardown_file() { engine_teardown_file; }
 
 setup() { skip_unless_root; }
 
@@ -374,7 +373,8 @@ cg_read='f() { if [ -e /sys/fs/cgroup/$2 ]; then cat /sys/fs/cgroup/$2; else cat
 }
 
 @test "options: /etc/hosts, /etc/hostname, /etc/resolv.conf; --add-host, --dns" {
-	run hk run --rm -h box --add-host db:192.0.2.7 busybox sh -c \
+	# (on a bridge network, its names follow: engine-network.bats)
+	run hk run --rm --network none -h box --add-host db:192.0.2.7 busybox sh -c \
 		'cat /etc/hosts; echo; cat /etc/hostname; grep -cE " /etc/(hosts|hostname|resolv.conf) " /proc/self/mountinfo'
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "127.0.0.1	localhost" ]

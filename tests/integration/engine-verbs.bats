@@ -9,6 +9,7 @@ bats_require_minimum_version 1.5.0
 load engine-helpers
 
 setup_file() { engine_setup_file; }
+teardown_file() { engine_teardown_file; }
 
 setup() { skip_unless_root; }
 

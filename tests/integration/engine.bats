@@ -9,11 +9,14 @@ bats_require_minimum_version 1.5.0
 load engine-helpers
 
 setup_file() { engine_setup_file; }
+teardown_file() { engine_teardown_file; }
 
 setup() { skip_unless_root; }
 
 teardown() {
 	[ "$(id -u)" = 0 ] || return 0
+	# a fresh store's default network is its own
+	[ "$HUSK_STORAGE_ROOT" = "$BATS_FILE_TMPDIR/storage" ] || engine_net_remove
 	nothing_left
 }
 
@@ -193,11 +196,19 @@ teardown() {
 	[ "${lines[3]}" = 0 ]
 }
 
-@test "engine: network none: an empty network namespace of its own" {
-	run hk run --rm busybox sh -c 'ls /sys/class/net; readlink /proc/self/ns/net'
+@test "engine: network none: an empty network namespace of its own; the default, as root: the bridge network" {
+	run hk run --rm --network none busybox sh -c 'ls /sys/class/net; readlink /proc/self/ns/net'
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = lo ]
 	[ "${lines[1]}" != "$(readlink /proc/self/ns/net)" ]
+	run hk run --rm busybox sh -c 'ls /sys/class/net; ip -4 -o addr show eth0'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = eth0 ] && [ "${lines[1]}" = lo ]
+	[[ "${lines[2]}" == *"inet 10.89."* ]]
+	local id
+	id=$(hk create busybox true)
+	[ "$(hk inspect "$id" | jq -r '.[0].HostConfig.NetworkMode')" = bridge ]
+	hk rm "$id"
 }
 
 @test "engine: the rootfs is writable and the image stays as it was" {
