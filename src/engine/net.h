@@ -130,22 +130,40 @@ int net_detach_live(const struct engine *e, const struct ctr *c, const char *net
  * removed (net_container_down does). */
 int net_netns_make(const struct engine *e, const char *id, char **ret, husk_error **err);
 void net_netns_remove(const struct engine *e, const char *id);
+/* <run_root>/net/ns/<id> */
+char *net_netns_path(const struct engine *e, const char *id);
+/* Under the lock: the netns files that no endpoint owns, removed. */
+void net_netns_orphans_remove(const struct engine *e);
 /* Its fd, when there is one (-1: none). */
 int net_netns_open(const struct engine *e, const char *id);
 
 /* Rootless (net_pasta.c): pasta in the netns nsfd, with the published
- * ports, recorded in ep; and ended. */
+ * ports, recorded in ep; and ended (by its recorded pid and start time),
+ * what slirp4netns leaves removed. */
 int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
 		 husk_error **err);
-void net_pasta_down(json_t *ep);
+void net_pasta_down(const struct engine *e, const char *id, json_t *ep);
+/* The helper (pasta, slirp4netns) of the container id whose endpoint is
+ * ep: its pid and start time saved in ep right after its fork. */
+struct net_helper {
+	const struct engine *e;
+	const char *id;
+	json_t *ep;
+};
+int net_helper_record(const struct net_helper *h, pid_t pid, husk_error **err);
 /* In a child about to exec pasta or slirp4netns: stdio on /dev/null, no
  * signal blocked or ignored, a session of its own. */
 void net_child_reset(void);
 /* The fallback when there is no pasta (net_slirp.c): slirp4netns started
  * for the netns nsfd, the ports forwarded; its pid in *ret (also when a
  * port failed: the caller ends it). */
-int net_slirp_start(const struct engine *e, const struct ctr *c, int nsfd,
-		    const struct net_port *ports, size_t n_ports, pid_t *ret, husk_error **err);
+int net_slirp_start(const struct net_helper *h, int nsfd, const struct net_port *ports,
+		    size_t n_ports, pid_t *ret, husk_error **err);
+/* Its API socket removed; its exit pipe closed when we hold it. */
+void net_slirp_forget(const struct engine *e, const char *id, json_t *ep);
+/* Under the lock: the container's endpoint undone and removed (its
+ * helper, veths, ports, hosts lines); not its netns file. */
+void net_teardown_locked(const struct engine *e, const char *id);
 /* Endpoints of containers that no longer run, removed. */
 int net_reclaim(const struct engine *e, husk_error **err);
 /* inspect's NetworkSettings: Networks, IPAddress, Gateway, Ports. */

@@ -158,8 +158,7 @@ static void networks_nft_refresh(const struct engine *e, json_t *nets)
 	}
 }
 
-/* Under the lock: its veths, endpoint file, port rules, hosts lines. */
-static void teardown_locked(const struct engine *e, const char *id)
+void net_teardown_locked(const struct engine *e, const char *id)
 {
 	cleanup_json json_t *ep = net_endpoint_load(e, id);
 	cleanup_json json_t *ported = json_object();
@@ -170,7 +169,7 @@ static void teardown_locked(const struct engine *e, const char *id)
 
 	if (ep == NULL)
 		return;
-	net_pasta_down(ep);
+	net_pasta_down(e, id, ep);
 	if (nl_open(&n, NULL) == 0)
 		json_object_foreach (json_object_get(ep, "Networks"), name, att)
 			nl_link_del(n, json_string_value(json_object_get(att, "Veth")) ?: "", NULL);
@@ -208,9 +207,12 @@ static void reclaim_locked(const struct engine *e)
 		cleanup_json json_t *ep = net_endpoint_load(e, ids[i]);
 		if (ep == NULL)
 			net_endpoint_remove(e, ids[i]); /* unreadable: nothing to go by */
-		else if (endpoint_stale(ep))
-			teardown_locked(e, ids[i]);
+		else if (endpoint_stale(ep)) {
+			net_teardown_locked(e, ids[i]);
+			net_netns_remove(e, ids[i]); /* rootless: its netns file */
+		}
 	}
+	net_netns_orphans_remove(e);
 }
 
 int net_reclaim(const struct engine *e, husk_error **err)
@@ -236,7 +238,7 @@ void net_container_down(const struct engine *e, const char *id)
 		return;
 	lock = net_lock(e, NULL);
 	if (lock >= 0)
-		teardown_locked(e, id);
+		net_teardown_locked(e, id);
 }
 
 /* ---- setup ---- */
@@ -446,9 +448,9 @@ int net_container_up(const struct engine *e, const struct ctr *c, pid_t pid, hus
 	if (lock < 0)
 		return -1;
 	reclaim_locked(e);
-	teardown_locked(e, c->id); /* a run of it before that left its own */
+	net_teardown_locked(e, c->id); /* a run of it before that left its own */
 	if (up_locked(e, c, pid, nets, err) < 0) {
-		teardown_locked(e, c->id);
+		net_teardown_locked(e, c->id);
 		return husk_error_wrap(err, "network");
 	}
 	return 0;
