@@ -292,6 +292,22 @@ static int configure_inside(int nsfd, const char *ifname, struct in_addr ip, int
 	return gw ? nl_route_default(n, *gw, err) : 0;
 }
 
+/* Hairpin mode only where br_netfilter passes the bridged frames through
+ * the ip hooks (bridge-nf-call-iptables 1): there a container's packet to a
+ * published port of its own bridge is DNATed back out of the port it came
+ * in on. Without it the packet is routed by the host (no hairpin needed)
+ * and hairpin mode would only reflect the port's own broadcasts and
+ * multicasts back to it, which makes IPv6 duplicate address detection
+ * fail. Docker's userland-proxy-less hairpin needs br_netfilter as well. */
+static bool bridge_nf_on(void)
+{
+	cleanup_close int fd =
+	    open("/proc/sys/net/bridge/bridge-nf-call-iptables", O_RDONLY | O_CLOEXEC);
+	char c = 0;
+
+	return fd >= 0 && read(fd, &c, 1) == 1 && c == '1';
+}
+
 static int veth_plug(const char *veth, const char *ifname, int nsfd, const struct net_def *d,
 		     husk_error **err)
 {
@@ -315,7 +331,7 @@ static int veth_plug(const char *veth, const char *ifname, int nsfd, const struc
 		return index < 0 ? -1 : husk_error_fail(err, HUSK_ERR_SYSTEM, "no `%s`", veth);
 	if (nl_link_up(n, index, bridge, NULL, err) < 0)
 		return -1;
-	return nl_port_hairpin(n, index, err);
+	return bridge_nf_on() ? nl_port_hairpin(n, index, err) : 0;
 }
 
 /* eth<N> and its host end hkv<id:9><N>, N the first free slot. */

@@ -39,6 +39,7 @@ teardown() {
 	[ "$(id -u)" = 0 ] || return 0
 	local ids n bridges
 	[ -z "${BG_PID:-}" ] || { kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null || true; }
+	[ -z "${BRNF:-}" ] || echo "$BRNF" >/proc/sys/net/bridge/bridge-nf-call-iptables
 	rootless_user_remove
 	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
 	echo "$ids" >>"$BATS_FILE_TMPDIR/ids"
@@ -427,6 +428,35 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 		>"$HUSK_RUN_ROOT/net/endpoints/$fake.json"
 	hk network rm n1
 	[ ! -e "$HUSK_RUN_ROOT/net/endpoints/$fake.json" ]
+}
+
+# hairpin_of CONTAINER NETWORK: the hairpin mode (0, 1) of its bridge port.
+hairpin_of() {
+	local id
+	id=$(hk inspect "$1" | jq -r '.[0].Id')
+	cat "/sys/class/net/$(jq -r ".Networks.$2.Veth" "$HUSK_RUN_ROOT/net/endpoints/$id.json")/brport/hairpin_mode"
+}
+
+@test "network: with br_netfilter off (bridge-nf-call-iptables 0): names, published ports from the host and through the gateway work; hairpin mode only with it on" {
+	[ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] || skip "no br_netfilter in this kernel"
+	# put back in teardown
+	BRNF=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)
+	echo 0 >/proc/sys/net/bridge/bridge-nf-call-iptables
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 web -p 18093:80
+	wait_for 5 fetch http://127.0.0.1:18093/
+	fetch http://10.90.1.1:18093/ | grep -q 'hi from'
+	[ "$(hairpin_of web n1)" = 0 ]
+	# by name, and a published port through the gateway (routed by the
+	# host, masqueraded: no hairpin needed), also by the server itself
+	run hk run --rm --network n1 busybox sh -c 'timeout 3 wget -qO- http://web/ && timeout 3 wget -qO- http://10.90.1.1:18093/'
+	[ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == "hi from"* ]] && [[ "${lines[1]}" == "hi from"* ]]
+	run hk exec web timeout 3 wget -qO- http://10.90.1.1:18093/
+	[[ "$output" == "hi from"* ]]
+	echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables
+	web n1 web2
+	[ "$(hairpin_of web2 n1)" = 1 ]
 }
 
 @test "network: a subnet is picked past the host's routes (the default network's too)" {
