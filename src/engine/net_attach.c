@@ -143,6 +143,26 @@ static void hosts_refresh_around(const struct engine *e, const char *id, json_t 
 
 /* ---- teardown ---- */
 
+/* Whether name is a host end slot_pick gives container id: the only links
+ * a teardown deletes, whatever an endpoint file (a tampered one) names. */
+static bool veth_of(const char *id, const char *name)
+{
+	char prefix[16];
+
+	snprintf(prefix, sizeof(prefix), "hkv%.11s", id);
+	return name && strlen(id) >= 11 && strncmp(name, prefix, strlen(prefix)) == 0 &&
+	       strlen(name) == strlen(prefix) + 1 && name[strlen(prefix)] >= '0' &&
+	       name[strlen(prefix)] <= '9';
+}
+
+static void veth_delete(struct nl *n, const char *id, json_t *att)
+{
+	const char *veth = json_string_value(json_object_get(att, "Veth"));
+
+	if (veth_of(id, veth))
+		nl_link_del(n, veth, NULL);
+}
+
 static void networks_nft_refresh(const struct engine *e, json_t *nets)
 {
 	const char *name;
@@ -172,7 +192,7 @@ void net_teardown_locked(const struct engine *e, const char *id)
 	net_pasta_down(e, id, ep);
 	if (nl_open(&n, NULL) == 0)
 		json_object_foreach (json_object_get(ep, "Networks"), name, att)
-			nl_link_del(n, json_string_value(json_object_get(att, "Veth")) ?: "", NULL);
+			veth_delete(n, id, att);
 	json_array_foreach (json_object_get(ep, "Ports"), i, p)
 		json_object_set_new(ported, json_string_value(json_object_get(p, "Network")) ?: "",
 				    json_true());
@@ -334,7 +354,8 @@ static int veth_plug(const char *veth, const char *ifname, int nsfd, const struc
 	return bridge_nf_on() ? nl_port_hairpin(n, index, err) : 0;
 }
 
-/* eth<N> and its host end hkv<id:9><N>, N the first free slot. */
+/* eth<N> and its host end hkv<id:11><N> (15 characters, IFNAMSIZ - 1), N
+ * the first free slot. */
 static int slot_pick(json_t *ep, const char *id, char ifname[16], char veth[16], husk_error **err)
 {
 	for (int s = 0; s < 10; s++) {
@@ -347,7 +368,7 @@ static int slot_pick(json_t *ep, const char *id, char ifname[16], char veth[16],
 				   ifname) == 0)
 				used = true;
 		if (!used) {
-			snprintf(veth, 16, "hkv%.9s%d", id, s);
+			snprintf(veth, 16, "hkv%.11s%d", id, s);
 			return 0;
 		}
 	}
@@ -481,7 +502,7 @@ static void detach_locked(const struct engine *e, const char *id, json_t *ep, co
 	bool ported = false;
 
 	if (att && nl_open(&n, NULL) == 0)
-		nl_link_del(n, json_string_value(json_object_get(att, "Veth")) ?: "", NULL);
+		veth_delete(n, id, att);
 	for (size_t i = json_array_size(ports); i-- > 0;)
 		if (strcmp(json_string_value(json_object_get(json_array_get(ports, i), "Network"))
 			       ?: "",

@@ -64,11 +64,11 @@ own_bridges() {
 	done
 }
 
-# No veth of this file's containers (hkv<id:9><slot>).
+# No veth of this file's containers (hkv<id:11><slot>).
 no_veth_left() {
 	local id left=
 	for id in $(sort -u "$BATS_FILE_TMPDIR/ids" 2>/dev/null); do
-		left+=$(ip -o link show | grep -oE "hkv${id:0:9}[0-9]+" || true)
+		left+=$(ip -o link show | grep -oE "hkv${id:0:11}[0-9]" || true)
 	done
 	[ -z "$left" ] || { echo "veths left: $left"; return 1; }
 }
@@ -428,6 +428,29 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 		>"$HUSK_RUN_ROOT/net/endpoints/$fake.json"
 	hk network rm n1
 	[ ! -e "$HUSK_RUN_ROOT/net/endpoints/$fake.json" ]
+}
+
+@test "network: a veth is hkv, 11 characters of the id and the slot; a link an endpoint file names that is not its own is never deleted" {
+	hk network create --subnet 10.90.1.0/24 n1
+	hk network create --subnet 10.90.2.0/24 n2
+	hk run -d --name t --network n1 busybox sleep 1000
+	hk network connect n2 t
+	local id ep
+	id=$(hk inspect t | jq -r '.[0].Id')
+	ep=$HUSK_RUN_ROOT/net/endpoints/$id.json
+	[ "$(jq -r '.Networks.n1.Veth' "$ep")" = "hkv${id:0:11}0" ]
+	[ "$(jq -r '.Networks.n2.Veth' "$ep")" = "hkv${id:0:11}1" ]
+	ip link show "hkv${id:0:11}1" >/dev/null
+	# a tampered endpoint file names a link of someone else's
+	ip link add "$NSV" type bridge
+	jq --arg v "$NSV" '.Networks.n2.Veth = $v' "$ep" >"$ep.new"
+	mv "$ep.new" "$ep"
+	hk network disconnect n2 t
+	ip link show "$NSV" >/dev/null
+	jq --arg v "$NSV" '.Networks.n1.Veth = $v' "$ep" >"$ep.new"
+	mv "$ep.new" "$ep"
+	hk rm -f t
+	ip link show "$NSV" >/dev/null
 }
 
 # hairpin_of CONTAINER NETWORK: the hairpin mode (0, 1) of its bridge port.
