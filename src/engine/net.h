@@ -60,6 +60,9 @@ int net_def_new(const struct engine *e, const char *name, const char *subnet, co
 		bool internal, struct net_def *ret, husk_error **err);
 /* The definition of the default network, made when missing. */
 int net_default_ensure(const struct engine *e, husk_error **err);
+/* A link name: 1 to 15 of [A-Za-z0-9_.-] (what the kernel and nft's
+ * quoting take). */
+bool net_ifname_valid(const char *name);
 /* "10.89.0.0/24" */
 int net_parse_cidr(const char *s, struct in_addr *ret_net, int *ret_prefix, husk_error **err);
 json_t *net_def_json(const struct net_def *d);

@@ -40,6 +40,7 @@ teardown() {
 	local ids n bridges
 	[ -z "${BG_PID:-}" ] || { kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null || true; }
 	[ -z "${BRNF:-}" ] || echo "$BRNF" >/proc/sys/net/bridge/bridge-nf-call-iptables
+	nft delete table ip "hkinj$$" 2>/dev/null || true
 	rootless_user_remove
 	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
 	echo "$ids" >>"$BATS_FILE_TMPDIR/ids"
@@ -451,6 +452,33 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	mv "$ep.new" "$ep"
 	hk rm -f t
 	ip link show "$NSV" >/dev/null
+}
+
+@test "network: a tampered bridge name or HostIp adds no nftables rule of its own" {
+	hk network create --subnet 10.90.1.0/24 n1
+	web n1 web -p 18094:80
+	wait_for 5 fetch http://127.0.0.1:18094/
+	local id ep def
+	id=$(hk inspect web | jq -r '.[0].Id')
+	ep=$HUSK_RUN_ROOT/net/endpoints/$id.json
+	jq --arg ip $'127.0.0.1 tcp dport 1 accept\nadd table ip hkinj'$$$'\n#' '.Ports[0].HostIp = $ip' "$ep" >"$ep.new"
+	mv "$ep.new" "$ep"
+	hk network reload
+	run ! nft list table ip "hkinj$$"
+	# that port's rules are left out, not broken: the others stand
+	run ! fetch http://127.0.0.1:18094/
+	hk rm -f web
+	def=$HUSK_STORAGE_ROOT/networks/n1.json
+	jq --arg b $'x\nadd table ip hkinj'$$ '.Options["com.docker.network.bridge.name"] = $b' "$def" >"$def.new"
+	cp "$def" "$BATS_TEST_TMPDIR/n1.json"
+	mv "$def.new" "$def"
+	run hk run --rm --network n1 busybox true
+	one_line_125
+	[[ "$output" == *"broken network definition"* ]]
+	run hk network reload
+	[ "$status" -eq 125 ]
+	run ! nft list table ip "hkinj$$"
+	cp "$BATS_TEST_TMPDIR/n1.json" "$def"
 }
 
 # hairpin_of CONTAINER NETWORK: the hairpin mode (0, 1) of its bridge port.
