@@ -71,6 +71,10 @@ int net_connect(const struct engine *e, const struct ctr *c, const char *net, pi
 {
 	struct net_def d = {0};
 
+	if (e->rt.rootless)
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "network connect: rootless, a container has the default "
+				       "network (pasta) alone: no bridge network can be connected");
 	if (!net_ctr_has_own_netns(c))
 		return husk_error_fail(err, HUSK_ERR_INVALID,
 				       "container %s has no network of its own (--network %s)",
@@ -237,6 +241,11 @@ int net_network_remove(const struct engine *e, const char *name, husk_error **er
 	struct net_def d = {0};
 	int r;
 
+	/* Docker's words: the default network stays (its bridge is shared
+	 * by every container run without --network) */
+	if (strcmp(name, NET_DEFAULT) == 0)
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "%s is a pre-defined network and cannot be removed", name);
 	/* a killed container's endpoint is no user */
 	if (net_reclaim(e, err) < 0)
 		return -1;

@@ -17,7 +17,7 @@ static const char network_usage[] =
     "  create [--subnet CIDR] [--gateway IP] [--internal] NAME\n"
     "  ls [-q]                      list the networks\n"
     "  inspect NAME...              the networks as JSON\n"
-    "  rm NAME...                   remove networks no running container uses\n"
+    "  rm NAME...                   remove networks no running container uses (not bridge)\n"
     "  prune [-f]                   remove the unused networks (but bridge)\n"
     "  connect NETWORK CONTAINER    attach a container (a running one at once)\n"
     "  disconnect NETWORK CONTAINER\n"

@@ -130,3 +130,19 @@ rootless_user_remove() {
 	RL_USER=
 	return 0
 }
+
+# default_network_remove: the default network of this file's roots, which
+# `network rm` refuses (as Docker does): its bridge (only when marked as
+# this network's), its chains, its definition; the table once empty.
+default_network_remove() {
+	local def=$HUSK_STORAGE_ROOT/networks/bridge.json br id c
+	[ -e "$def" ] || return 0
+	br=$(jq -r '.Options["com.docker.network.bridge.name"]' "$def")
+	id=$(jq -r .Id "$def")
+	if ip -d link show "$br" 2>/dev/null | grep -q "alias husk network $id"; then
+		ip link del "$br"
+	fi
+	for c in pre out post fwd in; do nft delete chain ip husk "$br-$c" 2>/dev/null || true; done
+	nft list table ip husk 2>/dev/null | grep -q 'chain ' || nft delete table ip husk 2>/dev/null || true
+	rm -f "$def"
+}

@@ -49,6 +49,7 @@ teardown() {
 	for n in $("$HUSK_ENGINE" network ls 2>/dev/null | awk 'NR > 1 {print $2}'); do
 		timeout 20 "$HUSK_ENGINE" network rm "$n" >/dev/null 2>&1 || true
 	done
+	default_network_remove
 	ip netns del "$NS" 2>/dev/null || true
 	ip link del "$NSV" 2>/dev/null || true
 	nothing_left
@@ -140,6 +141,11 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	[[ "$br" =~ ^husk[0-9a-f]{8}$ ]]
 	ip -o link show "$br" | grep -q 'mtu 1500'
 	ip -d link show "$br" | grep -q "alias husk network $(hk network inspect bridge | jq -r '.[0].Id')"
+	# the default network stays, as Docker's
+	run hk network rm bridge
+	one_line_125
+	[ "$output" = "husk: bridge is a pre-defined network and cannot be removed" ]
+	ip link show "$br" >/dev/null
 	# the container's veth went as it exited
 	no_ports_left
 	hk network create --subnet 10.90.1.0/24 n1
@@ -571,6 +577,9 @@ make_user() {
 	pgrep -u "$RL_USER" -f -- --config-net >/dev/null
 	run as_user network create mine
 	[ "$status" -eq 125 ] && [[ "$output" == *"rootless"* ]]
+	run as_user network connect bridge web
+	one_line_125
+	[[ "$output" == *"rootless"* ]]
 	as_user rm -f web
 	run ! pgrep -u "$RL_USER" -f -- --config-net
 	run ! fetch http://127.0.0.1:18090/
