@@ -100,6 +100,11 @@ int net_nft_apply(const struct engine *e, const struct net_def *d, bool remove, 
  * husk's set of chains: not). */
 bool net_nft_present(const struct net_def *d);
 
+/* conntrack (net_conntrack.c): the entries of host_port/proto DNATed to
+ * backend (a container's address) deleted. */
+int net_conntrack_forget(const char *proto, int host_port, const char *backend,
+			 husk_error **err);
+
 /* The bridge (net_bridge.c): made with its address, up, with
  * route_localnet, and its chains, when missing; ip_forward on. */
 int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_error **err);

@@ -178,10 +178,30 @@ static void networks_nft_refresh(const struct engine *e, json_t *nets)
 	}
 }
 
+/* After their rules are gone: the UDP flows to ports (of net, NULL: any)
+ * forgotten, so that a client that keeps sending reaches the next
+ * container published there (net_conntrack.c). */
+static void conntrack_forget_ports(json_t *ports, const char *net)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach (ports, i, p) {
+		const char *to = json_string_value(json_object_get(p, "IPAddress"));
+		if (to &&
+		    strcmp(json_string_value(json_object_get(p, "Proto")) ?: "", "udp") == 0 &&
+		    (net == NULL ||
+		     strcmp(json_string_value(json_object_get(p, "Network")) ?: "", net) == 0))
+			net_conntrack_forget(
+			    "udp", (int)json_integer_value(json_object_get(p, "HostPort")), to,
+			    NULL);
+	}
+}
+
 void net_teardown_locked(const struct engine *e, const char *id)
 {
 	cleanup_json json_t *ep = net_endpoint_load(e, id);
-	cleanup_json json_t *ported = json_object();
+	cleanup_json json_t *ported = json_object(), *ports = NULL;
 	cleanup_nl struct nl *n = NULL;
 	const char *name;
 	json_t *att, *p;
@@ -198,6 +218,7 @@ void net_teardown_locked(const struct engine *e, const char *id)
 				    json_true());
 	/* the DNAT rules go before the endpoint: a kill in between leaves
 	 * no rule to an address that is free again */
+	ports = json_incref(json_object_get(ep, "Ports"));
 	json_object_set_new(ep, "Ports", json_array());
 	if (json_object_size(ported) == 0 || net_endpoint_save(e, id, ep, NULL) == 0) {
 		networks_nft_refresh(e, ported);
@@ -206,6 +227,7 @@ void net_teardown_locked(const struct engine *e, const char *id)
 		net_endpoint_remove(e, id);
 		networks_nft_refresh(e, ported);
 	}
+	conntrack_forget_ports(ports, NULL);
 	hosts_refresh_around(e, id, ep);
 }
 
@@ -498,6 +520,7 @@ static void detach_locked(const struct engine *e, const char *id, json_t *ep, co
 {
 	json_t *att = json_object_get(json_object_get(ep, "Networks"), net);
 	json_t *ports = json_object_get(ep, "Ports");
+	cleanup_json json_t *before = json_deep_copy(ports);
 	cleanup_nl struct nl *n = NULL;
 	bool ported = false;
 
@@ -518,6 +541,7 @@ static void detach_locked(const struct engine *e, const char *id, json_t *ep, co
 	if (ported) {
 		cleanup_json json_t *one = json_pack("{s:b}", net, true);
 		networks_nft_refresh(e, one);
+		conntrack_forget_ports(before, net);
 	}
 }
 

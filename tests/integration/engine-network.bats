@@ -487,6 +487,45 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	cp "$BATS_TEST_TMPDIR/n1.json" "$def"
 }
 
+# udp_server NAME TAG [OPTIONS...]: udp-echo on 5353 in a container of n1,
+# its answers tagged TAG.
+udp_server() {
+	hk run -d --name "$1" --network n1 -v "$UDP_ECHO:/udp-echo:ro" "${@:3}" busybox /udp-echo serve 5353 "$2"
+}
+
+# ct_entry_of HOST_PORT IP: a conntrack entry of HOST_PORT DNATed to IP.
+ct_entry_of() { grep -E "dport=$1 .*src=$2 " /proc/net/nf_conntrack; }
+
+@test "network: a UDP client that keeps sending reaches the next container published on the port (the old conntrack entries are deleted)" {
+	[ -r /proc/net/nf_conntrack ] || skip "no /proc/net/nf_conntrack to look at"
+	hk network create --subnet 10.90.1.0/24 n1
+	udp_server u1 u1 -p 15360:5353/udp
+	local ip1
+	ip1=$(ip_of u1)
+	# one client, one source port all along: one conntrack entry
+	wait_for 5 "$UDP_ECHO" send 127.0.0.1 15360 ping 40123
+	run "$UDP_ECHO" send 127.0.0.1 15360 ping 40123
+	[ "$output" = "FROM 10.90.1.1 ping u1" ]
+	ct_entry_of 15360 "$ip1"
+	hk rm -f u1
+	run ! ct_entry_of 15360 "$ip1"
+	# u1's address taken by another container, u2 on another one
+	hk run -d --name hold --network n1 busybox sleep 1000
+	[ "$(ip_of hold)" = "$ip1" ]
+	udp_server u2 u2 -p 15360:5353/udp
+	wait_for 5 "$UDP_ECHO" send 127.0.0.1 15360 ping 40123
+	run "$UDP_ECHO" send 127.0.0.1 15360 ping 40123
+	[ "$output" = "FROM 10.90.1.1 ping u2" ]
+	# a disconnect from the network of its ports forgets them too
+	local ip2
+	ip2=$(ip_of u2 n1)
+	ct_entry_of 15360 "$ip2"
+	hk network create --subnet 10.90.2.0/24 n2
+	hk network connect n2 u2
+	hk network disconnect n1 u2
+	run ! ct_entry_of 15360 "$ip2"
+}
+
 # hairpin_of CONTAINER NETWORK: the hairpin mode (0, 1) of its bridge port.
 hairpin_of() {
 	local id
