@@ -102,8 +102,7 @@ bool net_nft_present(const struct net_def *d);
 
 /* conntrack (net_conntrack.c): the entries of host_port/proto DNATed to
  * backend (a container's address) deleted. */
-int net_conntrack_forget(const char *proto, int host_port, const char *backend,
-			 husk_error **err);
+int net_conntrack_forget(const char *proto, int host_port, const char *backend, husk_error **err);
 
 /* The bridge (net_bridge.c): made with its address, up, with
  * route_localnet, and its chains, when missing; ip_forward on. */
@@ -172,6 +171,15 @@ void net_slirp_forget(const struct engine *e, const char *id, json_t *ep);
 /* Under the lock: the container's endpoint undone and removed (its
  * helper, veths, ports, hosts lines); not its netns file. */
 void net_teardown_locked(const struct engine *e, const char *id);
+/* `network netns` (net_name.c): the running container's netns bound on
+ * /run/netns/NAME (root only), recorded in its endpoint; removed with
+ * its network (net_name_remove, from the teardown). */
+int net_netns_name(const struct engine *e, const struct ctr *c, const char *name, pid_t pid,
+		   husk_error **err);
+void net_name_remove(json_t *ep);
+/* inspect's SandboxKey: the named file, the rootless netns file, or
+ * /proc/PID/ns/net while it runs (pid > 0); "" otherwise. */
+char *net_sandbox_key(const struct engine *e, const struct ctr *c, json_t *ep, pid_t pid);
 /* Endpoints of containers that no longer run, removed. */
 int net_reclaim(const struct engine *e, husk_error **err);
 /* inspect's NetworkSettings: Networks, IPAddress, Gateway, Ports. */

@@ -209,6 +209,7 @@ void net_teardown_locked(const struct engine *e, const char *id)
 
 	if (ep == NULL)
 		return;
+	net_name_remove(ep);
 	net_pasta_down(e, id, ep);
 	if (nl_open(&n, NULL) == 0)
 		json_object_foreach (json_object_get(ep, "Networks"), name, att)

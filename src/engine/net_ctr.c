@@ -140,11 +140,16 @@ json_t *net_settings_json(const struct engine *e, const struct ctr *c)
 	    json_pack("{s:s, s:s, s:i, s:o, s:o}", "IPAddress", "", "Gateway", "", "IPPrefixLen", 0,
 		      "Ports", ports_json(ep, c), "Networks", json_object());
 	json_t *nets = json_object_get(s, "Networks"), *att;
+	pid_t pid = ctr_status_now(c, NULL) == CTR_RUNNING ? c->st.pid : 0;
 	const char *name;
 	bool first = true;
+	char *key;
 
 	if (s == NULL)
 		return NULL;
+	key = net_sandbox_key(e, c, ep, pid);
+	json_object_set_new(s, "SandboxKey", json_string(key ? key : ""));
+	free(key);
 	json_object_foreach (net_ctr_networks(c), name, att) {
 		json_t *live = json_object_get(json_object_get(ep, "Networks"), name);
 		json_t *n = json_pack(

@@ -41,6 +41,8 @@ teardown() {
 	[ -z "${BG_PID:-}" ] || { kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null || true; }
 	[ -z "${BRNF:-}" ] || echo "$BRNF" >/proc/sys/net/bridge/bridge-nf-call-iptables
 	nft delete table ip "hkinj$$" 2>/dev/null || true
+	ip netns del "hkns$$" 2>/dev/null || true
+	ip netns del "hkns2$$" 2>/dev/null || true
 	rootless_user_remove
 	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
 	echo "$ids" >>"$BATS_FILE_TMPDIR/ids"
@@ -487,6 +489,40 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	cp "$BATS_TEST_TMPDIR/n1.json" "$def"
 }
 
+sandbox_key() { hk inspect "$1" | jq -r '.[0].NetworkSettings.SandboxKey'; }
+
+@test "network: network netns names a running container's netns for ip netns until it stops; inspect's SandboxKey" {
+	hk network create --subnet 10.90.1.0/24 n1
+	hk run -d --name nsc --network n1 busybox sleep 1000
+	[ "$(sandbox_key nsc)" = "/proc/$(hk inspect nsc | jq -r '.[0].State.Pid')/ns/net" ]
+	hk network netns nsc "hkns$$"
+	[ "$(sandbox_key nsc)" = "/run/netns/hkns$$" ]
+	run ip netns exec "hkns$$" ip -br addr
+	[[ "$output" == *"eth0"*"10.90.1."* ]] || { echo "$output"; false; }
+	ip netns list | grep -qw "hkns$$"
+	run hk network netns nsc "hkns-other$$"
+	one_line_125
+	[[ "$output" == *"already"* ]]
+	run hk network netns nsc ../x
+	one_line_125
+	[ ! -e /run/netns/hkns-other$$ ]
+	hk rm -f nsc
+	[ ! -e "/run/netns/hkns$$" ]
+	run ! grep -F "/run/netns/hkns$$" /proc/self/mountinfo
+	# named after the container by default; gone as it stops
+	hk run -d --name "hkns2$$" --network n1 busybox sleep 1000
+	hk network netns "hkns2$$"
+	ip netns exec "hkns2$$" ip -br addr | grep -q eth0
+	hk stop -t 0 "hkns2$$"
+	[ ! -e "/run/netns/hkns2$$" ]
+	[ "$(sandbox_key "hkns2$$")" = "" ]
+	run hk network netns "hkns2$$"
+	one_line_125
+	[[ "$output" == *"not running"* ]]
+	run hk network netns nosuch
+	[ "$status" -eq 125 ]
+}
+
 # udp_server NAME TAG [OPTIONS...]: udp-echo on 5353 in a container of n1,
 # its answers tagged TAG.
 udp_server() {
@@ -619,6 +655,11 @@ make_user() {
 	run as_user network connect bridge web
 	one_line_125
 	[[ "$output" == *"rootless"* ]]
+	# the netns husk keeps for it, not nameable in root's /run/netns
+	[ "$(as_user inspect web | jq -r '.[0].NetworkSettings.SandboxKey')" = \
+		"/tmp/husk-engine-$(id -u "$RL_USER")/net/ns/$(as_user inspect web | jq -r '.[0].Id')" ]
+	run as_user network netns web x
+	one_line_125
 	as_user rm -f web
 	run ! pgrep -u "$RL_USER" -f -- --config-net
 	run ! fetch http://127.0.0.1:18090/
