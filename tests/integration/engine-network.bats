@@ -602,29 +602,67 @@ hairpin_of() {
 	[ "$(hk network inspect bridge | jq -r '.[0].IPAM.Config[0].Gateway')" = 10.89.2.1 ]
 }
 
+# kill_plan: from a run on n1 traced whole, "V W": the ordinal of the
+# veth's creation among the netlink requests (sendto) of the monitor-to-be,
+# and that of the reaping of the monitor-to-be among the wait4 calls of the
+# husk in front (strace counts each process's calls apart).
+kill_plan() {
+	# a first run makes what is made once per root (its seccomp cache)
+	hk run --rm --network n1 busybox true
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		strace -f -o "$BATS_TEST_TMPDIR/plan" -e trace=sendto,wait4 \
+		"$HUSK_ENGINE" run -d --name probe --network n1 busybox true >/dev/null
+	hk rm -f probe >/dev/null
+	awk '$2 ~ /^sendto\(/ { n[$1]++ }
+		$2 ~ /^sendto\(/ && /veth/ && !v { v = n[$1]; m = $1 }
+		$2 ~ /^wait4\(/ { w[$1]++ }
+		m && $2 ~ "^wait4\\(" m "," && !wm { wm = w[$1] }
+		END { print v, wm }' "$BATS_TEST_TMPDIR/plan"
+}
+
+# killed_run AT NAME ARGS...: husk run -d killed, its monitor-to-be at its
+# AT-th netlink request and the husk in front as it reaps it (which would
+# undo the start otherwise).
+killed_run() {
+	local at=$1
+	shift
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		run strace -f -o /dev/null -e trace=sendto,wait4 \
+		-e inject=sendto:signal=KILL:when=$at -e inject=wait4:signal=KILL:when=${PLAN[1]} \
+		"$HUSK_ENGINE" run -d "$@" busybox sleep 100
+	[ "$status" -ne 0 ]
+	ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
+}
+
 @test "network: husk killed in the middle of the network set-up leaves nothing after rm -f and system prune" {
 	command -v strace >/dev/null || skip "strace not installed"
 	hk network create --subnet 10.90.1.0/24 n1
-	local when
-	for when in 5 7 9; do
-		# the netlink requests of the monitor-to-be: killed after the veth
-		# is made (5: its creation, 7: on the bridge, 9: its address)
-		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-			run strace -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=$when \
-			"$HUSK_ENGINE" run -d --name k$when --network n1 -p 1808$when:80 busybox sleep 100
-		[ "$status" -ne 0 ]
-		ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
-		hk rm -f k$when
+	local off id
+	PLAN=($(kill_plan))
+	[ "${#PLAN[@]}" -eq 2 ] || { cat "$BATS_TEST_TMPDIR/plan"; false; }
+	for off in 0 1 2; do
+		# killed as the veth is asked for (0), once it is made (1), as it
+		# is put on the bridge (2)
+		killed_run $((PLAN[0] + off)) --name k$off --network n1 -p 1808$off:80
+		# the half-done state (seen before any husk command, which would
+		# heal it): the endpoint file naming the veth (the init died with
+		# its monitor-to-be, and the veth with its netns)
+		id=$(ls "$HUSK_RUN_ROOT/net/endpoints")
+		id=${id%.json}
+		[ -n "$id" ]
+		[ -d "$HUSK_STORAGE_ROOT/containers/$id" ]
+		[ "$(jq -r .Networks.n1.Veth "$HUSK_RUN_ROOT/net/endpoints/$id.json")" = "hkv${id:0:11}0" ]
+		hk rm -f k$off
 		no_ports_left
+		[ -z "$(ls "$HUSK_RUN_ROOT/net/endpoints")" ]
 	done
 	# once more, cleaned by prune alone
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-		run strace -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=7 \
-		"$HUSK_ENGINE" run -d --network n1 -p 18089:80 busybox sleep 100
-	ls "$HUSK_STORAGE_ROOT/containers" >>"$BATS_FILE_TMPDIR/ids"
+	killed_run $((PLAN[0] + 1)) --network n1 -p 18089:80
+	[ -n "$(ls "$HUSK_RUN_ROOT/net/endpoints")" ]
 	hk system prune -f
 	hk rm -f $(hk ps -aq) 2>/dev/null || true
 	no_ports_left
+	[ -z "$(ls "$HUSK_RUN_ROOT/net/endpoints")" ]
 	# and the port and address are free again
 	hk run -d --name after --network n1 -p 18089:80 busybox sleep 100
 	[ "$(ip_of after)" = 10.90.1.2 ]
