@@ -698,6 +698,17 @@ make_user() {
 		"/tmp/husk-engine-$(id -u "$RL_USER")/net/ns/$(as_user inspect web | jq -r '.[0].Id')" ]
 	run as_user network netns web x
 	one_line_125
+	# pasta quits by itself when its own netns file goes (a husk killed
+	# before it could end it), not when another container's does
+	local run=/tmp/husk-engine-$(id -u "$RL_USER") id pid
+	as_user run -d --name other --network bridge busybox sleep 1000
+	id=$(as_user inspect other | jq -r '.[0].Id')
+	pid=$(jq .Pasta "$run/net/endpoints/$id.json")
+	grep -q pasta "/proc/$pid/cmdline"
+	rm "$run/net/ns/$id"
+	wait_for 5 sh -c "! grep -qs pasta /proc/$pid/cmdline"
+	as_user rm -f other
+	[ "$(fetch http://127.0.0.1:18090/)" = rootless-hi ]
 	as_user rm -f web
 	run ! pgrep -u "$RL_USER" -f -- --config-net
 	run ! fetch http://127.0.0.1:18090/
