@@ -535,10 +535,12 @@ static void detach_locked(const struct engine *e, const char *id, json_t *ep, co
 			ported = true;
 		}
 	json_object_del(json_object_get(ep, "Networks"), net);
-	if (json_object_size(json_object_get(ep, "Networks")) == 0)
+	if (json_object_size(json_object_get(ep, "Networks")) == 0) {
+		net_name_remove(ep); /* its record goes */
 		net_endpoint_remove(e, id);
-	else
+	} else {
 		net_endpoint_save(e, id, ep, NULL);
+	}
 	if (ported) {
 		cleanup_json json_t *one = json_pack("{s:b}", net, true);
 		networks_nft_refresh(e, one);

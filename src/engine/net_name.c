@@ -34,11 +34,18 @@ static char *named_path(const char *name)
 	return asprintf(&p, NETNS_RUN_DIR "/%s", name) < 0 ? NULL : p;
 }
 
+/* Only the netns bound there by us (its inode recorded), or the empty
+ * file a kill left before the bind (no mount on it): never what someone
+ * else named so, whatever an endpoint file says. */
 void net_name_remove(json_t *ep)
 {
 	cleanup_free char *path = named_path(json_string_value(json_object_get(ep, "NetnsName")));
+	json_int_t ino = json_integer_value(json_object_get(ep, "NetnsIno"));
+	struct stat st, dir;
 
-	if (path == NULL)
+	if (path == NULL || stat(path, &st) < 0 || stat(NETNS_RUN_DIR, &dir) < 0)
+		return;
+	if (ino ? (json_int_t)st.st_ino != ino : st.st_dev != dir.st_dev)
 		return;
 	umount2(path, MNT_DETACH);
 	unlink(path);
@@ -51,6 +58,7 @@ static int name_locked(const struct engine *e, const char *id, json_t *ep, const
 {
 	cleanup_free char *path = named_path(name);
 	cleanup_close int fd = -1;
+	struct stat st;
 	char src[64];
 
 	if (path == NULL)
@@ -75,14 +83,15 @@ static int name_locked(const struct engine *e, const char *id, json_t *ep, const
 				    : husk_error_set(err, e1, "create `%s`", path);
 	}
 	snprintf(src, sizeof(src), "/proc/%d/ns/net", pid);
-	if (mount(src, path, NULL, MS_BIND, NULL) < 0) {
+	if (mount(src, path, NULL, MS_BIND, NULL) < 0 || stat(path, &st) < 0) {
 		int e1 = errno;
 		net_name_remove(ep);
 		json_object_del(ep, "NetnsName");
 		net_endpoint_save(e, id, ep, NULL);
 		return husk_error_set(err, e1, "bind `%s` on `%s`", src, path);
 	}
-	return 0;
+	json_object_set_new(ep, "NetnsIno", json_integer((json_int_t)st.st_ino));
+	return net_endpoint_save(e, id, ep, err);
 }
 
 int net_netns_name(const struct engine *e, const struct ctr *c, const char *name, pid_t pid,

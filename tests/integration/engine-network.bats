@@ -43,6 +43,7 @@ teardown() {
 	nft delete table ip "hkinj$$" 2>/dev/null || true
 	ip netns del "hkns$$" 2>/dev/null || true
 	ip netns del "hkns2$$" 2>/dev/null || true
+	ip netns del "hkns3$$" 2>/dev/null || true
 	rootless_user_remove
 	ids=$("$HUSK_ENGINE" ps -aq --no-trunc 2>/dev/null || true)
 	echo "$ids" >>"$BATS_FILE_TMPDIR/ids"
@@ -521,6 +522,23 @@ sandbox_key() { hk inspect "$1" | jq -r '.[0].NetworkSettings.SandboxKey'; }
 	[[ "$output" == *"not running"* ]]
 	run hk network netns nosuch
 	[ "$status" -eq 125 ]
+	# a disconnect from its last network takes the name too
+	hk run -d --name nse --network n1 busybox sleep 1000
+	hk network netns nse "hkns$$"
+	hk network disconnect n1 nse
+	[ ! -e "/run/netns/hkns$$" ]
+	# an endpoint file naming someone else's netns never removes it
+	ip netns add "hkns3$$"
+	hk network connect n1 nse
+	hk network netns nse "hkns$$"
+	local id
+	id=$(hk inspect nse | jq -r '.[0].Id')
+	jq --arg n "hkns3$$" '.NetnsName = $n' "$HUSK_RUN_ROOT/net/endpoints/$id.json" >"$BATS_TEST_TMPDIR/ep"
+	mv "$BATS_TEST_TMPDIR/ep" "$HUSK_RUN_ROOT/net/endpoints/$id.json"
+	hk rm -f nse
+	ip netns exec "hkns3$$" true
+	# ours, unrecorded now, is left: removed here
+	ip netns del "hkns$$"
 }
 
 # udp_server NAME TAG [OPTIONS...]: udp-echo on 5353 in a container of n1,
