@@ -587,7 +587,7 @@ hairpin_of() {
 	cat "/sys/class/net/$(jq -r ".Networks.$2.Veth" "$HUSK_RUN_ROOT/net/endpoints/$id.json")/brport/hairpin_mode"
 }
 
-@test "network: with br_netfilter off (bridge-nf-call-iptables 0): names, published ports from the host and through the gateway work; hairpin mode only with it on" {
+@test "network: with br_netfilter off (bridge-nf-call-iptables 0): names, published ports from the host and from another container through the gateway work; hairpin mode only with it on" {
 	[ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] || skip "no br_netfilter in this kernel"
 	# put back in teardown
 	BRNF=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)
@@ -597,13 +597,15 @@ hairpin_of() {
 	wait_for 5 fetch http://127.0.0.1:18093/
 	fetch http://10.90.1.1:18093/ | grep -q 'hi from'
 	[ "$(hairpin_of web n1)" = 0 ]
-	# by name, and a published port through the gateway (routed by the
-	# host, masqueraded: no hairpin needed), also by the server itself
+	# by name, and a published port through the gateway from another
+	# container (routed by the host, masqueraded: no hairpin needed); the
+	# server reaching its own published port is not covered without
+	# br_netfilter (Docker too needs it for that hairpin)
 	run hk run --rm --network n1 busybox sh -c 'timeout 3 wget -qO- http://web/ && timeout 3 wget -qO- http://10.90.1.1:18093/'
-	[ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 2 ]
-	[[ "${lines[0]}" == "hi from"* ]] && [[ "${lines[1]}" == "hi from"* ]]
-	run hk exec web timeout 3 wget -qO- http://10.90.1.1:18093/
-	[[ "$output" == "hi from"* ]]
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == "hi from"* ]]
+	[[ "${lines[1]}" == "hi from"* ]]
 	echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables
 	web n1 web2
 	[ "$(hairpin_of web2 n1)" = 1 ]
