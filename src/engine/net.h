@@ -61,6 +61,9 @@ int net_def_new(const struct engine *e, const char *name, const char *subnet, co
 		bool internal, struct net_def *ret, husk_error **err);
 /* The definition of the default network, made when missing. */
 int net_default_ensure(const struct engine *e, husk_error **err);
+/* A link name: 1 to 15 of [A-Za-z0-9_.-] (what the kernel and nft's
+ * quoting take). */
+bool net_ifname_valid(const char *name);
 /* "10.89.0.0/24" */
 int net_parse_cidr(const char *s, struct in_addr *ret_net, int *ret_prefix, husk_error **err);
 json_t *net_def_json(const struct net_def *d);
@@ -102,6 +105,10 @@ bool net_nft_present(const struct net_def *d);
 int net_nft_chains_present(const char *table, const char *const *names, size_t n, bool *ret,
 			   husk_error **err);
 
+/* conntrack (net_conntrack.c): the entries of host_port/proto DNATed to
+ * backend (a container's address) deleted. */
+int net_conntrack_forget(const char *proto, int host_port, const char *backend, husk_error **err);
+
 /* The bridge (net_bridge.c): made with its address, up, with
  * route_localnet, and its chains, when missing; ip_forward on. */
 int net_bridge_ensure(const struct engine *e, const struct net_def *d, husk_error **err);
@@ -138,22 +145,51 @@ int net_detach_live(const struct engine *e, const struct ctr *c, const char *net
  * removed (net_container_down does). */
 int net_netns_make(const struct engine *e, const char *id, char **ret, husk_error **err);
 void net_netns_remove(const struct engine *e, const char *id);
+/* <run_root>/net/ns/<id> */
+char *net_netns_path(const struct engine *e, const char *id);
+/* Under the lock: the netns files that no endpoint owns, removed. */
+void net_netns_orphans_remove(const struct engine *e);
 /* Its fd, when there is one (-1: none). */
 int net_netns_open(const struct engine *e, const char *id);
 
 /* Rootless (net_pasta.c): pasta in the netns nsfd, with the published
- * ports, recorded in ep; and ended. */
+ * ports, recorded in ep; and ended (by its recorded pid and start time),
+ * what slirp4netns leaves removed. */
 int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
 		 husk_error **err);
-void net_pasta_down(json_t *ep);
+void net_pasta_down(const struct engine *e, const char *id, json_t *ep);
+/* The helper (pasta, slirp4netns) of the container id whose endpoint is
+ * ep: its pid and start time saved in ep right after its fork. */
+struct net_helper {
+	const struct engine *e;
+	const char *id;
+	json_t *ep;
+};
+int net_helper_record(const struct net_helper *h, pid_t pid, husk_error **err);
 /* In a child about to exec pasta or slirp4netns: stdio on /dev/null, no
  * signal blocked or ignored, a session of its own. */
 void net_child_reset(void);
 /* The fallback when there is no pasta (net_slirp.c): slirp4netns started
  * for the netns nsfd, the ports forwarded; its pid in *ret (also when a
  * port failed: the caller ends it). */
-int net_slirp_start(const struct engine *e, const struct ctr *c, int nsfd,
-		    const struct net_port *ports, size_t n_ports, pid_t *ret, husk_error **err);
+int net_slirp_start(const struct net_helper *h, int nsfd, const struct net_port *ports,
+		    size_t n_ports, pid_t *ret, husk_error **err);
+/* Its API socket removed; its exit pipe closed when we hold it. */
+void net_slirp_forget(const struct engine *e, const char *id, json_t *ep);
+/* Under the lock: the container's endpoint undone and removed (its
+ * helper, veths, ports, hosts lines); not its netns file. netns_gone: its
+ * init is dead, so its veths go with its netns unless a container that
+ * joined that netns runs. */
+void net_teardown_locked(const struct engine *e, const char *id, bool netns_gone);
+/* `network netns` (net_name.c): the running container's netns bound on
+ * /run/netns/NAME (root only), recorded in its endpoint; removed with
+ * its network (net_name_remove, from the teardown). */
+int net_netns_name(const struct engine *e, const struct ctr *c, const char *name, pid_t pid,
+		   husk_error **err);
+void net_name_remove(json_t *ep);
+/* inspect's SandboxKey: the named file, the rootless netns file, or
+ * /proc/PID/ns/net while it runs (pid > 0); "" otherwise. */
+char *net_sandbox_key(const struct engine *e, const struct ctr *c, json_t *ep, pid_t pid);
 /* Endpoints of containers that no longer run, removed. */
 int net_reclaim(const struct engine *e, husk_error **err);
 /* inspect's NetworkSettings: Networks, IPAddress, Gateway, Ports. */

@@ -146,6 +146,26 @@ static void hosts_refresh_around(const struct engine *e, const char *id, json_t 
 
 static int ports_sweep(struct nl *n, int bridge, json_t *all, husk_error **err);
 
+/* Whether name is a host end slot_pick gives container id: the only links
+ * a teardown deletes, whatever an endpoint file (a tampered one) names. */
+static bool veth_of(const char *id, const char *name)
+{
+	char prefix[16];
+
+	snprintf(prefix, sizeof(prefix), VETH_PREFIX "%.11s", id);
+	return name && strlen(id) >= 11 && strncmp(name, prefix, strlen(prefix)) == 0 &&
+	       strlen(name) == strlen(prefix) + 1 && name[strlen(prefix)] >= '0' &&
+	       name[strlen(prefix)] <= '9';
+}
+
+static void veth_delete(struct nl *n, const char *id, json_t *att)
+{
+	const char *veth = json_string_value(json_object_get(att, "Veth"));
+
+	if (veth_of(id, veth))
+		nl_link_del(n, veth, NULL);
+}
+
 static void networks_nft_refresh(const struct engine *e, json_t *nets)
 {
 	const char *name;
@@ -185,7 +205,7 @@ static bool sharers_alive(json_t *ep)
 /* Its veths deleted, one by one. Each delete waits for the kernel's
  * unregistration (RCU grace periods: ms), which the end of the netns does
  * as well, off the caller's path: only a netns that lives on needs it. */
-static void veths_delete(json_t *ep)
+static void veths_delete(const char *id, json_t *ep)
 {
 	cleanup_nl struct nl *n = NULL;
 	const char *name;
@@ -193,31 +213,54 @@ static void veths_delete(json_t *ep)
 
 	if (nl_open(&n, NULL) == 0)
 		json_object_foreach (json_object_get(ep, "Networks"), name, att)
-			nl_link_del(n, json_string_value(json_object_get(att, "Veth")) ?: "", NULL);
+			veth_delete(n, id, att);
 }
 
-/* Under the lock: its endpoint file, port rules, hosts lines, and its
- * veths unless its netns is going away (its init dead, no container that
- * joined it running: the kernel removes both ends with the netns). A host end that outlives its
- * endpoint (the netns held by something else) is removed by ports_sweep before its address is
- * handed out again. */
-static void teardown_locked(const struct engine *e, const char *id, bool netns_gone)
+/* After their rules are gone: the UDP flows to ports (of net, NULL: any)
+ * forgotten, so that a client that keeps sending reaches the next
+ * container published there (net_conntrack.c). */
+static void conntrack_forget_ports(json_t *ports, const char *net)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach (ports, i, p) {
+		const char *to = json_string_value(json_object_get(p, "IPAddress"));
+		if (to &&
+		    strcmp(json_string_value(json_object_get(p, "Proto")) ?: "", "udp") == 0 &&
+		    (net == NULL ||
+		     strcmp(json_string_value(json_object_get(p, "Network")) ?: "", net) == 0))
+			net_conntrack_forget(
+			    "udp", (int)json_integer_value(json_object_get(p, "HostPort")), to,
+			    NULL);
+	}
+}
+
+/* Under the lock: its endpoint file, port rules, hosts lines, its netns
+ * name, its rootless helper, and its veths unless its netns is going away
+ * (its init dead, no container that joined it running: the kernel removes
+ * both ends with the netns). A host end that outlives its endpoint (the
+ * netns held by something else) is removed by ports_sweep before its
+ * address is handed out again. */
+void net_teardown_locked(const struct engine *e, const char *id, bool netns_gone)
 {
 	cleanup_json json_t *ep = net_endpoint_load(e, id);
-	cleanup_json json_t *ported = json_object();
+	cleanup_json json_t *ported = json_object(), *ports = NULL;
 	json_t *p;
 	size_t i;
 
 	if (ep == NULL)
 		return;
-	net_pasta_down(ep);
+	net_name_remove(ep);
+	net_pasta_down(e, id, ep);
 	if (!netns_gone || sharers_alive(ep))
-		veths_delete(ep);
+		veths_delete(id, ep);
 	json_array_foreach (json_object_get(ep, "Ports"), i, p)
 		json_object_set_new(ported, json_string_value(json_object_get(p, "Network")) ?: "",
 				    json_true());
 	/* the DNAT rules go before the endpoint: a kill in between leaves
 	 * no rule to an address that is free again */
+	ports = json_incref(json_object_get(ep, "Ports"));
 	json_object_set_new(ep, "Ports", json_array());
 	if (json_object_size(ported) == 0 || net_endpoint_save(e, id, ep, NULL) == 0) {
 		networks_nft_refresh(e, ported);
@@ -226,6 +269,7 @@ static void teardown_locked(const struct engine *e, const char *id, bool netns_g
 		net_endpoint_remove(e, id);
 		networks_nft_refresh(e, ported);
 	}
+	conntrack_forget_ports(ports, NULL);
 	hosts_refresh_around(e, id, ep);
 }
 
@@ -239,9 +283,12 @@ static void reclaim_locked(const struct engine *e)
 		cleanup_json json_t *ep = net_endpoint_load(e, ids[i]);
 		if (ep == NULL)
 			net_endpoint_remove(e, ids[i]); /* unreadable: nothing to go by */
-		else if (endpoint_stale(ep))
-			teardown_locked(e, ids[i], true);
+		else if (endpoint_stale(ep)) {
+			net_teardown_locked(e, ids[i], true);
+			net_netns_remove(e, ids[i]); /* rootless: its netns file */
+		}
 	}
+	net_netns_orphans_remove(e);
 }
 
 /* Under the lock: every network's bridge swept (ports_sweep). */
@@ -291,7 +338,7 @@ void net_container_down(const struct engine *e, const char *id)
 	lock = net_lock(e, NULL);
 	/* every caller's init is dead, or killed */
 	if (lock >= 0)
-		teardown_locked(e, id, true);
+		net_teardown_locked(e, id, true);
 }
 
 /* ---- setup ---- */
@@ -372,6 +419,22 @@ static int ports_sweep(struct nl *n, int bridge, json_t *all, husk_error **err)
 	return 0;
 }
 
+/* Hairpin mode only where br_netfilter passes the bridged frames through
+ * the ip hooks (bridge-nf-call-iptables 1): there a container's packet to a
+ * published port of its own bridge is DNATed back out of the port it came
+ * in on. Without it the packet is routed by the host (no hairpin needed)
+ * and hairpin mode would only reflect the port's own broadcasts and
+ * multicasts back to it, which makes IPv6 duplicate address detection
+ * fail. Docker's userland-proxy-less hairpin needs br_netfilter as well. */
+static bool bridge_nf_on(void)
+{
+	cleanup_close int fd =
+	    open("/proc/sys/net/bridge/bridge-nf-call-iptables", O_RDONLY | O_CLOEXEC);
+	char c = 0;
+
+	return fd >= 0 && read(fd, &c, 1) == 1 && c == '1';
+}
+
 static int veth_plug(const char *veth, const char *ifname, int nsfd, const struct net_def *d,
 		     json_t *all, husk_error **err)
 {
@@ -396,10 +459,11 @@ static int veth_plug(const char *veth, const char *ifname, int nsfd, const struc
 		return index < 0 ? -1 : husk_error_fail(err, HUSK_ERR_SYSTEM, "no `%s`", veth);
 	if (nl_link_up(n, index, bridge, NULL, err) < 0)
 		return -1;
-	return nl_port_hairpin(n, index, err);
+	return bridge_nf_on() ? nl_port_hairpin(n, index, err) : 0;
 }
 
-/* eth<N> and its host end hkv<id:9><N>, N the first free slot. */
+/* eth<N> and its host end hkv<id:11><N> (15 characters, IFNAMSIZ - 1), N
+ * the first free slot. */
 static int slot_pick(json_t *ep, const char *id, char ifname[16], char veth[16], husk_error **err)
 {
 	for (int s = 0; s < 10; s++) {
@@ -412,7 +476,7 @@ static int slot_pick(json_t *ep, const char *id, char ifname[16], char veth[16],
 				   ifname) == 0)
 				used = true;
 		if (!used) {
-			snprintf(veth, 16, VETH_PREFIX "%.9s%d", id, s);
+			snprintf(veth, 16, VETH_PREFIX "%.11s%d", id, s);
 			return 0;
 		}
 	}
@@ -565,9 +629,9 @@ int net_container_up(const struct engine *e, const struct ctr *c, pid_t pid, hus
 	if (lock < 0)
 		return -1;
 	reclaim_locked(e);
-	teardown_locked(e, c->id, true); /* a run of it before that left its own */
+	net_teardown_locked(e, c->id, true); /* a run of it before that left its own */
 	if (up_locked(e, c, pid, nets, err) < 0) {
-		teardown_locked(e, c->id, false); /* its init lives on, waiting */
+		net_teardown_locked(e, c->id, false); /* its init lives on, waiting */
 		return husk_error_wrap(err, "network");
 	}
 	return 0;
@@ -578,11 +642,12 @@ static void detach_locked(const struct engine *e, const char *id, json_t *ep, co
 {
 	json_t *att = json_object_get(json_object_get(ep, "Networks"), net);
 	json_t *ports = json_object_get(ep, "Ports");
+	cleanup_json json_t *before = json_deep_copy(ports);
 	cleanup_nl struct nl *n = NULL;
 	bool ported = false;
 
 	if (att && nl_open(&n, NULL) == 0)
-		nl_link_del(n, json_string_value(json_object_get(att, "Veth")) ?: "", NULL);
+		veth_delete(n, id, att);
 	for (size_t i = json_array_size(ports); i-- > 0;)
 		if (strcmp(json_string_value(json_object_get(json_array_get(ports, i), "Network"))
 			       ?: "",
@@ -591,13 +656,16 @@ static void detach_locked(const struct engine *e, const char *id, json_t *ep, co
 			ported = true;
 		}
 	json_object_del(json_object_get(ep, "Networks"), net);
-	if (json_object_size(json_object_get(ep, "Networks")) == 0)
+	if (json_object_size(json_object_get(ep, "Networks")) == 0) {
+		net_name_remove(ep); /* its record goes */
 		net_endpoint_remove(e, id);
-	else
+	} else {
 		net_endpoint_save(e, id, ep, NULL);
+	}
 	if (ported) {
 		cleanup_json json_t *one = json_pack("{s:b}", net, true);
 		networks_nft_refresh(e, one);
+		conntrack_forget_ports(before, net);
 	}
 }
 

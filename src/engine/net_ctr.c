@@ -78,6 +78,10 @@ int net_connect(const struct engine *e, const struct ctr *c, const char *net, pi
 {
 	struct net_def d = {0};
 
+	if (e->rt.rootless)
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "network connect: rootless, a container has the default "
+				       "network (pasta) alone: no bridge network can be connected");
 	if (!net_ctr_has_own_netns(c))
 		return husk_error_fail(err, HUSK_ERR_INVALID,
 				       "container %s has no network of its own (--network %s)",
@@ -143,11 +147,16 @@ json_t *net_settings_json(const struct engine *e, const struct ctr *c)
 	    json_pack("{s:s, s:s, s:i, s:o, s:o}", "IPAddress", "", "Gateway", "", "IPPrefixLen", 0,
 		      "Ports", ports_json(ep, c), "Networks", json_object());
 	json_t *nets = json_object_get(s, "Networks"), *att;
+	pid_t pid = ctr_status_now(c, NULL) == CTR_RUNNING ? c->st.pid : 0;
 	const char *name;
 	bool first = true;
+	char *key;
 
 	if (s == NULL)
 		return NULL;
+	key = net_sandbox_key(e, c, ep, pid);
+	json_object_set_new(s, "SandboxKey", json_string(key ? key : ""));
+	free(key);
 	json_object_foreach (net_ctr_networks(c), name, att) {
 		json_t *live = json_object_get(json_object_get(ep, "Networks"), name);
 		json_t *n = json_pack(
@@ -244,6 +253,11 @@ int net_network_remove(const struct engine *e, const char *name, husk_error **er
 	struct net_def d = {0};
 	int r;
 
+	/* Docker's words: the default network stays (its bridge is shared
+	 * by every container run without --network) */
+	if (strcmp(name, NET_DEFAULT) == 0)
+		return husk_error_fail(err, HUSK_ERR_INVALID,
+				       "%s is a pre-defined network and cannot be removed", name);
 	/* a killed container's endpoint is no user */
 	if (net_reclaim(e, err) < 0)
 		return -1;

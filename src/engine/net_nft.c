@@ -56,7 +56,13 @@ static void port_rules(FILE *f, const char *bridge, json_t *p)
 	json_int_t port = json_integer_value(json_object_get(p, "Port"));
 	static const char *const chains[] = {"pre", "out"};
 
-	if (!to || !proto || hp <= 0 || port <= 0)
+	struct in_addr a;
+
+	/* an endpoint file's text goes into the rules: only what parses as
+	 * an address, a protocol, a port (a tampered file adds nothing) */
+	if (!to || !proto || hp <= 0 || hp > 65535 || port <= 0 || port > 65535 ||
+	    inet_pton(AF_INET, to, &a) != 1 || (ip[0] && inet_pton(AF_INET, ip, &a) != 1) ||
+	    (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(chains); i++) {
 		fprintf(f, "add rule ip husk %s-%s ", bridge, chains[i]);
@@ -175,6 +181,9 @@ int net_nft_apply(const struct engine *e, const struct net_def *d, bool remove, 
 	struct buf b = {0};
 	int r = 0;
 
+	if (!net_ifname_valid(d->bridge))
+		return husk_error_fail(err, HUSK_ERR_INVALID, "network `%s`: bad bridge name",
+				       d->name);
 	b.f = open_memstream(&b.s, &b.len);
 	if (b.f == NULL)
 		return husk_error_set(err, ENOMEM, "nftables");

@@ -3,9 +3,12 @@
  * Rootless networking: no bridge can be made in the host's netns, so the
  * container's netns is given to pasta (package passt), which makes a tap
  * device there with the host's addresses and routes (--config-net) and
- * forwards the published ports from the host to it. pasta forks to the
- * background once it is set up; its pid is kept in the endpoint file and
- * it is ended with the container's network (net_container_down).
+ * forwards the published ports from the host to it. pasta stays in the
+ * foreground; its pid and start time are saved in the endpoint file as
+ * soon as it is forked (a husk killed while it waits for it leaves it
+ * findable), and it is ended with the container's network
+ * (net_container_down) or by a reclaim. It is given the netns by its path
+ * and so quits by itself once that file is removed (pasta watches it).
  * Without pasta, slirp4netns does the same (net_slirp.c).
  */
 #define _GNU_SOURCE
@@ -60,7 +63,18 @@ void net_child_reset(void)
 	setsid();
 }
 
-static int pasta_run(char **argv, const char *pidfile, int nsfd, pid_t *ret, husk_error **err)
+int net_helper_record(const struct net_helper *h, pid_t pid, husk_error **err)
+{
+	unsigned long long start = 0;
+
+	proc_start_time(pid, &start);
+	json_object_set_new(h->ep, "Pasta", json_integer(pid));
+	json_object_set_new(h->ep, "PastaStart", json_integer((json_int_t)start));
+	return net_endpoint_save(h->e, h->id, h->ep, err);
+}
+
+static int pasta_run(char **argv, const char *pidfile, const struct net_helper *h, pid_t *ret,
+		     husk_error **err)
 {
 	int status;
 	pid_t child = fork();
@@ -69,11 +83,12 @@ static int pasta_run(char **argv, const char *pidfile, int nsfd, pid_t *ret, hus
 		return husk_error_set(err, errno, "fork");
 	if (child == 0) {
 		net_child_reset();
-		fcntl(nsfd, F_SETFD, 0); /* its --netns, /proc/self/fd/N */
 		execvp("pasta", argv);
 		_exit(127);
 	}
 	*ret = child;
+	if (net_helper_record(h, child, err) < 0)
+		return -1;
 	for (int waited = 0; waited < 5000; waited++) {
 		struct stat st;
 		if (stat(pidfile, &st) == 0 && st.st_size > 0)
@@ -90,15 +105,15 @@ static int pasta_run(char **argv, const char *pidfile, int nsfd, pid_t *ret, hus
 	return husk_error_fail(err, HUSK_ERR_SYSTEM, "pasta: not ready after 5 s");
 }
 
-static int pasta_start(const struct engine *e, const struct ctr *c, int nsfd,
-		       const struct net_port *ports, size_t n_ports, pid_t *ret, husk_error **err)
+static int pasta_start(const struct net_helper *h, const struct net_port *ports, size_t n_ports,
+		       pid_t *ret, husk_error **err)
 {
 	char *argv[PASTA_ARGS_MAX] = {0};
 	cleanup_free char *pidfile = NULL;
 	size_t n = 0;
 	int r = -1;
 
-	if (asprintf(&pidfile, "%s/net/pasta-%s.pid", e->paths.run_root, c->id) < 0)
+	if (asprintf(&pidfile, "%s/net/pasta-%s.pid", h->e->paths.run_root, h->id) < 0)
 		return husk_error_set(err, ENOMEM, "pasta");
 	argv[n++] = strdup("pasta");
 	argv[n++] = strdup("--config-net");
@@ -107,8 +122,6 @@ static int pasta_start(const struct engine *e, const struct ctr *c, int nsfd,
 	/* the gateway is not the host's loopback: a container never reaches
 	 * the host's 127.0.0.1-only services */
 	argv[n++] = strdup("--no-map-gw");
-	/* ended by us (net_pasta_down): no watch on a /proc path */
-	argv[n++] = strdup("--no-netns-quit");
 	/* only what is published; nothing forwarded from the container */
 	argv[n++] = strdup("-T");
 	argv[n++] = strdup("none");
@@ -119,7 +132,7 @@ static int pasta_start(const struct engine *e, const struct ctr *c, int nsfd,
 	if (port_args(argv, &n, ports, n_ports, "tcp", "-t") < 0 ||
 	    port_args(argv, &n, ports, n_ports, "udp", "-u") < 0 ||
 	    (argv[n++] = strdup("--netns")) == NULL ||
-	    asprintf(&argv[n++], "/proc/self/fd/%d", nsfd) < 0)
+	    (argv[n++] = net_netns_path(h->e, h->id)) == NULL)
 		goto out;
 	if (!strv_contains(argv, "-t")) {
 		argv[n++] = strdup("-t");
@@ -129,7 +142,7 @@ static int pasta_start(const struct engine *e, const struct ctr *c, int nsfd,
 		argv[n++] = strdup("-u");
 		argv[n++] = strdup("none");
 	}
-	r = pasta_run(argv, pidfile, nsfd, ret, err);
+	r = pasta_run(argv, pidfile, h, ret, err);
 	unlink(pidfile);
 out:
 	for (size_t i = 0; i < n; i++)
@@ -155,8 +168,8 @@ static bool program_found(const char *name)
 int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
 		 husk_error **err)
 {
+	const struct net_helper h = {.e = e, .id = c->id, .ep = ep};
 	struct net_port *ports = NULL;
-	unsigned long long start = 0;
 	size_t n = 0;
 	pid_t pasta = 0;
 	int r;
@@ -169,22 +182,15 @@ int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *
 				      "mode 0666)");
 	if (net_ports_claim(e, c, ep, NET_DEFAULT, &ports, &n, err) < 0)
 		return -1;
-	r = program_found("pasta") ? pasta_start(e, c, nsfd, ports, n, &pasta, err)
-				   : net_slirp_start(e, c, nsfd, ports, n, &pasta, err);
+	r = program_found("pasta") ? pasta_start(&h, ports, n, &pasta, err)
+				   : net_slirp_start(&h, nsfd, ports, n, &pasta, err);
 	if (r < 0 && pasta > 0)
 		kill(pasta, SIGKILL);
-	if (r < 0)
-		goto out;
-	proc_start_time(pasta, &start);
-	json_object_set_new(ep, "Pasta", json_integer(pasta));
-	json_object_set_new(ep, "PastaStart", json_integer((json_int_t)start));
-	r = net_endpoint_save(e, c->id, ep, err);
-out:
 	free(ports);
 	return r;
 }
 
-void net_pasta_down(json_t *ep)
+void net_pasta_down(const struct engine *e, const char *id, json_t *ep)
 {
 	json_int_t pid = json_integer_value(json_object_get(ep, "Pasta"));
 	json_int_t start = json_integer_value(json_object_get(ep, "PastaStart"));
@@ -195,4 +201,5 @@ void net_pasta_down(json_t *ep)
 		 * otherwise */
 		waitpid((pid_t)pid, NULL, 0);
 	}
+	net_slirp_forget(e, id, ep);
 }

@@ -110,7 +110,10 @@ static int def_from_json(json_t *j, struct net_def *d, husk_error **err)
 	const char *name = json_string_value(json_object_get(j, "Name"));
 	const char *id = json_string_value(json_object_get(j, "Id"));
 
-	if (!subnet || !gw || !bridge || !name || !id || inet_pton(AF_INET, gw, &d->gateway) != 1 ||
+	/* the bridge's name goes into nftables rule text: a tampered file
+	 * must not add rules of its own */
+	if (!subnet || !gw || !bridge || !name || !id || !net_ifname_valid(bridge) ||
+	    inet_pton(AF_INET, gw, &d->gateway) != 1 ||
 	    net_parse_cidr(subnet, &d->subnet, &d->prefix, err) < 0)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "a broken network definition");
 	d->name = strdup(name);
@@ -123,6 +126,16 @@ static int def_from_json(json_t *j, struct net_def *d, husk_error **err)
 		return husk_error_set(err, ENOMEM, "network");
 	}
 	return 0;
+}
+
+bool net_ifname_valid(const char *name)
+{
+	static const char ok[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+	size_t len = name ? strlen(name) : 0;
+
+	return len > 0 && len < 16 && strspn(name, ok) == len && strcmp(name, ".") != 0 &&
+	       strcmp(name, "..") != 0;
 }
 
 static bool net_name_valid(const char *name)

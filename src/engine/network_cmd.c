@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* husk network create|ls|inspect|rm|prune|connect|disconnect|reload, and
+/* husk network create|ls|inspect|rm|prune|connect|disconnect|reload|netns, and
  * husk port. */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -17,11 +17,14 @@ static const char network_usage[] =
     "  create [--subnet CIDR] [--gateway IP] [--internal] NAME\n"
     "  ls [-q]                      list the networks\n"
     "  inspect NAME...              the networks as JSON\n"
-    "  rm NAME...                   remove networks no running container uses\n"
+    "  rm NAME...                   remove networks no running container uses (not bridge)\n"
     "  prune [-f]                   remove the unused networks (but bridge)\n"
     "  connect NETWORK CONTAINER    attach a container (a running one at once)\n"
     "  disconnect NETWORK CONTAINER\n"
-    "  reload                       make husk's nftables rules again (after a flush)\n";
+    "  reload                       make husk's nftables rules again (after a flush)\n"
+    "  netns CONTAINER [NAME]       name a running container's netns for `ip netns`\n"
+    "                               (/run/netns/NAME, NAME its name by default; removed\n"
+    "                               when it stops)\n";
 
 static int network_create_cmd(struct engine *e, int argc, char **argv)
 {
@@ -201,6 +204,31 @@ static int network_disconnect_cmd(struct engine *e, int argc, char **argv)
 	return network_attach_cmd(e, argc, argv, false);
 }
 
+/* netns CONTAINER [NAME] */
+static int network_netns_cmd(struct engine *e, int argc, char **argv)
+{
+	cleanup_ctr struct ctr *c = NULL;
+	husk_error *err = NULL;
+	pid_t pid = 0;
+
+	if (argc != 2 && argc != 3) {
+		engine_error("network netns: usage: husk network netns CONTAINER [NAME]");
+		return EXIT_ENGINE;
+	}
+	if (ctr_lookup(e, argv[1], &c, &err) < 0 || ctr_heal(e, c, &err) < 0 ||
+	    ctr_lock(c, &err) < 0 || ctr_reload_state(c, &err) < 0)
+		return engine_fail(err);
+	if (ctr_status_now(c, NULL) == CTR_RUNNING)
+		pid = c->st.pid;
+	if (argc == 2 && c->name == NULL) {
+		engine_error("network netns: container %.12s has no name: give one", c->id);
+		return EXIT_ENGINE;
+	}
+	if (net_netns_name(e, c, argc == 3 ? argv[2] : c->name, pid, &err) < 0)
+		return engine_fail(err);
+	return 0;
+}
+
 static int network_reload_cmd(struct engine *e, int argc, char **argv)
 {
 	husk_error *err = NULL;
@@ -218,6 +246,7 @@ int cmd_network(struct engine *e, int argc, char **argv)
 	    {"inspect", NULL, network_inspect_cmd},	  {"rm", "remove", network_rm_cmd},
 	    {"prune", NULL, network_prune_cmd},		  {"connect", NULL, network_connect_cmd},
 	    {"disconnect", NULL, network_disconnect_cmd}, {"reload", NULL, network_reload_cmd},
+	    {"netns", NULL, network_netns_cmd},
 	};
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* udp-echo: the UDP end of engine-network.bats (busybox has none).
- *   udp-echo serve PORT          answers each datagram with "FROM IP PAYLOAD"
- *   udp-echo send IP PORT MSG    sends MSG, prints the answer (2 s timeout)
+ *   udp-echo serve PORT [TAG]    answers each datagram with "FROM IP PAYLOAD"
+ *                                (and " TAG")
+ *   udp-echo send IP PORT MSG [SPORT]  sends MSG (from source port SPORT),
+ *                                prints the answer (2 s timeout)
  * Static: it runs in a busybox container as well as on the host. */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -11,7 +13,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-static int serve(int port)
+static int serve(int port, const char *tag)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -29,21 +31,28 @@ static int serve(int port)
 			continue;
 		buf[n] = '\0';
 		inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
-		n = snprintf(out, sizeof(out), "FROM %s %s", ip, buf);
+		n = snprintf(out, sizeof(out), "FROM %s %s%s%s", ip, buf, tag ? " " : "",
+			     tag ? tag : "");
 		sendto(fd, out, (size_t)n, 0, (struct sockaddr *)&from, len);
 	}
 }
 
-static int send_one(const char *ip, int port, const char *msg)
+static int send_one(const char *ip, int port, const char *msg, int sport)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sport)};
 	struct timeval tv = {.tv_sec = 2};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
 	char buf[600];
 	ssize_t n;
 
 	if (fd < 0 || inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
 		return 2;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sport && bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0) {
+		perror("udp-echo: bind");
+		return 2;
+	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return 1;
@@ -59,10 +68,10 @@ static int send_one(const char *ip, int port, const char *msg)
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "serve") == 0)
-		return serve(atoi(argv[2]));
-	if (argc == 5 && strcmp(argv[1], "send") == 0)
-		return send_one(argv[2], atoi(argv[3]), argv[4]);
-	fprintf(stderr, "usage: udp-echo serve PORT | udp-echo send IP PORT MSG\n");
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "serve") == 0)
+		return serve(atoi(argv[2]), argc == 4 ? argv[3] : NULL);
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "send") == 0)
+		return send_one(argv[2], atoi(argv[3]), argv[4], argc == 6 ? atoi(argv[5]) : 0);
+	fprintf(stderr, "usage: udp-echo serve PORT [TAG] | udp-echo send IP PORT MSG [SPORT]\n");
 	return 2;
 }
