@@ -159,14 +159,19 @@ elif [ $VM = 1 ]; then
 	for f in ${HUSK_VM_FILES:-smoke cgroups exec rootless api engine-cgroups}; do
 		[ -f "tests/integration/$f.bats" ] && vm_files+=("tests/integration/$f.bats")
 	done
-	# the engine opens libarchive only when it needs it (dlopen): ldd
+	# the engine opens libarchive and libnftables only when it needs them (dlopen): ldd
 	# does not see it, so it goes in by name
 	vm_paths=${HUSK_VM_EXTRA_PATHS:-}
-	for lib in /usr/lib/x86_64-linux-gnu/libarchive.so.13; do
+	for lib in /usr/lib/x86_64-linux-gnu/libarchive.so.13 /usr/lib/x86_64-linux-gnu/libnftables.so.1; do
 		[ -e "$lib" ] && vm_paths+=" $(readlink -f "$lib") $lib"
 	done
+	# the engine's default bridge network: nftables' modules, as a host
+	# loads them on demand
+	vm_modules=${HUSK_VM_MODULES:-virtio_pci virtio_blk loop overlay veth bridge dummy nfnetlink
+		nf_tables nft_chain_nat nft_masq nft_nat nft_ct nft_reject_inet nft_fib_ipv4
+		nf_conntrack_netlink}
 	rc=0 t0=$SECONDS
-	HUSK_VM_EXTRA_PATHS=$vm_paths HUSK_VM_TIMEOUT=$VM_LIMIT tests/vm/run-lane.sh -- tests/run.sh --integration-only \
+	HUSK_VM_MODULES=$vm_modules HUSK_VM_EXTRA_PATHS=$vm_paths HUSK_VM_TIMEOUT=$VM_LIMIT tests/vm/run-lane.sh -- tests/run.sh --integration-only \
 		"${vm_files[@]}" >"$LOG/vm" 2>&1 || rc=$?
 	grep -E '^(not ok|SKIP:|integration:|== )' "$LOG/vm"
 	[ $rc = 124 ] && echo "not ok - vm lane: the guest was killed at its $VM_LIMIT s limit"

@@ -17,11 +17,14 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "net.h"
 #include "util.h"
@@ -126,14 +129,37 @@ static void network_rules(FILE *f, const struct net_def *d)
 		b, b, b);
 }
 
+/* A libnftables context. The library ends the whole process (exit 3)
+ * when it cannot open its netlink socket, so the kernel's netfilter
+ * netlink is tried first; a library that cannot be loaded (nft_dl.c) is
+ * said as such. */
+static struct nft_ctx *nft_open(husk_error **err)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	struct nft_ctx *nft;
+
+	if (fd < 0) {
+		husk_error_set(
+		    err, errno,
+		    "nftables: no netfilter netlink in this kernel (nfnetlink, nf_tables)");
+		return NULL;
+	}
+	close(fd);
+	nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (nft == NULL)
+		husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				"nftables: cannot load libnftables.so.1 (Debian: libnftables1)");
+	return nft;
+}
+
 static int nft_run(const char *text, husk_error **err)
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *nft = nft_open(err);
 	const char *msg;
 	int r;
 
 	if (nft == NULL)
-		return husk_error_set(err, ENOMEM, "nftables");
+		return -1;
 	nft_ctx_buffer_error(nft);
 	nft_ctx_buffer_output(nft);
 	r = nft_run_cmd_from_buffer(nft, text);
@@ -148,7 +174,7 @@ static int nft_run(const char *text, husk_error **err)
 /* The table, once it has no chain (only husk's chains are ever in it). */
 static void table_drop_if_empty(void)
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *nft = nft_open(NULL);
 	const char *out;
 
 	if (nft == NULL)
