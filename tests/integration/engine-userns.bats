@@ -15,6 +15,7 @@ OUR_RANGE=containers:1000000000:131072
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || return 0
+	engine_setup_file # ip_forward noted; the roots are set below
 	export UNS_DIR
 	UNS_DIR=$(mktemp -d /tmp/husk-userns.XXXXXX)
 	chmod 711 "$UNS_DIR"
@@ -40,6 +41,7 @@ setup_file() {
 teardown_file() {
 	[ "$(id -u)" = 0 ] || return 0
 	[ -z "${UNS_ADDED:-}" ] || sed -i "/^$OUR_RANGE\$/d" /etc/subuid /etc/subgid
+	engine_teardown_file # the root's default bridge and chains
 	rm -rf "$UNS_DIR"
 }
 
