@@ -4,7 +4,6 @@
 /* What the files of the image store share; the layout is in husk/store.h. */
 
 #include <husk/store.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 
 #include "util.h"
@@ -73,7 +72,7 @@ const char *store_host_arch(void);
 
 /* digest.c */
 struct hasher {
-	EVP_MD_CTX *ctx;
+	struct sha256_state *ctx; /* digest.c's */
 };
 int hasher_init(struct hasher *h, husk_error **err);
 void hasher_update(struct hasher *h, const void *buf, size_t len);
