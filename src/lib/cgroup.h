@@ -78,9 +78,10 @@ struct husk_cgroup {
  */
 int husk_cgroup_create(const char *cgroups_path, const char *id, bool rootless,
 		       struct husk_cgroup *ret, husk_error **err);
-/* The same, calling save(ret, arg, err) before each directory is made,
- * with it already in ret (counted as made): what save records lets a
- * delete after a kill at any point of the create find and remove it. */
+/* The same, calling save(ret, arg, err) once before any directory is made,
+ * with all of them already in ret (counted as made), and again after only
+ * if a count changed: what save records lets a delete after a kill at any
+ * point of the create find and remove them. */
 typedef int husk_cgroup_save_fn(const struct husk_cgroup *cg, void *arg, husk_error **err);
 int husk_cgroup_create_saving(const char *cgroups_path, const char *id, bool rootless,
 			      husk_cgroup_save_fn *save, void *arg, struct husk_cgroup *ret,

@@ -201,13 +201,13 @@ bool husk_cgroup_devices_bpf_attached(const char *dir);
  * names these controllers ("" for cgroup2), or NULL. */
 char *husk_cgroupfs_own_cgroup(const char *proc_cgroup, const char *names);
 /* Adds the directory of cfg in the hierarchy mounted at mountpoint (as
- * `name`) to cg (then cfg->save) and creates it, counting the components
- * it made. own: the
- * runtime's own cgroup there. cpuset: copy cpus and mems down (v1 cpuset
- * children start empty and refuse tasks). */
-int husk_cgroupfs_create_dir(struct husk_cgroup *cg, const char *name, const char *mountpoint,
-			     const char *own, const struct husk_cgroup_config *cfg, bool cpuset,
-			     husk_error **err);
+ * `name`) to cg, not made yet. own: the runtime's own cgroup there. */
+int husk_cgroupfs_plan_dir(struct husk_cgroup *cg, const char *name, const char *mountpoint,
+			   const char *own, const struct husk_cgroup_config *cfg, husk_error **err);
+/* cfg->save once, then makes every directory planned, counting the
+ * components each made (v1 cpuset ones get their parent's cpus and mems). */
+int husk_cgroupfs_make_planned(struct husk_cgroup *cg, const struct husk_cgroup_config *cfg,
+			       husk_error **err);
 /* Writes `what` (a pid, "0" for the caller) to DIR/FILE: cgroup.procs, tasks. */
 int husk_cgroupfs_join(const char *dir, const char *file, const char *what, husk_error **err);
 /* The first of the directories dir_for gives for pids, freezer, memory,

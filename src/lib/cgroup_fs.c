@@ -137,12 +137,10 @@ static int missing_components(const char *dir)
 	return n;
 }
 
-int husk_cgroupfs_create_dir(struct husk_cgroup *cg, const char *name, const char *mountpoint,
-			     const char *own, const struct husk_cgroup_config *cfg, bool cpuset,
-			     husk_error **err)
+int husk_cgroupfs_plan_dir(struct husk_cgroup *cg, const char *name, const char *mountpoint,
+			   const char *own, const struct husk_cgroup_config *cfg, husk_error **err)
 {
 	char *dir = resolve_dir(mountpoint, own, cfg);
-	int created = 0, r;
 
 	if (dir == NULL)
 		return husk_error_set(err, ENOMEM, "cgroup");
@@ -150,17 +148,42 @@ int husk_cgroupfs_create_dir(struct husk_cgroup *cg, const char *name, const cha
 		free(dir);
 		return husk_error_set(err, ENOMEM, "cgroup");
 	}
-	/* Recorded first, as if made: a kill between the mkdir and a save
-	 * after it would leave a cgroup nothing names. Removing it counts
-	 * components already gone as removed. */
-	if (cfg->save) {
-		cg->dirs[cg->n - 1].created = missing_components(dir);
-		if (cfg->save(cg, cfg->save_arg, err) < 0)
+	/* as if made, for the record make_planned writes first */
+	cg->dirs[cg->n - 1].created = missing_components(dir);
+	return 0;
+}
+
+/* v1 cpuset children start with empty cpus and mems and refuse tasks. */
+static bool is_cpuset(const struct husk_cgroup_dir *d)
+{
+	return strcmp(d->name, "cpuset") == 0;
+}
+
+int husk_cgroupfs_make_planned(struct husk_cgroup *cg, const struct husk_cgroup_config *cfg,
+			       husk_error **err)
+{
+	bool as_recorded = true;
+
+	/* Recorded first, as if made, once for every hierarchy: a kill
+	 * between a mkdir and a save after it would leave a cgroup nothing
+	 * names. Removing counts components already gone as removed. */
+	if (cfg->save && cfg->save(cg, cfg->save_arg, err) < 0)
+		return -1;
+	for (size_t i = 0; i < cg->n; i++) {
+		int created = 0;
+		if (mkdir_counting(cg->dirs[i].dir, is_cpuset(&cg->dirs[i]), &created, err) < 0) {
+			cg->dirs[i].created = created;
+			for (size_t j = i + 1; j < cg->n; j++)
+				cg->dirs[j].created = 0; /* not tried */
 			return -1;
+		}
+		as_recorded = as_recorded && created == cg->dirs[i].created;
+		cg->dirs[i].created = created;
 	}
-	r = mkdir_counting(dir, cpuset, &created, err);
-	cg->dirs[cg->n - 1].created = created;
-	return r < 0 ? -1 : 0;
+	/* someone else made a component meanwhile: it is not ours to remove */
+	if (cfg->save && !as_recorded)
+		return cfg->save(cg, cfg->save_arg, err);
+	return 0;
 }
 
 /* ---- the state ---- */

@@ -43,8 +43,7 @@ static int create_in(struct husk_cgroup *cg, const char *names, const char *own_
 {
 	cleanup_free char *own = husk_cgroupfs_own_cgroup(proc_cgroup, own_names);
 
-	return husk_cgroupfs_create_dir(cg, names, mountpoint, own ? own : "/", cfg,
-					strcmp(names, "cpuset") == 0, err);
+	return husk_cgroupfs_plan_dir(cg, names, mountpoint, own ? own : "/", cfg, err);
 }
 
 /* Every mounted v1 hierarchy with controllers: "cgroup" lines of mountinfo. */
@@ -87,10 +86,10 @@ static int v1_create(struct husk_cgroup *cg, const struct husk_cgroup_config *cf
 	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &proc_cgroup, NULL, err) < 0 ||
 	    create_hierarchies(cg, proc_cgroup, cfg, err) < 0)
 		return -1;
-	if (hybrid_unified())
-		return create_in(cg, "unified", "", HUSK_CGROUP_ROOT "/unified", proc_cgroup, cfg,
-				 err);
-	return 0;
+	if (hybrid_unified() && create_in(cg, "unified", "", HUSK_CGROUP_ROOT "/unified",
+					  proc_cgroup, cfg, err) < 0)
+		return -1;
+	return husk_cgroupfs_make_planned(cg, cfg, err);
 }
 
 /* ---- directories ---- */

@@ -36,8 +36,9 @@ static int v2_create(struct husk_cgroup *cg, const struct husk_cgroup_config *cf
 	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &proc_cgroup, NULL, err) < 0)
 		return -1;
 	own = husk_cgroupfs_own_cgroup(proc_cgroup, "");
-	return husk_cgroupfs_create_dir(cg, "unified", HUSK_CGROUP_ROOT, own ? own : "/", cfg,
-					false, err);
+	if (husk_cgroupfs_plan_dir(cg, "unified", HUSK_CGROUP_ROOT, own ? own : "/", cfg, err) < 0)
+		return -1;
+	return husk_cgroupfs_make_planned(cg, cfg, err);
 }
 
 /* ---- joining ---- */

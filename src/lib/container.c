@@ -352,8 +352,6 @@ static int setup_cgroup(struct parent *p, husk_error **err)
 	if (husk_cgroup_create_saving(l->spec->cgroups_path, l->o->id, l->rt->rootless,
 				      save_cgroup_as_made, p, &l->cg, err) < 0)
 		return -1;
-	if (!husk_cgroup_is_none(&l->cg) && save_cgroup(p, err) < 0)
-		return -1;
 	/* none after all (rootless, not permitted): nothing was left made */
 	if (husk_cgroup_is_none(&l->cg))
 		unlinkat(p->dirfd, "cgroup.json", 0);
