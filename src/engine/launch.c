@@ -366,20 +366,48 @@ static int wait_report(int fd, pid_t pid, husk_error **err)
 	return 0;
 }
 
+struct monitor_child {
+	struct engine *e;
+	struct ctr *c;
+	int client_fd, report_fd;
+	bool owns_exit;
+};
+
+/* "+" then the monitor's exec (EOF): running. */
+static int monitor_child(void *arg)
+{
+	struct monitor_child *m = arg;
+	husk_error *err = NULL;
+
+	setsid();
+	become_monitor(m->e, m->c, &m->client_fd, m->client_fd >= 0 ? 1 : 0, m->owns_exit,
+		       m->report_fd, &err);
+	report(m->report_fd, err);
+	_exit(125);
+}
+
+/* The child shares our memory (spawn_with_report_pipe): c->st is what it
+ * recorded. A start that failed leaves the container created. */
+static void forget_failed_start(struct ctr *c)
+{
+	c->st.status = CTR_CREATED;
+	c->st.pid = 0;
+	c->st.pid_start = 0;
+	c->st.monitor_pid = 0;
+	c->st.monitor_start = 0;
+}
+
 int ctr_launch(struct engine *e, struct ctr *c, int client_fd, bool owns_exit, husk_error **err)
 {
+	struct monitor_child m = {.e = e, .c = c, .client_fd = client_fd, .owns_exit = owns_exit};
 	int fd;
-	pid_t pid = fork_with_report_pipe(&fd, err);
+	pid_t pid = spawn_with_report_pipe(monitor_child, &m, &m.report_fd, &fd, err);
 
 	if (pid < 0)
 		return -1;
-	if (pid == 0) {
-		husk_error *e1 = NULL;
-		setsid();
-		/* "+" then the monitor's exec (EOF): running. */
-		become_monitor(e, c, &client_fd, client_fd >= 0 ? 1 : 0, owns_exit, fd, &e1);
-		report(fd, e1);
-		_exit(125);
+	if (wait_report(fd, pid, err) < 0) {
+		forget_failed_start(c);
+		return -1;
 	}
-	return wait_report(fd, pid, err);
+	return 0;
 }
