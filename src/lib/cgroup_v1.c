@@ -86,8 +86,8 @@ static int v1_create(struct husk_cgroup *cg, const struct husk_cgroup_config *cf
 	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &proc_cgroup, NULL, err) < 0 ||
 	    create_hierarchies(cg, proc_cgroup, cfg, err) < 0)
 		return -1;
-	if (hybrid_unified() && create_in(cg, "unified", "", HUSK_CGROUP_ROOT "/unified",
-					  proc_cgroup, cfg, err) < 0)
+	if (hybrid_unified() &&
+	    create_in(cg, "unified", "", HUSK_CGROUP_ROOT "/unified", proc_cgroup, cfg, err) < 0)
 		return -1;
 	return husk_cgroupfs_make_planned(cg, cfg, err);
 }
