@@ -81,8 +81,8 @@ int config_keep_id_files(struct config_ctx *c, const char *passwd, const char *g
 
 	host_user(name, sizeof(name), home, sizeof(home));
 	if (passwd && !has_id(passwd, m->user_uid) && !config_user_mounts(c->o, "/etc/passwd")) {
-		if (asprintf(&pline, "%s:*:%lu:%lu:%s:%s:/bin/sh\n", name, m->user_uid,
-			     m->user_gid, name, home) < 0 ||
+		if (asprintf(&pline, "%s:*:%lu:%lu:%s:%s:/bin/sh\n", name, m->user_uid, m->user_gid,
+			     name, home) < 0 ||
 		    bind_with_line(c, "passwd", passwd, pline, err) < 0)
 			return pline ? -1 : husk_error_set(err, ENOMEM, "/etc/passwd");
 	}

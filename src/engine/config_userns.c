@@ -14,9 +14,9 @@ static json_t *mapping(const struct husk_id_extent *e, size_t n)
 
 	for (size_t i = 0; a && i < n; i++)
 		if (json_array_append_new(a, json_pack("{s:I, s:I, s:I}", "containerID",
-							(json_int_t)e[i].inner, "hostID",
-							(json_int_t)e[i].outer, "size",
-							(json_int_t)e[i].count)) < 0) {
+						       (json_int_t)e[i].inner, "hostID",
+						       (json_int_t)e[i].outer, "size",
+						       (json_int_t)e[i].count)) < 0) {
 			json_decref(a);
 			return NULL;
 		}

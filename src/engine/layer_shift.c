@@ -17,7 +17,7 @@
 #include "util.h"
 
 #define SHIFTED_DIR "shifted"
-#define TMP_PREFIX ".tmp-"
+#define TMP_PREFIX  ".tmp-"
 
 /* The mapping as text ("u IN OUT COUNT ... g IN OUT COUNT ...") */
 static int mapping_text(const struct ctr_idmap *m, char *buf, size_t size)

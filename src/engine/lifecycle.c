@@ -340,8 +340,8 @@ static json_t *doc_build(const char *id, const char *name, const char *ref,
 		json_array_append(json_object_get(doc, "Args"), json_array_get(args, i));
 	if (doc && json_object_set_new(json_object_get(doc, "HostConfig"), "UsernsMode",
 				       json_string(o->security.userns_keep_id ? "keep-id"
-						   : o->security.userns_size    ? "auto"
-										: "")) < 0) {
+						   : o->security.userns_size  ? "auto"
+									      : "")) < 0) {
 		json_decref(doc);
 		return NULL;
 	}

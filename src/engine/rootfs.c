@@ -197,9 +197,8 @@ static int lowers_for_mapping(const char *storage_root, const char *container_di
 {
 	if (in_user_namespace()) {
 		/* keep-id:uid=0,gid=0: the layers' ids are the container's */
-		if (!mapping_is_identity(m) &&
-		    layer_shift_prepare(storage_root, container_dir, img, m, ret_shift_key, err) <
-		    0)
+		if (!mapping_is_identity(m) && layer_shift_prepare(storage_root, container_dir, img,
+								   m, ret_shift_key, err) < 0)
 			return -1;
 	} else if (driver == OVERLAY_FUSE) {
 		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,

@@ -110,8 +110,7 @@ int run_parse_security_opt(struct run_options *o, const char *v, husk_error **er
 }
 
 /* keep-id's options: uid=N,gid=N, either or both. */
-static int parse_keep_id(struct run_options *o, const char *v, const char *opts,
-			 husk_error **err)
+static int parse_keep_id(struct run_options *o, const char *v, const char *opts, husk_error **err)
 {
 	cleanup_free char *copy = strdup(opts);
 	char *save = NULL;

@@ -235,8 +235,8 @@ int userns_host_self(unsigned long *ret_uid, unsigned long *ret_gid, unsigned lo
 /* Where auto's ranges are taken from: as root, the `containers` ranges of
  * /etc/subuid and /etc/subgid; rootless, the ids of the user's namespace
  * but its 0 (the user): its subordinate ids. */
-static int auto_source(unsigned long *us, unsigned long *uc, unsigned long *gs,
-		       unsigned long *gc, husk_error **err)
+static int auto_source(unsigned long *us, unsigned long *uc, unsigned long *gs, unsigned long *gc,
+		       husk_error **err)
 {
 	unsigned long u0, g0;
 
@@ -283,12 +283,11 @@ int userns_auto_allocate(const char *containers_dir, const char *dir, unsigned l
 	if (offsets_taken(cfd, us, &taken, &n, err) < 0)
 		return -1;
 	if (!first_free(taken, n, size, uc < gc ? uc : gc, &off))
-		return husk_error_fail(err, HUSK_ERR_BUSY,
-				       "--userns auto: no free range of %lu ids left in %s", size,
-				       in_user_namespace()
-					   ? "the user's subordinate ids (/etc/subuid, /etc/subgid)"
-					   : "the `" SUBID_OWNER
-					     "` ranges of /etc/subuid and /etc/subgid");
+		return husk_error_fail(
+		    err, HUSK_ERR_BUSY, "--userns auto: no free range of %lu ids left in %s", size,
+		    in_user_namespace() ? "the user's subordinate ids (/etc/subuid, /etc/subgid)"
+					: "the `" SUBID_OWNER
+					  "` ranges of /etc/subuid and /etc/subgid");
 	snprintf(text, sizeof(text), "%lu %lu %lu\n", us + off, gs + off, size);
 	return write_file_atomic_at(dirfd, "idmap", text, strlen(text), 0644, err);
 }

@@ -352,7 +352,8 @@ void container_init_main(struct launch *l)
 	/* Before anything forks, and while our kuid is still the runtime's. */
 	if (husk_cgroup_enter_as_init(&l->cg, l->cg_born_in, &e) < 0)
 		fail(&c, e);
-	if (l->spec->ns[HUSK_NS_USER].enabled && become_root_in_userns(!l->setgroups_denied, &e) < 0)
+	if (l->spec->ns[HUSK_NS_USER].enabled &&
+	    become_root_in_userns(!l->setgroups_denied, &e) < 0)
 		fail(&c, e);
 	if (l->spec->ns[HUSK_NS_CGROUP].enabled && !l->spec->ns[HUSK_NS_CGROUP].path &&
 	    unshare(CLONE_NEWCGROUP) < 0) {

@@ -269,8 +269,10 @@ static struct archive_entry *pack_entry_new(struct pack *p, const char *path, co
 		return NULL;
 	archive_entry_set_pathname(e, path);
 	archive_entry_set_mode(e, st->st_mode);
-	archive_entry_set_uid(e, (la_int64_t)husk_id_inner(p->opts->uids, p->opts->n_uids, st->st_uid));
-	archive_entry_set_gid(e, (la_int64_t)husk_id_inner(p->opts->gids, p->opts->n_gids, st->st_gid));
+	archive_entry_set_uid(
+	    e, (la_int64_t)husk_id_inner(p->opts->uids, p->opts->n_uids, st->st_uid));
+	archive_entry_set_gid(
+	    e, (la_int64_t)husk_id_inner(p->opts->gids, p->opts->n_gids, st->st_gid));
 	if (p->opts->mtime >= 0)
 		archive_entry_set_mtime(e, (time_t)p->opts->mtime, 0);
 	else
