@@ -152,17 +152,33 @@ int husk_store_unpack_layer(struct husk_store *s, const char *blob_digest, const
 /* layers/<hex of diff_id>, whether it exists or not. */
 char *husk_store_layer_path(struct husk_store *s, const char *diff_id);
 
+/* One run of a user namespace's id map: inner ids [inner, inner + count)
+ * are outer ids [outer, outer + count). */
+struct husk_id_extent {
+	unsigned long inner, outer, count;
+};
+
+#define HUSK_OVERFLOW_ID 65534UL
+
+/* The inner id of outer through the n extents (n 0: outer itself), or
+ * HUSK_OVERFLOW_ID when no extent holds it. */
+unsigned long husk_id_inner(const struct husk_id_extent *e, size_t n, unsigned long outer);
+/* The outer id of inner through the n extents (n 0: inner itself), or the
+ * outer id of HUSK_OVERFLOW_ID (itself when unmapped) when none holds it. */
+unsigned long husk_id_outer(const struct husk_id_extent *e, size_t n, unsigned long inner);
+
 struct husk_pack_opts {
 	/* The directory is an overlay upper dir (`commit`): 0/0 character
 	 * devices become `.wh.NAME` and opaque directories get `.wh..wh..opq`. */
 	bool overlay_upper;
 	/* >= 0: every entry gets this mtime (reproducible layers); < 0: kept. */
 	int64_t mtime;
-	/* A tree of a container with a user namespace of its own: owners in
-	 * [uid_base, uid_base + id_count) are written as the container sees
-	 * them (less the base), others as its overflow id 65534. id_count 0:
-	 * written as they are. */
-	unsigned long uid_base, gid_base, id_count;
+	/* A tree of a container with a user namespace of its own: owners
+	 * are written as the container sees them (through its id maps),
+	 * those it does not map as its overflow id 65534. n_uids 0: written
+	 * as they are. */
+	const struct husk_id_extent *uids, *gids;
+	size_t n_uids, n_gids;
 };
 
 /*

@@ -203,9 +203,10 @@ static int pack_changes(struct engine *e, struct husk_store *s, struct ctr *c, b
 
 	if (userns_auto_read(c->dir, &m, err) < 0)
 		return -1;
-	pack.uid_base = m.uid;
-	pack.gid_base = m.gid;
-	pack.id_count = m.size;
+	pack.uids = m.uids;
+	pack.n_uids = m.n_uids;
+	pack.gids = m.gids;
+	pack.n_gids = m.n_gids;
 	if (ctr_lock(c, err) < 0)
 		return -1;
 	if (pause && ctr_status_now(c, NULL) == CTR_RUNNING) {

@@ -19,12 +19,18 @@ struct config_ctx {
 	const char *hostname;	/* the container's */
 	json_t *config;		/* the config being made */
 	json_t *mounts;		/* mounts of ours, sorted and added last (owned) */
-	struct ctr_idmap idmap; /* --userns auto's range (size 0: none) */
+	struct ctr_idmap idmap; /* --userns auto's or keep-id's (size 0: none) */
 };
 
 /* config_user.c: process.user from -u or the image's User, names looked up
  * in the image's /etc/passwd and /etc/group. */
 int config_apply_user(struct config_ctx *c, husk_error **err);
+
+/* config_keep_id.c: --userns keep-id: /etc/passwd and /etc/group of the
+ * container's own with the user's entries when the image's (texts, either
+ * may be NULL: then none) lack them. */
+int config_keep_id_files(struct config_ctx *c, const char *passwd, const char *group,
+			 husk_error **err);
 
 /* config_resources.c: linux.resources, process.rlimits, linux.devices. */
 int config_apply_resources(struct config_ctx *c, husk_error **err);

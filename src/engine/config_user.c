@@ -317,12 +317,20 @@ static json_t *user_json(const struct user_ids *u)
 int config_apply_user(struct config_ctx *c, husk_error **err)
 {
 	const char *spec = c->o->user ? c->o->user : c->img->config.user;
-	cleanup_free char *passwd = NULL, *group = NULL;
+	cleanup_free char *passwd = NULL, *group = NULL, *keep_id = NULL;
 	struct user_ids u = {0};
 	json_t *user;
 
 	if (image_read_file(c->img, "/etc/passwd", &passwd, err) < 0 ||
 	    image_read_file(c->img, "/etc/group", &group, err) < 0)
+		return -1;
+	/* keep-id: the user's ids, whatever the image's User, as podman */
+	if (c->idmap.keep_id && c->o->user == NULL) {
+		if (asprintf(&keep_id, "%lu:%lu", c->idmap.user_uid, c->idmap.user_gid) < 0)
+			return husk_error_set(err, ENOMEM, "user");
+		spec = keep_id;
+	}
+	if (c->idmap.keep_id && config_keep_id_files(c, passwd, group, err) < 0)
 		return -1;
 	if (user_resolve(spec, passwd, group, &u, err) < 0)
 		return -1;

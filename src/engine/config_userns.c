@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* --userns auto: the container's user namespace and its id mappings. */
+/* --userns auto and keep-id: the container's user namespace and its id mappings. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,10 +8,19 @@
 #include "config_internal.h"
 #include "util.h"
 
-static json_t *mapping(unsigned long host, unsigned long size)
+static json_t *mapping(const struct husk_id_extent *e, size_t n)
 {
-	return json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID", (json_int_t)host, "size",
-			 (json_int_t)size);
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_pack("{s:I, s:I, s:I}", "containerID",
+						       (json_int_t)e[i].inner, "hostID",
+						       (json_int_t)e[i].outer, "size",
+						       (json_int_t)e[i].count)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
 }
 
 /* What the container's root reaches in its dir (the core mounts as that
@@ -45,8 +54,8 @@ int config_apply_userns(struct config_ctx *c, husk_error **err)
 	if (m->size == 0)
 		return 0;
 	if (json_array_append_new(ns, json_pack("{s:s}", "type", "user")) < 0 ||
-	    json_object_set_new(lx, "uidMappings", mapping(m->uid, m->size)) < 0 ||
-	    json_object_set_new(lx, "gidMappings", mapping(m->gid, m->size)) < 0)
+	    json_object_set_new(lx, "uidMappings", mapping(m->uids, m->n_uids)) < 0 ||
+	    json_object_set_new(lx, "gidMappings", mapping(m->gids, m->n_gids)) < 0)
 		return husk_error_set(err, ENOMEM, "linux.namespaces");
 	return hand_over_files(c->dir, m, err);
 }

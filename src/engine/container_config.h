@@ -52,6 +52,8 @@ struct run_security {
 	bool read_only;		   /* the rootfs */
 	bool init;		   /* husk-init as PID 1 */
 	unsigned long userns_size; /* --userns auto: ids mapped, 0: the host's */
+	bool userns_keep_id;	   /* --userns keep-id (rootless) */
+	long keep_uid, keep_gid;   /* keep-id:uid=,gid=; -1: the user's own */
 };
 
 enum run_mount_type {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "copy_tree.h"
@@ -14,23 +15,21 @@
 
 #define NOFOLLOW_FLAGS (O_NOFOLLOW | O_CLOEXEC)
 
-static unsigned long id_across(unsigned long id, unsigned long from, unsigned long to,
-			       unsigned long count)
+static unsigned long id_across(unsigned long id, const struct husk_id_extent *e, size_t n,
+			       bool inward)
 {
-	if (count == 0)
-		return id;
-	return to + (id >= from && id - from < count ? id - from : 65534);
+	return inward ? husk_id_outer(e, n, id) : husk_id_inner(e, n, id);
 }
 
 static uid_t owner_uid(const struct stat *st, const struct copy_opts *o)
 {
-	return o->keep_owner ? (uid_t)id_across(st->st_uid, o->uid_from, o->uid_to, o->id_count)
+	return o->keep_owner ? (uid_t)id_across(st->st_uid, o->uids, o->n_uids, o->ids_inward)
 			     : o->uid;
 }
 
 static gid_t owner_gid(const struct stat *st, const struct copy_opts *o)
 {
-	return o->keep_owner ? (gid_t)id_across(st->st_gid, o->gid_from, o->gid_to, o->id_count)
+	return o->keep_owner ? (gid_t)id_across(st->st_gid, o->gids, o->n_gids, o->ids_inward)
 			     : o->gid;
 }
 
@@ -87,6 +86,26 @@ static int make_room(int dst_dir, const char *name, bool want_dir, bool *ret_is_
 	return 0;
 }
 
+/* The user.* xattrs of in on out (overlay's user.overlay.opaque of a
+ * rootless layer); a file system without xattrs has none to copy. */
+static int copy_user_xattrs(int in, int out, const char *name, husk_error **err)
+{
+	char names[4096], value[4096];
+	ssize_t len = flistxattr(in, names, sizeof(names));
+
+	if (len < 0)
+		return errno == ENOTSUP ? 0 : husk_error_set(err, errno, "xattrs of `%s`", name);
+	for (char *x = names; x < names + len; x += strlen(x) + 1) {
+		ssize_t n;
+		if (strncmp(x, "user.", 5) != 0)
+			continue;
+		n = fgetxattr(in, x, value, sizeof(value));
+		if (n < 0 || fsetxattr(out, x, value, (size_t)n, 0) < 0)
+			return husk_error_set(err, errno, "xattr %s of `%s`", x, name);
+	}
+	return 0;
+}
+
 static int copy_bytes(int in, int out, const char *name, husk_error **err)
 {
 	char buf[65536];
@@ -136,7 +155,8 @@ static int copy_regular(int src_dir, const char *src_name, int open_flags, int d
 	out = openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | NOFOLLOW_FLAGS, 0600);
 	if (out < 0)
 		return husk_error_set(err, errno, "create `%s`", dst_name);
-	if (copy_bytes(in, out, src_name, err) < 0)
+	if (copy_bytes(in, out, src_name, err) < 0 ||
+	    (o->xattrs && copy_user_xattrs(in, out, src_name, err) < 0))
 		return -1;
 	return finish_fd(out, &st, o, dst_name, err);
 }
@@ -193,6 +213,8 @@ static int copy_dir(int src_dir, const char *src_name, int open_flags, int dst_d
 		return husk_error_set(err, errno, "open `%s`", dst_name);
 	if (copy_dir_contents(in, out, o, err) < 0)
 		return husk_error_wrap(err, "%s", src_name);
+	if (o->xattrs && copy_user_xattrs(in, out, src_name, err) < 0)
+		return -1;
 	return finish_fd(out, &st, o, dst_name, err);
 }
 

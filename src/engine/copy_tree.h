@@ -19,16 +19,22 @@
 #include <sys/stat.h>
 
 #include <husk/error.h>
+#include <husk/store.h>
 
 struct copy_opts {
 	bool keep_owner; /* the source's uid/gid (cp -a), else uid/gid below */
 	uid_t uid;
 	gid_t gid;
 	bool follow; /* the top entry: follow it if it is a symlink (cp -L) */
-	/* keep_owner across a user namespace (--userns auto): ids in
-	 * [id_from, id_from + id_count) become id_to + (id - id_from), others
-	 * id_to + 65534 (the overflow id). id_count 0: kept as they are. */
-	unsigned long uid_from, uid_to, gid_from, gid_to, id_count;
+	/* keep_owner across a user namespace's maps (--userns auto,
+	 * keep-id): inward, the source's ids are the namespace's and become
+	 * their outer ids, else outer ids become the namespace's (the overflow
+	 * id 65534 where unmapped). n_uids 0: kept as they are. */
+	const struct husk_id_extent *uids, *gids;
+	size_t n_uids, n_gids;
+	bool ids_inward;
+	/* user.* xattrs copied too (overlay's user.overlay.opaque) */
+	bool xattrs;
 };
 
 /* src_dir/src_name → dst_dir/dst_name. */

@@ -366,11 +366,11 @@ static int cp(struct engine *e, struct ctr *c, const struct cp_options *o, husk_
 	copy.uid = into ? (uid_t)(m.size ? m.uid : 0) : geteuid();
 	copy.gid = into ? (gid_t)(m.size ? m.gid : 0) : getegid();
 	/* -a across its user namespace: its ids, as it sees them */
-	copy.id_count = m.size;
-	copy.uid_from = into ? 0 : m.uid;
-	copy.uid_to = into ? m.uid : 0;
-	copy.gid_from = into ? 0 : m.gid;
-	copy.gid_to = into ? m.gid : 0;
+	copy.uids = m.uids;
+	copy.n_uids = m.n_uids;
+	copy.gids = m.gids;
+	copy.n_gids = m.n_gids;
+	copy.ids_inward = into;
 	if (ctr_rootfs_open(e, c, &root, err) < 0)
 		return -1;
 	r = side_place(&o->src, root.fd, o->follow, &src, err);

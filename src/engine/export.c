@@ -52,9 +52,10 @@ static int export_to_fd(struct engine *e, struct ctr *c, int fd, husk_error **er
 
 	if (userns_auto_read(c->dir, &m, err) < 0 || ctr_rootfs_open(e, c, &root, err) < 0)
 		return -1;
-	pack.uid_base = m.uid;
-	pack.gid_base = m.gid;
-	pack.id_count = m.size;
+	pack.uids = m.uids;
+	pack.n_uids = m.n_uids;
+	pack.gids = m.gids;
+	pack.n_gids = m.n_gids;
 	dirfd = openat(root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = dirfd < 0 ? husk_error_set(err, errno, "open the rootfs")
 		      : husk_tar_dir(dirfd, fd, &pack, err);

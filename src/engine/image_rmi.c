@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "engine.h"
+#include "layer_shift.h"
 #include "util.h"
 
 static const char rmi_usage[] =
@@ -73,7 +74,8 @@ int cmd_rmi(struct engine *e, int argc, char **argv)
 	}
 	/* Docker's rmi frees the space: the blobs and layers no image uses
 	 * any more go now (gc waits for other writers to close the store). */
-	if (deleted && husk_store_gc(s, NULL, &err) < 0) {
+	if (deleted && (husk_store_gc(s, NULL, &err) < 0 ||
+			layer_shift_sweep(e->paths.storage_root, e->paths.containers, &err) < 0)) {
 		engine_error("rmi: the image is removed, its files are not: %s", err->msg);
 		husk_error_free(&err);
 	}

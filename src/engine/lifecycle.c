@@ -339,7 +339,9 @@ static json_t *doc_build(const char *id, const char *name, const char *ref,
 	for (size_t i = 1; doc && i < json_array_size(args); i++)
 		json_array_append(json_object_get(doc, "Args"), json_array_get(args, i));
 	if (doc && json_object_set_new(json_object_get(doc, "HostConfig"), "UsernsMode",
-				       json_string(o->security.userns_size ? "auto" : "")) < 0) {
+				       json_string(o->security.userns_keep_id ? "keep-id"
+						   : o->security.userns_size  ? "auto"
+									      : "")) < 0) {
 		json_decref(doc);
 		return NULL;
 	}
@@ -452,9 +454,10 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 	c->lock_fd = -1;
 	if (net_check_options(e, o, err) < 0)
 		return -1;
-	if (o->security.userns_size && in_user_namespace())
+	if (o->security.userns_keep_id && !in_user_namespace())
 		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
-				       "--userns auto: not supported rootless yet");
+				       "--userns keep-id: only rootless (as root the container's "
+				       "ids are the host's already: use -u, or --userns auto)");
 	if (new_id(c->id, err) < 0)
 		return -1;
 	c->dir = engine_container_path(&e->paths, c->id, NULL);
@@ -467,6 +470,8 @@ int ctr_create(struct engine *e, const char *image_ref, const struct run_options
 		name = strdup(o->name);
 	if (r == 0 && o->security.userns_size)
 		r = userns_auto_allocate(e->paths.containers, c->dir, o->security.userns_size, err);
+	if (r == 0 && o->security.userns_keep_id)
+		r = userns_keep_id_record(c->dir, o->security.keep_uid, o->security.keep_gid, err);
 	if (r == 0)
 		r = image_hold_and_get(e, image_ref, c->id, &held, &img, err);
 	if (r == 0)

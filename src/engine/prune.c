@@ -17,6 +17,7 @@
 
 #include "ctl.h"
 #include "disk_usage.h"
+#include "layer_shift.h"
 #include "lifecycle.h"
 #include "net.h"
 #include "remains.h"
@@ -197,6 +198,9 @@ static void prune_images(struct prune *p)
 	if (husk_store_gc(s, &st, &err) < 0)
 		failed(p, &err);
 	p->bytes += st.bytes;
+	/* the id-shifted copies of layers that no container uses */
+	if (layer_shift_sweep(p->e->paths.storage_root, p->e->paths.containers, &err) < 0)
+		failed(p, &err);
 	husk_store_close(s);
 }
 

@@ -17,6 +17,7 @@
 
 #include "fork_report.h"
 #include "fuse_daemon.h"
+#include "layer_shift.h"
 #include "overlay_driver.h"
 #include "rootfs.h"
 #include "userns_auto.h"
@@ -175,11 +176,44 @@ static int upper_hand_over(const char *container_dir, const struct ctr_idmap *m,
 	return 0;
 }
 
+/* A container with a user namespace of its own: as root, idmapped clones
+ * of the layers; rootless, id-shifted copies (layer_shift.h), which either
+ * overlay mounts. Its root owns the upper dir. */
+static bool mapping_is_identity(const struct ctr_idmap *m)
+{
+	for (size_t i = 0; i < m->n_uids; i++)
+		if (m->uids[i].inner != m->uids[i].outer)
+			return false;
+	for (size_t i = 0; i < m->n_gids; i++)
+		if (m->gids[i].inner != m->gids[i].outer)
+			return false;
+	return true;
+}
+
+static int lowers_for_mapping(const char *storage_root, const char *container_dir,
+			      const struct husk_image *img, enum overlay_driver driver,
+			      const struct ctr_idmap *m, struct idmapped_lowers *idm,
+			      char **ret_shift_key, husk_error **err)
+{
+	if (in_user_namespace()) {
+		/* keep-id:uid=0,gid=0: the layers' ids are the container's */
+		if (!mapping_is_identity(m) && layer_shift_prepare(storage_root, container_dir, img,
+								   m, ret_shift_key, err) < 0)
+			return -1;
+	} else if (driver == OVERLAY_FUSE) {
+		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+				       "--userns auto: not supported on fuse-overlayfs");
+	} else if (idmapped_lowers_make(storage_root, img, m, idm, err) < 0) {
+		return -1;
+	}
+	return upper_hand_over(container_dir, m, err);
+}
+
 /* lowerdir=...,upperdir=...,workdir=... and, for the kernel's overlay,
  * overlay_kernel_extra_options(). */
 static int overlay_options(const char *container_dir, const struct husk_image *img,
 			   enum overlay_driver driver, const struct idmapped_lowers *idm,
-			   char **ret, husk_error **err)
+			   const char *shift_key, char **ret, husk_error **err)
 {
 	size_t cap = 4096, len = 0;
 	cleanup_free char *o = malloc(cap);
@@ -192,6 +226,8 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 	/* the init layer on top of the image's */
 	if (idm)
 		n = snprintf(o, cap, "lowerdir=/proc/self/fd/%d:", idm->fds[0]);
+	else if (shift_key)
+		n = snprintf(o, cap, "lowerdir=shifted/%s/init:", shift_key);
 	else
 		n = snprintf(o, cap, "lowerdir=init-layer:");
 	if (n < 0 || (size_t)n >= cap)
@@ -206,6 +242,9 @@ static int overlay_options(const char *container_dir, const struct husk_image *i
 		if (idm)
 			n = snprintf(o + len, cap - len, "/proc/self/fd/%d%s",
 				     idm->fds[img->n_layers - i], i ? ":" : "");
+		else if (shift_key)
+			n = snprintf(o + len, cap - len, "shifted/%s/%s%s", shift_key, rel,
+				     i ? ":" : "");
 		else
 			n = snprintf(o + len, cap - len, "layers/%s%s", rel, i ? ":" : "");
 		if (n < 0 || (size_t)n >= cap - len)
@@ -434,7 +473,7 @@ static void drop_dead_fuse_mount(const char *target)
 int rootfs_mount(const char *storage_root, const char *container_dir, const struct husk_image *img,
 		 husk_error **err)
 {
-	cleanup_free char *options = NULL, *target = NULL;
+	cleanup_free char *options = NULL, *target = NULL, *shift_key = NULL;
 	__attribute__((cleanup(idmapped_lowers_clear))) struct idmapped_lowers idm = {0};
 	enum overlay_driver driver;
 	struct ctr_idmap m;
@@ -450,13 +489,11 @@ int rootfs_mount(const char *storage_root, const char *container_dir, const stru
 	    rootfs_driver(storage_root, container_dir, &driver, err) < 0 ||
 	    userns_auto_read(container_dir, &m, err) < 0)
 		return -1;
-	if (m.size && driver == OVERLAY_FUSE)
-		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
-				       "--userns auto: not supported on fuse-overlayfs");
-	if (m.size && (idmapped_lowers_make(storage_root, img, &m, &idm, err) < 0 ||
-		       upper_hand_over(container_dir, &m, err) < 0))
+	if (m.size && lowers_for_mapping(storage_root, container_dir, img, driver, &m, &idm,
+					 &shift_key, err) < 0)
 		return -1;
-	if (overlay_options(container_dir, img, driver, m.size ? &idm : NULL, &options, err) < 0)
+	if (overlay_options(container_dir, img, driver, idm.n ? &idm : NULL, shift_key, &options,
+			    err) < 0)
 		return -1;
 	if (driver == OVERLAY_FUSE) {
 		/* the callers mount a rootfs that is not mounted here: a

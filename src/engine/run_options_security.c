@@ -109,18 +109,45 @@ int run_parse_security_opt(struct run_options *o, const char *v, husk_error **er
 			       v);
 }
 
-/* --userns host (the default) | auto[:size=N] */
+/* keep-id's options: uid=N,gid=N, either or both. */
+static int parse_keep_id(struct run_options *o, const char *v, const char *opts, husk_error **err)
+{
+	cleanup_free char *copy = strdup(opts);
+	char *save = NULL;
+	int64_t n;
+
+	if (copy == NULL)
+		return husk_error_set(err, ENOMEM, "--userns");
+	for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		bool is_uid = strncmp(kv, "uid=", 4) == 0, is_gid = strncmp(kv, "gid=", 4) == 0;
+		if ((!is_uid && !is_gid) || parse_int64(kv + 4, 0, 4294967294L, &n) < 0)
+			return husk_error_fail(err, HUSK_ERR_INVALID,
+					       "--userns `%s`: keep-id takes uid=N,gid=N", v);
+		*(is_uid ? &o->security.keep_uid : &o->security.keep_gid) = (long)n;
+	}
+	return 0;
+}
+
+/* --userns host (the default) | auto[:size=N] | keep-id[:uid=N,gid=N] */
 int run_parse_userns(struct run_options *o, const char *v, husk_error **err)
 {
 	int64_t size = USERNS_AUTO_DEFAULT_SIZE;
 
-	if (strcmp(v, "host") == 0 || v[0] == '\0') {
-		o->security.userns_size = 0;
+	o->security.userns_size = 0;
+	o->security.userns_keep_id = false;
+	o->security.keep_uid = o->security.keep_gid = -1;
+	if (strcmp(v, "host") == 0 || v[0] == '\0')
 		return 0;
+	if (strncmp(v, "keep-id", 7) == 0 && (v[7] == '\0' || v[7] == ':')) {
+		o->security.userns_keep_id = true;
+		return v[7] == ':' ? parse_keep_id(o, v, v + 8, err) : 0;
 	}
 	if (strncmp(v, "auto", 4) != 0 || (v[4] != '\0' && v[4] != ':'))
-		return husk_error_fail(err, HUSK_ERR_INVALID,
-				       "--userns `%s`: unknown mode (host, auto, auto:size=N)", v);
+		return husk_error_fail(
+		    err, HUSK_ERR_INVALID,
+		    "--userns `%s`: unknown mode (host, auto, auto:size=N, keep-id, "
+		    "keep-id:uid=N,gid=N)",
+		    v);
 	if (v[4] == ':' &&
 	    (strncmp(v + 5, "size=", 5) != 0 || parse_int64(v + 10, 1, 1L << 32, &size) < 0))
 		return husk_error_fail(err, HUSK_ERR_INVALID,

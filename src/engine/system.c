@@ -7,6 +7,7 @@
 
 #include "ctl.h"
 #include "disk_usage.h"
+#include "layer_shift.h"
 #include "remains.h"
 #include "system.h"
 #include "human.h"
@@ -100,6 +101,8 @@ static int images_usage(struct engine *e, struct usage *u, husk_error **err)
 			u->reclaimable += (uint64_t)list[i].size;
 	}
 	husk_image_summaries_free(list, n);
+	/* rootless mappings' id-shifted copies of layers (layer_shift.h) */
+	u->size += layer_shift_bytes(e->paths.storage_root);
 	return 0;
 }
 

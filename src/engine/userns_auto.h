@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include <husk/error.h>
+#include <husk/store.h>
 
 /*
  * --userns auto, as root: the container gets a user namespace of its own,
@@ -17,9 +18,19 @@
  * on disk: they are mounted idmapped under the overlay (rootfs.c), and
  * the container's upper dir holds host ids of the range.
  */
+#define CTR_IDMAP_MAX 3
+
+/* Rootless, "the host" is the user's namespace (rootless.h) that husk runs
+ * in: its 0 is the user, 1.. the user's subordinate ids. */
 struct ctr_idmap {
 	unsigned long uid, gid; /* the host ids of the container's 0 */
 	unsigned long size;	/* 0: no user namespace of its own */
+	/* the maps themselves: auto's one extent, keep-id's up to three */
+	struct husk_id_extent uids[CTR_IDMAP_MAX], gids[CTR_IDMAP_MAX];
+	size_t n_uids, n_gids;
+	/* --userns keep-id: the container's ids of the user (its host 0) */
+	bool keep_id;
+	unsigned long user_uid, user_gid;
 };
 
 #define USERNS_AUTO_DEFAULT_SIZE 65536UL
@@ -28,6 +39,20 @@ struct ctr_idmap {
  * containers_dir) and records it there. */
 int userns_auto_allocate(const char *containers_dir, const char *dir, unsigned long size,
 			 husk_error **err);
+/*
+ * --userns keep-id, rootless: the user's ids are the container's user_uid
+ * and user_gid (by default the user's own numbers on the host), the
+ * container's ids below them and above them the user's subordinate ids,
+ * as podman maps them: 0..U-1 → 1..U, U → 0, U+1.. → U+1.. Recorded in
+ * the container's dir (the file `idmap`, "keep-id U G NUIDS NGIDS"). The
+ * range is every id of the user's: shared by all keep-id containers, not
+ * taken from auto's.
+ */
+int userns_keep_id_record(const char *dir, long user_uid, long user_gid, husk_error **err);
+/* The user's ids on the host (outside its namespace): 0's outer ids in
+ * /proc/self/uid_map and gid_map, and how many ids each maps. */
+int userns_host_self(unsigned long *ret_uid, unsigned long *ret_gid, unsigned long *ret_nuids,
+		     unsigned long *ret_ngids, husk_error **err);
 /* The container's range; size 0 when it has none. */
 int userns_auto_read(const char *dir, struct ctr_idmap *ret, husk_error **err);
 /* A user namespace with m's mapping, held by its fd alone (for

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -136,9 +137,18 @@ static void intermediate(struct init_ctx *c)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-static int become_root_in_userns(husk_error **err)
+/* The caller's supplementary groups are dropped where setgroups(2) is
+ * allowed: rootless, they are the user's own, and a directory of the
+ * user's group that grants others search (0701, ~/.local) denies it to
+ * its group, so the container's root, not the user, could not reach its
+ * rootfs below it. */
+static int become_root_in_userns(bool setgroups_allowed, husk_error **err)
 {
-	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+	if (setresgid(0, 0, 0) < 0)
+		return husk_error_set(err, errno, "become root in the user namespace");
+	if (setgroups_allowed && setgroups(0, NULL) < 0 && errno != EPERM)
+		return husk_error_set(err, errno, "drop the supplementary groups");
+	if (setresuid(0, 0, 0) < 0)
 		return husk_error_set(err, errno, "become root in the user namespace");
 	return 0;
 }
@@ -342,7 +352,8 @@ void container_init_main(struct launch *l)
 	/* Before anything forks, and while our kuid is still the runtime's. */
 	if (husk_cgroup_enter_as_init(&l->cg, l->cg_born_in, &e) < 0)
 		fail(&c, e);
-	if (l->spec->ns[HUSK_NS_USER].enabled && become_root_in_userns(&e) < 0)
+	if (l->spec->ns[HUSK_NS_USER].enabled &&
+	    become_root_in_userns(!l->setgroups_denied, &e) < 0)
 		fail(&c, e);
 	if (l->spec->ns[HUSK_NS_CGROUP].enabled && !l->spec->ns[HUSK_NS_CGROUP].path &&
 	    unshare(CLONE_NEWCGROUP) < 0) {

@@ -261,14 +261,6 @@ static int check_whole_in_upper(struct pack *p, int fd, const char *path, husk_e
 	return 0;
 }
 
-/* A host id as the container whose ids start at base sees it. */
-static la_int64_t id_seen_inside(unsigned long id, unsigned long base, unsigned long count)
-{
-	if (count == 0)
-		return (la_int64_t)id;
-	return id >= base && id - base < count ? (la_int64_t)(id - base) : 65534;
-}
-
 static struct archive_entry *pack_entry_new(struct pack *p, const char *path, const struct stat *st)
 {
 	struct archive_entry *e = archive_entry_new();
@@ -277,8 +269,10 @@ static struct archive_entry *pack_entry_new(struct pack *p, const char *path, co
 		return NULL;
 	archive_entry_set_pathname(e, path);
 	archive_entry_set_mode(e, st->st_mode);
-	archive_entry_set_uid(e, id_seen_inside(st->st_uid, p->opts->uid_base, p->opts->id_count));
-	archive_entry_set_gid(e, id_seen_inside(st->st_gid, p->opts->gid_base, p->opts->id_count));
+	archive_entry_set_uid(
+	    e, (la_int64_t)husk_id_inner(p->opts->uids, p->opts->n_uids, st->st_uid));
+	archive_entry_set_gid(
+	    e, (la_int64_t)husk_id_inner(p->opts->gids, p->opts->n_gids, st->st_gid));
 	if (p->opts->mtime >= 0)
 		archive_entry_set_mtime(e, (time_t)p->opts->mtime, 0);
 	else

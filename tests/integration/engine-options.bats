@@ -221,7 +221,7 @@ cg_read='f() { if [ -e /sys/fs/cgroup/$2 ]; then cat /sys/fs/cgroup/$2; else cat
 	run hk run --rm --userns=host busybox readlink /proc/self/ns/user
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(readlink /proc/self/ns/user)" ]
-	bad --userns private -- "--userns \`private\`: unknown mode (host, auto, auto:size=N)"
+	bad --userns private -- "--userns \`private\`: unknown mode (host, auto, auto:size=N, keep-id, keep-id:uid=N,gid=N)"
 }
 
 @test "options: --init: a reaper as PID 1 in front of the command" {

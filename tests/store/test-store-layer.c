@@ -598,6 +598,29 @@ static void test_tar_dir(void)
 	husk_store_close(s);
 }
 
+/* Ids through a map of several extents (rootless keep-id's, uid 1000):
+ * inner 0..999 → 1..1000, 1000 → 0, 1001..65535 as they are. */
+static void test_id_extents(void)
+{
+	const struct husk_id_extent keep[] = {{0, 1, 1000}, {1000, 0, 1}, {1001, 1001, 64535}};
+	const struct husk_id_extent one[] = {{0, 100000, 65536}};
+
+	CHECK(husk_id_inner(keep, 3, 0) == 1000, "the user's outer 0 is its inner 1000");
+	CHECK(husk_id_inner(keep, 3, 1) == 0, "outer 1 is the container's root");
+	CHECK(husk_id_inner(keep, 3, 1000) == 999, "outer 1000 is inner 999");
+	CHECK(husk_id_inner(keep, 3, 1001) == 1001, "above the user: as it is");
+	CHECK(husk_id_inner(keep, 3, 70000) == HUSK_OVERFLOW_ID, "unmapped: the overflow id");
+	CHECK(husk_id_outer(keep, 3, 1000) == 0 && husk_id_outer(keep, 3, 0) == 1,
+	      "and back: inner 1000 is outer 0, inner 0 outer 1");
+	CHECK(husk_id_outer(one, 1, 70000) == 100000 + 65534,
+	      "an inner id unmapped: the outer id of the overflow id");
+	CHECK(husk_id_inner(NULL, 0, 12345) == 12345 && husk_id_outer(NULL, 0, 7) == 7,
+	      "no map: ids as they are");
+	for (unsigned long id = 0; id < 65536; id += 997)
+		CHECK(husk_id_inner(keep, 3, husk_id_outer(keep, 3, id)) == id,
+		      "inner %lu round-trips", id);
+}
+
 /* A directory renamed with redirect_dir holds only part of itself in the
  * upper dir: refused, not packed wrong. */
 static void test_pack_partial(void)
@@ -680,6 +703,7 @@ int main(void)
 	test_pack();
 	test_pack_fuse_upper();
 	test_tar_dir();
+	test_id_extents();
 	test_pack_partial();
 	test_overlay_mount();
 	return tap_done();

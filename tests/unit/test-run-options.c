@@ -317,6 +317,25 @@ static void test_network_options(void)
 	husk_error_free(&err);
 	CHECK(run_parse_userns(&o, "autox", &err) < 0, "--userns autox is refused");
 	husk_error_free(&err);
+	CHECK(run_parse_userns(&o, "keep-id", &err) == 0 && o.security.userns_keep_id &&
+		  o.security.keep_uid == -1 && o.security.keep_gid == -1 &&
+		  o.security.userns_size == 0,
+	      "--userns keep-id: the user's own ids");
+	CHECK(run_parse_userns(&o, "keep-id:uid=2000,gid=3000", &err) == 0 &&
+		  o.security.keep_uid == 2000 && o.security.keep_gid == 3000,
+	      "--userns keep-id:uid=2000,gid=3000");
+	CHECK(run_parse_userns(&o, "keep-id:gid=5", &err) == 0 && o.security.keep_uid == -1 &&
+		  o.security.keep_gid == 5,
+	      "--userns keep-id:gid=5 alone");
+	CHECK(run_parse_userns(&o, "host", &err) == 0 && !o.security.userns_keep_id,
+	      "--userns host after keep-id: none");
+	CHECK(run_parse_userns(&o, "keep-id:size=3", &err) < 0 && strstr(err->msg, "uid=N,gid=N"),
+	      "--userns keep-id:size=3 is refused");
+	husk_error_free(&err);
+	CHECK(run_parse_userns(&o, "keep-id:uid=-1", &err) < 0, "a negative uid is refused");
+	husk_error_free(&err);
+	CHECK(run_parse_userns(&o, "keep-idx", &err) < 0, "--userns keep-idx is refused");
+	husk_error_free(&err);
 }
 
 static void test_publish(void)
