@@ -95,13 +95,13 @@ int ctr_mount_rootfs(struct engine *e, struct ctr *c, husk_error **err)
 		return 0;
 	/* just made (run): its image is at hand */
 	if (c->img)
-		return rootfs_mount(e->paths.storage_root, c->dir, c->img, err);
+		return rootfs_mount(e->paths.storage_root, c->dir, c->img, c->auto_remove, err);
 	if (engine_store_open(e, &s, err) < 0)
 		return -1;
 	r = husk_store_image_get(s, c->image_digest, &img, err);
 	husk_store_close(s);
 	if (r == 0)
-		r = rootfs_mount(e->paths.storage_root, c->dir, img, err);
+		r = rootfs_mount(e->paths.storage_root, c->dir, img, c->auto_remove, err);
 	husk_image_free(img);
 	return r;
 }

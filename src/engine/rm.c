@@ -13,6 +13,7 @@
 static int rm_one(struct engine *e, struct ctr *c, bool force, bool volumes, husk_error **err)
 {
 	husk_error *e1 = NULL;
+	bool stopped_here = false;
 
 	if (ctr_heal(e, c, err) < 0)
 		return -1;
@@ -26,11 +27,12 @@ static int rm_one(struct engine *e, struct ctr *c, bool force, bool volumes, hus
 			return -1;
 		if (husk_container_kill(&e->rt, c->id, SIGKILL, true, &e1) < 0)
 			husk_error_free(&e1);
-		if (ctr_wait_stopped(c, -1, err) < 0 || ctr_heal(e, c, err) < 0)
+		if (ctr_wait_stopped(c, -1, err) < 0)
 			return -1;
+		stopped_here = true;
 	}
 	/* --rm containers are removed by their monitor as they stop */
-	if (ctr_lock(c, &e1) < 0) {
+	if ((stopped_here && ctr_heal(e, c, &e1) < 0) || ctr_lock(c, &e1) < 0) {
 		if (husk_error_is(e1, HUSK_ERR_NOT_FOUND)) {
 			husk_error_free(&e1);
 			return 0;

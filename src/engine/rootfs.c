@@ -470,8 +470,32 @@ static void drop_dead_fuse_mount(const char *target)
 		umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW);
 }
 
+/* A volatile overlay leaves work/work/incompat/volatile, and the kernel
+ * refuses to mount it again until it is gone: what it guards against (an
+ * upper dir a crash left unsynced) does not matter to a discardable one. */
+static void forget_volatile_mark(const char *container_dir)
+{
+	cleanup_free char *mark = NULL;
+
+	if (asprintf(&mark, "%s/work/work/incompat", container_dir) >= 0)
+		rm_rf_at(AT_FDCWD, mark);
+}
+
+/* volatile (Linux 5.10): else mounted as before. */
+static int overlay_mount_volatile(const char *dir, const char *target, const char *options,
+				  husk_error **err)
+{
+	cleanup_free char *with = NULL;
+
+	if (asprintf(&with, "%s,volatile", options) < 0)
+		return husk_error_set(err, ENOMEM, "overlay options");
+	if (overlay_mount_kernel(dir, target, with, NULL) == 0)
+		return 0;
+	return overlay_mount_kernel(dir, target, options, err);
+}
+
 int rootfs_mount(const char *storage_root, const char *container_dir, const struct husk_image *img,
-		 husk_error **err)
+		 bool discardable, husk_error **err)
 {
 	cleanup_free char *options = NULL, *target = NULL, *shift_key = NULL;
 	__attribute__((cleanup(idmapped_lowers_clear))) struct idmapped_lowers idm = {0};
@@ -500,6 +524,10 @@ int rootfs_mount(const char *storage_root, const char *container_dir, const stru
 		 * daemon still recorded serves none we can reach */
 		fuse_daemon_end(container_dir);
 		return mount_fuse(storage_root, container_dir, target, options, err);
+	}
+	if (discardable) {
+		forget_volatile_mark(container_dir);
+		return overlay_mount_volatile(storage_root, target, options, err);
 	}
 	return overlay_mount_kernel(storage_root, target, options, err);
 }

@@ -52,7 +52,7 @@ static int mount_for_access(struct engine *e, struct ctr *c, husk_error **err)
 	r = husk_store_image_get(s, c->image_digest, &img, err);
 	husk_store_close(s);
 	if (r == 0)
-		r = rootfs_mount(e->paths.storage_root, c->dir, img, err);
+		r = rootfs_mount(e->paths.storage_root, c->dir, img, c->auto_remove, err);
 	husk_image_free(img);
 	return r;
 }

@@ -227,6 +227,27 @@ is_state() { [ "$(state_of "$1")" = "$2" ]; }
 	nothing_left
 }
 
+@test "containers: rm -f of a running --rm container: its name, 0, and it is gone" {
+	hk run -d --rm --name rmf busybox sleep 1000
+	run hk rm -f rmf
+	[ "$status" -eq 0 ]
+	[ "$output" = rmf ]
+	[ -z "$(hk ps -aq)" ]
+	nothing_left
+}
+
+@test "containers: an --rm container's overlay is volatile (nothing to sync at its end), a kept one's is not" {
+	hk info | grep -qx " Storage Driver: overlay" || skip "the store uses fuse-overlayfs"
+	local gone kept
+	gone=$(hk run -d --rm busybox sleep 1000)
+	kept=$(hk run -d busybox sleep 1000)
+	grep -F "$gone/rootfs" /proc/self/mountinfo | grep -Eq '(,|fsync=)volatile(,|$)'
+	run grep -F "$kept/rootfs" /proc/self/mountinfo
+	[ "$status" -eq 0 ]
+	[[ "$output" != *volatile* ]]
+	hk rm -f "$gone" "$kept" >/dev/null
+}
+
 @test "containers: names are unique, ids found by unique prefix, rename" {
 	local a b
 	a=$(hk create --name one busybox true)
