@@ -222,13 +222,14 @@ static bool pause_alive(int dirfd, pid_t *ret)
 	return true;
 }
 
-/* The inode of pid's mount namespace, 0 when it cannot be told. */
-static unsigned long long mnt_ns_of(pid_t pid)
+/* The inode of pid's namespace of kind ("mnt", "user"), 0 when it cannot
+ * be told. */
+static unsigned long long ns_of(pid_t pid, const char *kind)
 {
 	char path[64];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, kind);
 	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
@@ -239,7 +240,7 @@ static int pause_write(int dirfd, pid_t pid, husk_error **err)
 
 	if (proc_start_time(pid, &start) < 0)
 		start = 0;
-	snprintf(record, sizeof(record), "%d %llu %llu\n", (int)pid, start, mnt_ns_of(pid));
+	snprintf(record, sizeof(record), "%d %llu %llu\n", (int)pid, start, ns_of(pid, "mnt"));
 	return write_file_atomic_at(dirfd, "pause.pid", record, strlen(record), 0600, err);
 }
 
@@ -288,7 +289,7 @@ static bool in_pause_namespaces(pid_t pid, unsigned long long pause_mntns)
 	struct stat mine, theirs;
 
 	if (pause_mntns != 0)
-		return mnt_ns_of(pid) == pause_mntns;
+		return ns_of(pid, "mnt") == pause_mntns;
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	return stat("/proc/self/ns/user", &mine) == 0 && stat(path, &theirs) == 0 &&
 	       (mine.st_dev != theirs.st_dev || mine.st_ino != theirs.st_ino);
@@ -410,16 +411,6 @@ bool rootless_enter_deferred(void)
 	return needs_rootless();
 }
 
-/* The inode of pid's user namespace, 0 when it cannot be told. */
-static unsigned long long user_ns_of(pid_t pid)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
-}
-
 /* What of a container's namespaces lives: its monitor or fuse-overlayfs
  * daemon, in the user and mount namespaces it was started in; else its
  * init alone (a killed monitor), in that user namespace but a mount
@@ -455,8 +446,8 @@ static bool of_pause_generation(enum holder_kind kind, pid_t holder)
 	if (dirfd < 0 || !pause_read(dirfd, &pause, &start, &mntns))
 		return false;
 	if (kind == HOLDER_MOUNTS)
-		return mntns != 0 && mnt_ns_of(holder) == mntns;
-	return process_alive(pause, start) && user_ns_of(pause) == user_ns_of(holder);
+		return mntns != 0 && ns_of(holder, "mnt") == mntns;
+	return process_alive(pause, start) && ns_of(pause, "user") == ns_of(holder, "user");
 }
 
 int rootless_enter_for(const char *monitor_exe, const struct ctr *c, husk_error **err)
