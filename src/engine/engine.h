@@ -44,6 +44,9 @@ struct verb {
 	int (*run)(struct engine *e, int argc, char **argv);
 	const char *usage; /* NULL: internal, not listed */
 	bool guard;	   /* prepares the CVE-2019-5736 guard first */
+	/* rootless: joins the namespaces of the container it names first
+	 * (rootless_enter_for), which it looks up before anything else */
+	bool by_container;
 };
 
 /* "husk: MSG" on stderr. */

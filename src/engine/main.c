@@ -10,11 +10,14 @@
 
 #include "engine.h"
 #include "overlay_driver.h"
+#include "record.h"
 #include "rootless.h"
 #include "util.h"
 
 /* Verbs that start or enter containers need the CVE-2019-5736 guard. */
 #define GUARD true
+/* Verbs on the containers they name (struct verb's by_container). */
+#define BY_CONTAINER true
 
 static const struct verb verbs[] = {
     {"run", cmd_run, "run [-d] [--rm] [-i] [-t] [options] IMAGE [COMMAND [ARG...]]", GUARD},
@@ -24,12 +27,12 @@ static const struct verb verbs[] = {
     {"attach", cmd_attach, "attach [--no-stdin] CONTAINER", false},
     {"logs", cmd_logs, "logs [-f] [-t] [--tail N] [--since T] [--until T] CONTAINER", false},
     {"exec", cmd_exec, "exec [-d] [-i] [-t] [-e K=V] [-u UID[:GID]] [-w DIR] CONTAINER CMD...",
-     GUARD},
-    {"stop", cmd_stop, "stop [-t SECONDS] CONTAINER...", false},
-    {"restart", cmd_restart, "restart [-t SECONDS] CONTAINER...", GUARD},
-    {"kill", cmd_kill, "kill [-s SIGNAL] CONTAINER...", false},
+     GUARD, BY_CONTAINER},
+    {"stop", cmd_stop, "stop [-t SECONDS] CONTAINER...", false, BY_CONTAINER},
+    {"restart", cmd_restart, "restart [-t SECONDS] CONTAINER...", GUARD, BY_CONTAINER},
+    {"kill", cmd_kill, "kill [-s SIGNAL] CONTAINER...", false, BY_CONTAINER},
     {"wait", cmd_wait, "wait CONTAINER...", false},
-    {"rm", cmd_rm, "rm [-f] [-v] CONTAINER...", false},
+    {"rm", cmd_rm, "rm [-f] [-v] CONTAINER...", false, BY_CONTAINER},
     {"rename", cmd_rename, "rename CONTAINER NEW_NAME", false},
     {"inspect", cmd_inspect, "inspect CONTAINER|IMAGE...", false},
     {"images", cmd_images, "images", false},
@@ -47,14 +50,15 @@ static const struct verb verbs[] = {
      false},
     {"port", cmd_port, "port CONTAINER", false},
     /* containers' processes and files */
-    {"top", cmd_top, "top CONTAINER [ps OPTIONS]", false},
+    {"top", cmd_top, "top CONTAINER [ps OPTIONS]", false, BY_CONTAINER},
     {"stats", cmd_stats, "stats [-a] [--no-stream] [--no-trunc] [--format json] [CONTAINER...]",
      false},
-    {"export", cmd_export, "export [-o FILE] CONTAINER", false},
-    {"diff", cmd_diff, "diff CONTAINER", false},
+    {"export", cmd_export, "export [-o FILE] CONTAINER", false, BY_CONTAINER},
+    {"diff", cmd_diff, "diff CONTAINER", false, BY_CONTAINER},
     {"commit", cmd_commit,
-     "commit [-a AUTHOR] [-m MESSAGE] [-c INSTRUCTION] [-p=false] CONTAINER [REPO[:TAG]]", false},
-    {"cp", cmd_cp, "cp [-a] [-L] CONTAINER:SRC DEST | SRC CONTAINER:DEST", false},
+     "commit [-a AUTHOR] [-m MESSAGE] [-c INSTRUCTION] [-p=false] CONTAINER [REPO[:TAG]]", false,
+     BY_CONTAINER},
+    {"cp", cmd_cp, "cp [-a] [-L] CONTAINER:SRC DEST | SRC CONTAINER:DEST", false, BY_CONTAINER},
     {"version", cmd_version, "version", false},
     /* internal: the monitor's */
     {"__monitor-exit", cmd_monitor_exit, NULL, GUARD},
@@ -146,12 +150,51 @@ static void engine_clear(struct engine *e)
 	free(e->monitor_exe);
 }
 
+/* The CVE-2019-5736 guard, prepared once for the containers this run starts. */
+static int prepare_guard(struct engine *e, char **argv, struct husk_exe_guard **slot,
+			 husk_error **err)
+{
+	if (husk_exe_guard_setup(argv, true, slot, err) < 0)
+		return -1;
+	e->rt.exe_guard = *slot;
+	return 0;
+}
+
+/* A rootless command on a container it names joins that container's
+ * namespaces when it finds it (rootless_enter_for), and only then prepares
+ * its guard: in the namespaces it is to run in. */
+static struct {
+	struct engine *e;
+	char **argv;
+	bool guard;
+	struct husk_exe_guard **guard_slot;
+} deferred;
+
+static int enter_for_container(const struct ctr *c, husk_error **err)
+{
+	if (rootless_enter_for(deferred.e->monitor_exe, c, err) < 0)
+		return -1;
+	return deferred.guard ? prepare_guard(deferred.e, deferred.argv, deferred.guard_slot, err)
+			      : 0;
+}
+
+static void defer_to_container(struct engine *e, const struct verb *v, char **argv,
+			       struct husk_exe_guard **guard_slot)
+{
+	deferred.e = e;
+	deferred.argv = argv;
+	deferred.guard = v->guard;
+	deferred.guard_slot = guard_slot;
+	ctr_lookup_first_hook(enter_for_container);
+}
+
 int main(int argc, char **argv)
 {
 	static struct engine e;
 	cleanup_exe_guard struct husk_exe_guard *guard = NULL;
 	const struct verb *v;
 	husk_error *err = NULL;
+	bool defer;
 	int r;
 
 	husk_helper_main(argc, argv);
@@ -171,9 +214,12 @@ int main(int argc, char **argv)
 		return EXIT_ENGINE;
 	}
 	/* a bad HUSK_OVERLAY fails every command before it changes anything;
-	 * an ordinary user: as root in the user's own namespaces */
+	 * an ordinary user: as root in the user's own namespaces (a command
+	 * on a container: in that container's, joined when it is found) */
+	defer = v->by_container && rootless_enter_deferred();
 	if (overlay_env_check(&err) < 0 || find_programs(&e, &err) < 0 ||
-	    rootless_default_roots(&err) < 0 || rootless_enter(e.monitor_exe, &err) < 0 ||
+	    rootless_default_roots(&err) < 0 ||
+	    (!defer && rootless_enter(e.monitor_exe, &err) < 0) ||
 	    engine_paths_init(&e.paths, &err) < 0) {
 		engine_clear(&e);
 		return engine_fail(err);
@@ -183,15 +229,13 @@ int main(int argc, char **argv)
 	    .seccomp_cache = e.paths.seccomp_cache,
 	    .warn = engine_warn,
 	    /* root in a user namespace: no cgroup unless delegated */
-	    .rootless = in_user_namespace(),
+	    .rootless = defer || in_user_namespace(),
 	};
-	/* CVE-2019-5736: prepared once for the containers this run starts. */
-	if (v->guard) {
-		if (husk_exe_guard_setup(argv, true, &guard, &err) < 0) {
-			engine_clear(&e);
-			return engine_fail(err);
-		}
-		e.rt.exe_guard = guard;
+	if (defer)
+		defer_to_container(&e, v, argv, &guard);
+	else if (v->guard && prepare_guard(&e, argv, &guard, &err) < 0) {
+		engine_clear(&e);
+		return engine_fail(err);
 	}
 	r = v->run(&e, argc - 1, argv + 1);
 	engine_clear(&e);

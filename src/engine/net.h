@@ -212,3 +212,8 @@ const char *net_ctr_mode(const struct ctr *c);
 /* Whether the container's netns is its own, on bridge networks (not host,
  * none nor container:X): the only kind network connect may change. */
 bool net_ctr_has_own_netns(const struct ctr *c);
+/* Whether the container has a netns made for it: bridge networks, or none
+ * (lo alone); not host nor container:X. */
+bool net_ctr_unshares_netns(const struct ctr *c);
+/* A new endpoint record of container c, its init pid, with no network. */
+json_t *net_endpoint_new(const struct ctr *c, pid_t pid);

@@ -30,12 +30,16 @@ const char *net_ctr_mode(const struct ctr *c)
 		   ?: "none";
 }
 
-bool net_ctr_has_own_netns(const struct ctr *c)
+bool net_ctr_unshares_netns(const struct ctr *c)
 {
 	const char *mode = net_ctr_mode(c);
 
-	return strcmp(mode, "host") != 0 && strcmp(mode, "none") != 0 &&
-	       strncmp(mode, "container:", 10) != 0;
+	return strcmp(mode, "host") != 0 && strncmp(mode, "container:", 10) != 0;
+}
+
+bool net_ctr_has_own_netns(const struct ctr *c)
+{
+	return net_ctr_unshares_netns(c) && strcmp(net_ctr_mode(c), "none") != 0;
 }
 
 /* Every endpoint file, loaded: {id: endpoint}. */
@@ -539,7 +543,7 @@ static int publish_locked(const struct engine *e, const struct ctr *c, json_t *e
 	return r;
 }
 
-static json_t *endpoint_new(const struct ctr *c, pid_t pid)
+json_t *net_endpoint_new(const struct ctr *c, pid_t pid)
 {
 	unsigned long long start = 0;
 	json_t *cfg = json_object_get(c->doc, "Config");
@@ -565,7 +569,7 @@ static int open_netns(pid_t pid, husk_error **err)
 static int up_locked(const struct engine *e, const struct ctr *c, pid_t pid, json_t *nets,
 		     husk_error **err)
 {
-	cleanup_json json_t *ep = endpoint_new(c, pid);
+	cleanup_json json_t *ep = net_endpoint_new(c, pid);
 	cleanup_close int nsfd = e->rt.rootless ? net_netns_open(e, c->id) : open_netns(pid, err);
 	const char *name, *first = NULL;
 	json_t *v;
@@ -679,7 +683,7 @@ int net_attach_live(const struct engine *e, const struct ctr *c, const char *net
 		return -1;
 	ep = net_endpoint_load(e, c->id);
 	if (ep == NULL)
-		ep = endpoint_new(c, pid);
+		ep = net_endpoint_new(c, pid);
 	nsfd = open_netns(pid, err);
 	if (ep == NULL || nsfd < 0)
 		return ep ? -1 : husk_error_set(err, ENOMEM, "endpoint");

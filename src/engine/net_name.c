@@ -105,16 +105,21 @@ int net_netns_name(const struct engine *e, const struct ctr *c, const char *name
 		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
 				       "network netns: rootless, " NETNS_RUN_DIR
 				       " is root's; the netns is at `husk inspect`'s SandboxKey");
-	if (!net_ctr_has_own_netns(c))
-		return husk_error_fail(err, HUSK_ERR_INVALID,
-				       "container %s has no network of its own (--network %s)", who,
-				       net_ctr_mode(c));
+	if (!net_ctr_unshares_netns(c))
+		return husk_error_fail(
+		    err, HUSK_ERR_INVALID,
+		    "container %s has no network namespace of its own (--network %s)", who,
+		    net_ctr_mode(c));
 	if (pid <= 0)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "container %s is not running", who);
 	lock = net_lock(e, err);
 	if (lock < 0)
 		return -1;
 	ep = net_endpoint_load(e, c->id);
+	/* --network none: no endpoint but for the name, which its teardown
+	 * (at its exit, or a reclaim after a kill) removes with it */
+	if (ep == NULL && !net_ctr_has_own_netns(c))
+		ep = net_endpoint_new(c, pid);
 	if (ep == NULL)
 		return husk_error_fail(err, HUSK_ERR_INVALID,
 				       "container %s has no network attached", who);
@@ -132,7 +137,7 @@ char *net_sandbox_key(const struct engine *e, const struct ctr *c, json_t *ep, p
 		return named_path(name);
 	if (kept && stat(kept, &st) == 0)
 		return steal_pointer(&kept);
-	if (pid > 0 && net_ctr_has_own_netns(c) && asprintf(&p, "/proc/%d/ns/net", pid) >= 0)
+	if (pid > 0 && net_ctr_unshares_netns(c) && asprintf(&p, "/proc/%d/ns/net", pid) >= 0)
 		return p;
 	return strdup("");
 }

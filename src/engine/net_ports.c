@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Published ports: -p's syntax, the ports a container publishes, and
- * whether a host port is free. */
+/* Published ports: the ports a container publishes, and whether a host
+ * port is free (-p's syntax: net_publish.c). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,61 +12,6 @@
 
 #include "net.h"
 #include "util.h"
-
-static int port_number(const char *s, int *ret)
-{
-	int64_t v;
-
-	if (parse_int64(s, 1, 65535, &v) < 0)
-		return -1;
-	*ret = (int)v;
-	return 0;
-}
-
-/* [hostIP:][hostPort:]ctrPort[/tcp|udp] */
-int net_parse_publish(const char *v, struct net_port *ret, husk_error **err)
-{
-	cleanup_free char *s = strdup(v);
-	char *proto, *parts[3] = {0};
-	int n = 0;
-	struct in_addr a;
-
-	if (s == NULL)
-		return husk_error_set(err, ENOMEM, "-p");
-	memset(ret, 0, sizeof(*ret));
-	proto = strchr(s, '/');
-	if (proto)
-		*proto++ = '\0';
-	strcpy(ret->proto, "tcp");
-	if (proto && strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
-		return husk_error_fail(err, HUSK_ERR_INVALID,
-				       "-p `%s`: the protocol must be tcp or udp", v);
-	if (proto)
-		strcpy(ret->proto, proto);
-	for (char *p = s, *c; p && n < 3; p = c) {
-		c = strchr(p, ':');
-		if (c)
-			*c++ = '\0';
-		parts[n++] = p;
-		if (c && n == 3)
-			return husk_error_fail(
-			    err, HUSK_ERR_INVALID,
-			    "-p `%s`: must be [HOST_IP:][HOST_PORT:]PORT[/PROTO]", v);
-	}
-	if (port_number(parts[n - 1], &ret->port) < 0 ||
-	    (n >= 2 && parts[n - 2][0] && port_number(parts[n - 2], &ret->host_port) < 0))
-		return husk_error_fail(err, HUSK_ERR_INVALID,
-				       "-p `%s`: a port must be a number from 1 to 65535 (no "
-				       "ranges)",
-				       v);
-	if (n == 3 && strcmp(parts[0], "0.0.0.0") != 0 && parts[0][0]) {
-		if (inet_pton(AF_INET, parts[0], &a) != 1)
-			return husk_error_fail(err, HUSK_ERR_INVALID,
-					       "-p `%s`: `%s` is not an IPv4 address", v, parts[0]);
-		snprintf(ret->host_ip, sizeof(ret->host_ip), "%s", parts[0]);
-	}
-	return 0;
-}
 
 /* Whether the endpoint of another container publishes the same port. */
 static bool endpoint_publishes(json_t *ep, const struct net_port *p)

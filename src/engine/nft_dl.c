@@ -8,61 +8,19 @@
  * name and prototype and calls the library's. nft_ctx_new() returns NULL
  * when it cannot be loaded, which its callers already handle.
  */
-#define _GNU_SOURCE
-#include <dlfcn.h>
 #include <nftables/libnftables.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stddef.h>
+#include <stdint.h>
 
-#define LIBNFTABLES_SONAME "libnftables.so.1"
+#include "lazy_dl.h"
 
-static void *handle;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static struct husk_lazy_dl libnftables = HUSK_LAZY_DL_INIT("libnftables.so.1");
 
-static void load(void)
-{
-	handle = dlopen(LIBNFTABLES_SONAME, RTLD_NOW | RTLD_LOCAL);
-}
-
-/* The library's function, once it is loaded (it is, by then: every call
- * is on a context that nft_ctx_new() made). */
-static void *fn(const char *name)
-{
-	void *f;
-
-	pthread_once(&once, load);
-	f = handle ? dlsym(handle, name) : NULL;
-	if (f == NULL) {
-		/* libnftables.so.1 has had all of these since its first release */
-		fprintf(stderr, "husk: %s has no %s\n", LIBNFTABLES_SONAME, name);
-		abort();
-	}
-	return f;
-}
-
-#define FORWARD(ret, name, params, args)                                                           \
-	ret name params                                                                            \
-	{                                                                                          \
-		static ret(*real) params;                                                          \
-		if (real == NULL)                                                                  \
-			real = (ret(*) params)fn(#name);                                           \
-		return real args;                                                                  \
-	}
-
-struct nft_ctx *nft_ctx_new(uint32_t flags)
-{
-	static struct nft_ctx *(*real)(uint32_t);
-
-	pthread_once(&once, load);
-	if (handle == NULL)
-		return NULL;
-	if (real == NULL)
-		real = (struct nft_ctx * (*)(uint32_t)) fn("nft_ctx_new");
-	return real(flags);
-}
+#define FORWARD(ret, name, params, args) HUSK_LAZY_DL_FORWARD(libnftables, ret, name, params, args)
 
 typedef struct nft_ctx C;
+
+HUSK_LAZY_DL_CONSTRUCTOR(libnftables, C *, nft_ctx_new, (uint32_t flags), (flags))
 
 FORWARD(void, nft_ctx_free, (C * ctx), (ctx))
 FORWARD(int, nft_ctx_buffer_output, (C * ctx), (ctx))

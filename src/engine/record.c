@@ -314,6 +314,31 @@ static int id_by_prefix(const struct engine *e, const char *prefix, char id[65],
 	return 0;
 }
 
+static int (*first_hook)(const struct ctr *c, husk_error **err);
+
+void ctr_lookup_first_hook(int (*fn)(const struct ctr *c, husk_error **err))
+{
+	first_hook = fn;
+}
+
+static int load_found(const struct engine *e, const char *id, struct ctr **ret, husk_error **err)
+{
+	int (*hook)(const struct ctr *, husk_error **) = first_hook;
+	struct ctr *c = NULL;
+
+	if (ctr_load(e, id, &c, err) < 0)
+		return -1;
+	/* kept when it fails: the next container tried calls it again, no
+	 * command goes on with one it could not prepare for */
+	if (hook && hook(c, err) < 0) {
+		ctr_free(c);
+		return -1;
+	}
+	first_hook = NULL;
+	*ret = c;
+	return 0;
+}
+
 int ctr_lookup(const struct engine *e, const char *ref, struct ctr **ret, husk_error **err)
 {
 	char id[65];
@@ -323,12 +348,12 @@ int ctr_lookup(const struct engine *e, const char *ref, struct ctr **ret, husk_e
 	if (ref[0] == '/')
 		ref++;
 	if (id_by_name(e, ref, id) == 0)
-		return ctr_load(e, id, ret, err);
+		return load_found(e, id, ret, err);
 	if (strspn(ref, "0123456789abcdef") != strlen(ref) || strlen(ref) > 64)
 		return husk_error_fail(err, HUSK_ERR_NOT_FOUND, "no such container: %s", ref);
 	if (id_by_prefix(e, ref, id, err) < 0)
 		return -1;
-	return ctr_load(e, id, ret, err);
+	return load_found(e, id, ret, err);
 }
 
 static int newest_first(const void *a, const void *b)

@@ -79,6 +79,10 @@ void rfc3339_now(char buf[64]);
 /* Finds a container by name, full id or unique id prefix (NOT_FOUND,
  * or INVALID when a prefix is ambiguous), and reads its record. */
 int ctr_lookup(const struct engine *e, const char *ref, struct ctr **ret, husk_error **err);
+/* fn is called on the first container ctr_lookup finds from now on (then
+ * forgotten), before it returns it: a command that joins the namespaces of
+ * the container it names (rootless.h). Its failure is the lookup's. */
+void ctr_lookup_first_hook(int (*fn)(const struct ctr *c, husk_error **err));
 /* Reads containers/<id>. */
 int ctr_load(const struct engine *e, const char *id, struct ctr **ret, husk_error **err);
 /* Every container (sorted by creation, newest first); broken records are skipped. */

@@ -222,13 +222,14 @@ static bool pause_alive(int dirfd, pid_t *ret)
 	return true;
 }
 
-/* The inode of pid's mount namespace, 0 when it cannot be told. */
-static unsigned long long mnt_ns_of(pid_t pid)
+/* The inode of pid's namespace of kind ("mnt", "user"), 0 when it cannot
+ * be told. */
+static unsigned long long ns_of(pid_t pid, const char *kind)
 {
 	char path[64];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, kind);
 	return stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
@@ -239,13 +240,14 @@ static int pause_write(int dirfd, pid_t pid, husk_error **err)
 
 	if (proc_start_time(pid, &start) < 0)
 		start = 0;
-	snprintf(record, sizeof(record), "%d %llu %llu\n", (int)pid, start, mnt_ns_of(pid));
+	snprintf(record, sizeof(record), "%d %llu %llu\n", (int)pid, start, ns_of(pid, "mnt"));
 	return write_file_atomic_at(dirfd, "pause.pid", record, strlen(record), 0600, err);
 }
 
 /* setns into pid's user and mount namespaces (the user's own, whose
- * owner may join them). */
-static int enter_namespaces(pid_t pid, husk_error **err)
+ * owner may join them); into its user namespace and a new mount namespace
+ * when new_mount_ns. */
+static int enter_namespaces(pid_t pid, bool new_mount_ns, husk_error **err)
 {
 	char path[64];
 	cleanup_close int user = -1, mnt = -1;
@@ -253,21 +255,22 @@ static int enter_namespaces(pid_t pid, husk_error **err)
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	user = open(path, O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	mnt = open(path, O_RDONLY | O_CLOEXEC);
-	if (user < 0 || mnt < 0)
+	mnt = new_mount_ns ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (user < 0 || (mnt < 0 && !new_mount_ns))
 		return husk_error_set(err, errno, "rootless: open the namespaces of process %d",
 				      (int)pid);
-	if (setns(user, CLONE_NEWUSER) < 0 || setns(mnt, CLONE_NEWNS) < 0)
+	if (setns(user, CLONE_NEWUSER) < 0 ||
+	    (new_mount_ns ? unshare(CLONE_NEWNS) : setns(mnt, CLONE_NEWNS)) < 0)
 		return husk_error_set(err, errno, "rootless: join the user's namespaces");
 	return 0;
 }
 
-static int join(pid_t pid, husk_error **err)
+static int join(pid_t pid, bool new_mount_ns, husk_error **err)
 {
 	char cwd[PATH_MAX];
 	bool has_cwd = getcwd(cwd, sizeof(cwd)) != NULL;
 
-	if (enter_namespaces(pid, err) < 0)
+	if (enter_namespaces(pid, new_mount_ns, err) < 0)
 		return -1;
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		return husk_error_set(err, errno, "rootless: become root in the user namespace");
@@ -286,7 +289,7 @@ static bool in_pause_namespaces(pid_t pid, unsigned long long pause_mntns)
 	struct stat mine, theirs;
 
 	if (pause_mntns != 0)
-		return mnt_ns_of(pid) == pause_mntns;
+		return ns_of(pid, "mnt") == pause_mntns;
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	return stat("/proc/self/ns/user", &mine) == 0 && stat(path, &theirs) == 0 &&
 	       (mine.st_dev != theirs.st_dev || mine.st_ino != theirs.st_ino);
@@ -346,7 +349,7 @@ static int pause_adopt(const char *monitor_exe, pid_t survivor, pid_t *ret, husk
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		if (enter_namespaces(survivor, NULL) < 0 || write(rd, "+", 1) != 1)
+		if (enter_namespaces(survivor, false, NULL) < 0 || write(rd, "+", 1) != 1)
 			_exit(1);
 		exec_pause(monitor_exe);
 	}
@@ -373,15 +376,13 @@ static int pause_remake(const char *monitor_exe, unsigned long long pause_mntns,
 	return pause_create(monitor_exe, ret, err);
 }
 
-int rootless_enter(const char *monitor_exe, husk_error **err)
+static int rootless_enter_pause(const char *monitor_exe, husk_error **err)
 {
 	const char *run_root = getenv("HUSK_RUN_ROOT");
 	cleanup_close int dirfd = -1, lock = -1;
 	unsigned long long start, mntns;
 	pid_t pid = -1;
 
-	if (!needs_rootless())
-		return 0;
 	if (run_root == NULL || mkdir_p(run_root, 0700, err) < 0)
 		return run_root ? -1 : husk_error_fail(err, HUSK_ERR_INVALID, "HUSK_RUN_ROOT");
 	dirfd = open(run_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -397,5 +398,71 @@ int rootless_enter(const char *monitor_exe, husk_error **err)
 		    pause_write(dirfd, pid, err) < 0)
 			return -1;
 	}
-	return join(pid, err);
+	return join(pid, false, err);
+}
+
+int rootless_enter(const char *monitor_exe, husk_error **err)
+{
+	return needs_rootless() ? rootless_enter_pause(monitor_exe, err) : 0;
+}
+
+bool rootless_enter_deferred(void)
+{
+	return needs_rootless();
+}
+
+/* What of a container's namespaces lives: its monitor or fuse-overlayfs
+ * daemon, in the user and mount namespaces it was started in; else its
+ * init alone (a killed monitor), in that user namespace but a mount
+ * namespace of its own. */
+enum holder_kind { HOLDER_NONE, HOLDER_MOUNTS, HOLDER_INIT };
+
+static enum holder_kind container_holder(const struct ctr *c, pid_t *ret)
+{
+	if (process_alive(c->st.monitor_pid, c->st.monitor_start)) {
+		*ret = c->st.monitor_pid;
+		return HOLDER_MOUNTS;
+	}
+	if (fuse_daemon_alive(c->dir, ret))
+		return HOLDER_MOUNTS;
+	if (process_alive(c->st.pid, c->st.pid_start)) {
+		*ret = c->st.pid;
+		return HOLDER_INIT;
+	}
+	return HOLDER_NONE;
+}
+
+/* Whether holder is of the pause process's generation: in the mount
+ * namespace pause.pid records (alive or to be taken back through it), or
+ * in the user namespace of a live pause process. */
+static bool of_pause_generation(enum holder_kind kind, pid_t holder)
+{
+	const char *run_root = getenv("HUSK_RUN_ROOT");
+	cleanup_close int dirfd = -1;
+	unsigned long long start, mntns;
+	pid_t pause;
+
+	dirfd = run_root ? open(run_root, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dirfd < 0 || !pause_read(dirfd, &pause, &start, &mntns))
+		return false;
+	if (kind == HOLDER_MOUNTS)
+		return mntns != 0 && ns_of(holder, "mnt") == mntns;
+	return process_alive(pause, start) && ns_of(pause, "user") == ns_of(holder, "user");
+}
+
+int rootless_enter_for(const char *monitor_exe, const struct ctr *c, husk_error **err)
+{
+	enum holder_kind kind;
+	pid_t holder;
+
+	if (!needs_rootless())
+		return 0;
+	kind = container_holder(c, &holder);
+	if (kind == HOLDER_NONE || of_pause_generation(kind, holder))
+		return rootless_enter_pause(monitor_exe, err);
+	/* an older generation, whose pause process was killed and made again
+	 * in new namespaces: the command joins the container's own (with
+	 * its init alone, a new mount namespace: the one its overlay was
+	 * mounted in went with its monitor) */
+	return join(holder, kind == HOLDER_INIT, err);
 }

@@ -10,73 +10,26 @@
  * the constructors (archive_read_new, archive_write_new, archive_entry_new)
  * return NULL then, which their callers already handle.
  */
-#define _GNU_SOURCE
 #include <archive.h>
 #include <archive_entry.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 
+#include "lazy_dl.h"
 #include "store_internal.h"
 
-#define LIBARCHIVE_SONAME "libarchive.so.13"
-
-static void *handle;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void load(void)
-{
-	handle = dlopen(LIBARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
-}
+static struct husk_lazy_dl libarchive = HUSK_LAZY_DL_INIT("libarchive.so.13");
 
 int husk_store_archive_load(husk_error **err)
 {
-	pthread_once(&once, load);
-	if (handle == NULL)
-		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED, "cannot load %s: %s",
-				       LIBARCHIVE_SONAME, dlerror());
-	return 0;
+	return husk_lazy_dl_load(&libarchive, err);
 }
 
-/* The library's function, once it is loaded (it is, by then: every
- * archive, entry and call on them comes from a constructor that loaded it). */
-static void *fn(const char *name)
-{
-	void *f;
+/* The library's functions are called only once it is loaded: every
+ * archive, entry and call on them comes from a constructor that loaded it. */
+#define FORWARD(ret, name, params, args) HUSK_LAZY_DL_FORWARD(libarchive, ret, name, params, args)
 
-	if (husk_store_archive_load(NULL) < 0)
-		return NULL;
-	f = dlsym(handle, name);
-	if (f == NULL) {
-		/* libarchive.so.13 has had all of these for a decade */
-		fprintf(stderr, "husk: %s has no %s\n", LIBARCHIVE_SONAME, name);
-		abort();
-	}
-	return f;
-}
-
-#define FORWARD(ret, name, params, args)                                                           \
-	ret name params                                                                            \
-	{                                                                                          \
-		static ret(*real) params;                                                          \
-		if (real == NULL)                                                                  \
-			real = (ret(*) params)fn(#name);                                           \
-		return real args;                                                                  \
-	}
-
-/* A constructor: NULL when the library cannot be loaded. */
-#define CONSTRUCTOR(ret, name)                                                                     \
-	ret name(void)                                                                             \
-	{                                                                                          \
-		static ret (*real)(void);                                                          \
-		if (real == NULL && husk_store_archive_load(NULL) < 0)                             \
-			return NULL;                                                               \
-		if (real == NULL)                                                                  \
-			real = (ret(*)(void))fn(#name);                                            \
-		return real();                                                                     \
-	}
+#define CONSTRUCTOR(ret, name) HUSK_LAZY_DL_CONSTRUCTOR(libarchive, ret, name, (void), ())
 
 typedef struct archive A;
 typedef struct archive_entry E;
@@ -152,7 +105,8 @@ void archive_set_error(A *a, int error, const char *fmt, ...)
 	va_list ap;
 
 	if (real == NULL)
-		real = (void (*)(A *, int, const char *, ...))fn("archive_set_error");
+		real = (void (*)(A *, int, const char *, ...))husk_lazy_dl_symbol(
+		    &libarchive, "archive_set_error");
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

@@ -22,7 +22,7 @@ set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$REPO"
 BUILD=${HUSK_FUZZ_BUILD:-build-fuzz}
-ALL=(config process mountopts signal idmap seccomp state resources store-layer store-image store-archive)
+ALL=(config process mountopts signal idmap seccomp state resources store-layer store-image store-archive publish)
 JSON_TARGETS=" config process seccomp state resources store-image "
 
 SECONDS_PER=60 JOBS=1 KEEP=0 MERGE=0 NO_KNOWN=0

@@ -590,6 +590,48 @@ sandbox_key() { hk inspect "$1" | jq -r '.[0].NetworkSettings.SandboxKey'; }
 	ip netns del "hkns$$"
 }
 
+@test "network: --network none: SandboxKey is its netns, network netns names it until it stops; host has neither" {
+	local pid id
+	hk run -d --name nsn --network none busybox sleep 1000
+	pid=$(hk inspect nsn | jq -r '.[0].State.Pid')
+	id=$(hk inspect nsn | jq -r '.[0].Id')
+	[ "$(sandbox_key nsn)" = "/proc/$pid/ns/net" ]
+	[ "$(stat -L -c %i "/proc/$pid/ns/net")" != "$(stat -L -c %i /proc/self/ns/net)" ]
+	hk network netns nsn "hknone$$"
+	[ "$(sandbox_key nsn)" = "/run/netns/hknone$$" ]
+	[ "$(stat -L -c %i "/run/netns/hknone$$")" = "$(stat -L -c %i "/proc/$pid/ns/net")" ]
+	run ip netns exec "hknone$$" ip -o link
+	[ "${#lines[@]}" -eq 1 ] && [[ "$output" == "1: lo:"* ]]
+	run hk network netns nsn "hknone-other$$"
+	one_line_125
+	[[ "$output" == *"already"* ]]
+	[ ! -e "/run/netns/hknone-other$$" ]
+	# a network connect still refused: none stays none
+	run hk network connect bridge nsn
+	one_line_125
+	hk stop -t 0 nsn
+	[ ! -e "/run/netns/hknone$$" ]
+	[ ! -e "$HUSK_RUN_ROOT/net/endpoints/$id.json" ]
+	[ "$(sandbox_key nsn)" = "" ]
+	# killed with its monitor: rm's heal takes the name with the endpoint
+	hk start nsn
+	hk network netns nsn "hknone$$"
+	pid=$(hk inspect nsn | jq -r '.[0].State.Pid')
+	kill -KILL "$(jq -r .MonitorPid "$HUSK_STORAGE_ROOT/containers/$id/state.json")" "$pid"
+	wait_for 5 sh -c "! kill -0 $pid 2>/dev/null"
+	hk rm nsn
+	[ ! -e "/run/netns/hknone$$" ]
+	[ ! -e "$HUSK_RUN_ROOT/net/endpoints/$id.json" ]
+	# --network host: no netns of its own, nothing to name
+	hk run -d --name nsh --network host busybox sleep 1000
+	[ "$(sandbox_key nsh)" = "" ]
+	run hk network netns nsh "hknone$$"
+	one_line_125
+	[[ "$output" == *"no network namespace of its own (--network host)"* ]]
+	[ ! -e "/run/netns/hknone$$" ]
+	hk rm -f nsh
+}
+
 # udp_server NAME TAG [OPTIONS...]: udp-echo on 5353 in a container of n1,
 # its answers tagged TAG.
 udp_server() {

@@ -266,3 +266,71 @@ as_user_in() {
 	as_user rmi mine:1 flat
 	[ -z "$(as_user ps -aq)" ]
 }
+
+# monitor_of NAME: the pid of a rootless container's monitor.
+monitor_of() {
+	jq -r .MonitorPid "$RL_DIR/home/.local/share/husk/containers/$(as_user inspect "$1" | jq -r '.[0].Id')/state.json"
+}
+
+@test "rootless engine: the pause process killed twice: the containers of both starts stay in reach" {
+	local m1 m2 mnt pid
+	as_user run -d --name g1 busybox sh -c 'echo one > /g; exec sleep 1000'
+	m1=$(monitor_of g1)
+	mnt=$(ns_of "$m1" mnt)
+	kill -KILL "$(pause_pid)"
+	# started under the second pause process, which took the first one's
+	# namespaces back through g1's monitor
+	as_user run -d --name g2 busybox sh -c 'echo two > /g; exec sleep 1000'
+	m2=$(monitor_of g2)
+	[ "$(ns_of "$m2" mnt)" = "$mnt" ]
+	pid=$(pause_pid)
+	kill -KILL "$pid"
+	run as_user exec g1 cat /g
+	[ "$output" = one ]
+	run as_user exec g2 cat /g
+	[ "$output" = two ]
+	[ "$(pause_pid)" != "$pid" ]
+	[ "$(ns_of "$(pause_pid)" mnt)" = "$mnt" ]
+	[ "$(ns_of "$(pause_pid)" user)" = "$(ns_of "$m1" user)" ]
+	as_user stop -t 1 g1
+	as_user rm -f g1 g2
+	user_has_no_container
+}
+
+# init_of NAME: the pid of a rootless container's init.
+init_of() { as_user inspect "$1" | jq -r '.[0].State.Pid'; }
+
+@test "rootless engine: pause and monitor killed: a second generation of namespaces; exec, stop, rm reach both" {
+	local i1 pid
+	as_user run -d --name g1 -u 1000 busybox sh -c 'echo one > /tmp/g; exec sleep 1000'
+	i1=$(init_of g1)
+	# nothing is left to take the namespaces back from but g1's init, in a
+	# mount namespace of its own: the next command makes new ones
+	kill -KILL "$(pause_pid)" "$(monitor_of g1)"
+	as_user run -d --name g2 -u 1000 busybox sh -c 'echo two > /tmp/g; exec sleep 1000'
+	[ "$(ns_of "$(pause_pid)" user)" != "$(ns_of "$i1" user)" ]
+	[ "$(ns_of "$(init_of g2)" user)" = "$(ns_of "$(pause_pid)" user)" ]
+	# each command joins the generation of the container it names
+	run as_user exec g1 cat /tmp/g
+	[ "$status" -eq 0 ]
+	[ "$output" = one ]
+	run as_user exec g2 cat /tmp/g
+	[ "$output" = two ]
+	# the second pause process killed too: g2's monitor gives its
+	# namespaces back, g1 stays in reach through its init
+	pid=$(pause_pid)
+	kill -KILL "$pid"
+	run as_user exec g1 cat /tmp/g
+	[ "$output" = one ]
+	run as_user exec g2 cat /tmp/g
+	[ "$output" = two ]
+	[ "$(ns_of "$(pause_pid)" user)" = "$(ns_of "$(init_of g2)" user)" ]
+	# a uid other than the user's own: signalled from its own user namespace only
+	run as_user stop -t 1 g1
+	[ "$status" -eq 0 ]
+	[ "$(as_user inspect g1 | jq -r '.[0].State.Status')" = exited ]
+	! kill -0 "$i1" 2>/dev/null
+	as_user rm g1
+	as_user rm -f g2
+	user_has_no_container
+}
