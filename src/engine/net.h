@@ -122,7 +122,8 @@ bool net_bridge_mine(const struct net_def *d);
 
 /* Attachments (net_attach.c). The caller holds none of the net lock. */
 /* run/create, before the options: the network of a container that names
- * none, `bridge` as Docker's and podman's (rootless: none). */
+ * none, `bridge` as Docker's and podman's (rootless: pasta's, or
+ * slirp4netns', as podman 5's; none when neither can run). */
 void net_default_mode(const struct engine *e, struct run_options *o);
 /* run/create: what the options name exists, the ports are free. */
 int net_check_options(const struct engine *e, const struct run_options *o, husk_error **err);
@@ -158,6 +159,8 @@ int net_netns_open(const struct engine *e, const char *id);
 int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
 		 husk_error **err);
 void net_pasta_down(const struct engine *e, const char *id, json_t *ep);
+/* Whether pasta or slirp4netns is on PATH and /dev/net/tun open to us. */
+bool net_rootless_helper_usable(void);
 /* The helper (pasta, slirp4netns) of the container id whose endpoint is
  * ep: its pid and start time saved in ep right after its fork. */
 struct net_helper {

@@ -14,9 +14,12 @@
 
 void net_default_mode(const struct engine *e, struct run_options *o)
 {
-	/* rootless, `bridge` is pasta's (or slirp4netns'): asked for only */
-	o->network = e->rt.rootless ? RUN_NETWORK_NONE : RUN_NETWORK_BRIDGE;
-	o->network_name = e->rt.rootless ? NULL : NET_DEFAULT;
+	/* rootless, `bridge` is pasta's (or slirp4netns'), podman 5's default:
+	 * none when neither can run (not installed, no tap device) */
+	bool bridge = !e->rt.rootless || net_rootless_helper_usable();
+
+	o->network = bridge ? RUN_NETWORK_BRIDGE : RUN_NETWORK_NONE;
+	o->network_name = bridge ? NET_DEFAULT : NULL;
 }
 
 int net_check_options(const struct engine *e, const struct run_options *o, husk_error **err)

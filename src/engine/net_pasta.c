@@ -165,6 +165,12 @@ static bool program_found(const char *name)
 	return false;
 }
 
+bool net_rootless_helper_usable(void)
+{
+	return access("/dev/net/tun", R_OK | W_OK) == 0 &&
+	       (program_found("pasta") || program_found("slirp4netns"));
+}
+
 int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
 		 husk_error **err)
 {
