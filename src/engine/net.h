@@ -146,6 +146,8 @@ int net_detach_live(const struct engine *e, const struct ctr *c, const char *net
  * removed (net_container_down does). */
 int net_netns_make(const struct engine *e, const char *id, char **ret, husk_error **err);
 void net_netns_remove(const struct engine *e, const char *id);
+/* A new netns bound on path (a file made here, O_EXCL). */
+int net_netns_bind_new(const char *path, husk_error **err);
 /* <run_root>/net/ns/<id> */
 char *net_netns_path(const struct engine *e, const char *id);
 /* Under the lock: the netns files that no endpoint owns, removed. */
@@ -153,12 +155,52 @@ void net_netns_orphans_remove(const struct engine *e);
 /* Its fd, when there is one (-1: none). */
 int net_netns_open(const struct engine *e, const char *id);
 
+/* Rootless user-defined networks (net_rootless.c): one netns per user,
+ * <run_root>/net/rootless-netns, its way out a pasta of its own,
+ * recorded in <run_root>/net/rootless-netns.json. */
+char *net_rootless_path(const struct engine *e);
+/* Under the lock: made (again: a half-made or dead one undone) when it
+ * is not there and ready. */
+int net_rootless_ensure(const struct engine *e, husk_error **err);
+/* Under the lock: removed (its pasta ended, its file unmounted) when no
+ * endpoint has a network in it. */
+void net_rootless_remove_unused(const struct engine *e);
+/* The same, taking the lock (system prune). */
+int net_rootless_prune(const struct engine *e, husk_error **err);
+/* fn(arg) run in a thread that joined the rootless netns (the process
+ * itself could not go back to the host's); its result. When there is no
+ * rootless netns: an error if needed, else 1 (fn not run). */
+int net_rootless_run(const struct engine *e, bool needed, int (*fn)(void *arg, husk_error **err),
+		     void *arg, husk_error **err);
+
 /* Rootless (net_pasta.c): pasta in the netns nsfd, with the published
  * ports, recorded in ep; and ended (by its recorded pid and start time),
  * what slirp4netns leaves removed. */
 int net_pasta_up(const struct engine *e, const struct ctr *c, int nsfd, json_t *ep,
 		 husk_error **err);
 void net_pasta_down(const struct engine *e, const char *id, json_t *ep);
+/* A pasta started (net_pasta.c): in the foreground, for the netns file
+ * netns, its tap named ifname (NULL: as the host's link), configured
+ * (config_net) with the host's addresses and routes or not, forwarding
+ * each of ports from the host to its port (same_port: to its host port);
+ * record(record_arg, pid) called right after its fork; ready once it
+ * wrote pidfile. *ret: its pid, also on failure once forked (0 when it is
+ * gone): the caller ends it. */
+struct net_pasta_plan {
+	const char *netns, *pidfile, *ifname;
+	bool config_net, same_port;
+	const struct net_port *ports;
+	size_t n_ports;
+	int (*record)(void *record_arg, pid_t pid, husk_error **err);
+	void *record_arg;
+};
+int net_pasta_spawn(const struct net_pasta_plan *p, pid_t *ret, husk_error **err);
+/* A rootless user network's published ports (ports, their IPAddress
+ * DNATed in the rootless netns): a pasta of container id's forwarding
+ * them from the host into the rootless netns, recorded in ep as its
+ * helper (ended by net_pasta_down). */
+int net_pasta_forward(const struct engine *e, const char *id, json_t *ep,
+		      const struct net_port *ports, size_t n_ports, husk_error **err);
 /* Whether pasta or slirp4netns is on PATH and /dev/net/tun open to us. */
 bool net_rootless_helper_usable(void);
 /* The helper (pasta, slirp4netns) of the container id whose endpoint is

@@ -246,15 +246,12 @@ static void conntrack_forget_ports(json_t *ports, const char *net)
  * both ends with the netns). A host end that outlives its endpoint (the
  * netns held by something else) is removed by ports_sweep before its
  * address is handed out again. */
-void net_teardown_locked(const struct engine *e, const char *id, bool netns_gone)
+static void teardown(const struct engine *e, const char *id, json_t *ep, bool netns_gone)
 {
-	cleanup_json json_t *ep = net_endpoint_load(e, id);
 	cleanup_json json_t *ported = json_object(), *ports = NULL;
 	json_t *p;
 	size_t i;
 
-	if (ep == NULL)
-		return;
 	net_name_remove(ep);
 	net_pasta_down(e, id, ep);
 	if (!netns_gone || sharers_alive(ep))
@@ -275,6 +272,36 @@ void net_teardown_locked(const struct engine *e, const char *id, bool netns_gone
 	}
 	conntrack_forget_ports(ports, NULL);
 	hosts_refresh_around(e, id, ep);
+}
+
+struct teardown_job {
+	const struct engine *e;
+	const char *id;
+	json_t *ep;
+	bool netns_gone;
+};
+
+static int teardown_in_netns(void *arg, husk_error **err)
+{
+	struct teardown_job *j = arg;
+
+	(void)err;
+	teardown(j->e, j->id, j->ep, j->netns_gone);
+	return 0;
+}
+
+void net_teardown_locked(const struct engine *e, const char *id, bool netns_gone)
+{
+	cleanup_json json_t *ep = net_endpoint_load(e, id);
+	struct teardown_job j = {.e = e, .id = id, .ep = ep, .netns_gone = netns_gone};
+
+	if (ep == NULL)
+		return;
+	/* rootless, a user network's links and rules are in the rootless
+	 * netns; with none, they went with it (what is left is files) */
+	if (!e->rt.rootless || json_object_size(json_object_get(ep, "Networks")) == 0 ||
+	    net_rootless_run(e, false, teardown_in_netns, &j, NULL) != 0)
+		teardown(e, id, ep, netns_gone);
 }
 
 static void reclaim_locked(const struct engine *e)
@@ -523,23 +550,79 @@ out:
 	return r;
 }
 
-static int publish_locked(const struct engine *e, const struct ctr *c, json_t *ep, const char *net,
-			  husk_error **err)
+/* The set-up of the container's networks, run where its bridges are (the
+ * rootless netns, rootless). */
+struct attach_job {
+	const struct engine *e;
+	const struct ctr *c;
+	json_t *ep, *nets;
+	int nsfd;
+	const char *first;
+};
+
+static int attach_all(void *arg, husk_error **err)
+{
+	struct attach_job *j = arg;
+	const char *name;
+	json_t *v;
+
+	json_object_foreach (j->nets, name, v) {
+		if (attach_locked(j->e, j->c->id, j->ep, name, j->nsfd, err) < 0)
+			return -1;
+		j->first = j->first ? j->first : name;
+	}
+	return 0;
+}
+
+static int rules_of_first(void *arg, husk_error **err)
+{
+	struct attach_job *j = arg;
+	struct net_def d = {0};
+	int r = net_def_load(j->e, j->first, &d, err);
+
+	if (r == 0)
+		r = net_nft_apply(j->e, &d, false, err);
+	net_def_clear(&d);
+	return r;
+}
+
+static int publish_locked(struct attach_job *j, husk_error **err)
 {
 	struct net_port *ports = NULL;
-	struct net_def d = {0};
+	size_t n = 0;
+
+	if (net_ports_claim(j->e, j->c, j->ep, j->first, &ports, &n, err) < 0)
+		return -1;
+	free(ports);
+	return n == 0 ? 0 : rules_of_first(j, err);
+}
+
+/* Rootless, on user networks: the rootless netns made when it is not
+ * there, the veths and addresses made in it; the ports claimed on the
+ * host (their checks bind the host's ports), DNATed in the rootless netns
+ * and forwarded there by a pasta of the container's. */
+static int up_rootless_locked(struct attach_job *j, husk_error **err)
+{
+	struct net_port *ports = NULL;
 	size_t n = 0;
 	int r;
 
-	if (net_ports_claim(e, c, ep, net, &ports, &n, err) < 0)
+	if (json_object_get(j->nets, NET_DEFAULT))
+		return json_object_size(j->nets) == 1
+			   ? net_pasta_up(j->e, j->c, j->nsfd, j->ep, err)
+			   : husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
+					     "rootless: the default network (pasta) and user "
+					     "networks cannot be combined");
+	if (net_rootless_ensure(j->e, err) < 0 || net_rootless_run(j->e, true, attach_all, j, err) < 0)
 		return -1;
-	free(ports);
-	if (n == 0)
-		return 0;
-	r = net_def_load(e, net, &d, err);
+	if (net_ports_claim(j->e, j->c, j->ep, j->first, &ports, &n, err) < 0)
+		return -1;
+	r = n == 0 ? 0 : net_rootless_run(j->e, true, rules_of_first, j, err);
 	if (r == 0)
-		r = net_nft_apply(e, &d, false, err);
-	net_def_clear(&d);
+		hosts_refresh_around(j->e, j->c->id, j->ep);
+	if (r == 0)
+		r = net_pasta_forward(j->e, j->c->id, j->ep, ports, n, err);
+	free(ports);
 	return r;
 }
 
@@ -571,8 +654,7 @@ static int up_locked(const struct engine *e, const struct ctr *c, pid_t pid, jso
 {
 	cleanup_json json_t *ep = net_endpoint_new(c, pid);
 	cleanup_close int nsfd = e->rt.rootless ? net_netns_open(e, c->id) : open_netns(pid, err);
-	const char *name, *first = NULL;
-	json_t *v;
+	struct attach_job j = {.e = e, .c = c, .ep = ep, .nets = nets, .nsfd = nsfd};
 
 	if (nsfd < 0)
 		return e->rt.rootless ? husk_error_set(err, errno, "open the container's netns")
@@ -580,13 +662,8 @@ static int up_locked(const struct engine *e, const struct ctr *c, pid_t pid, jso
 	if (ep == NULL)
 		return husk_error_set(err, ENOMEM, "endpoint");
 	if (e->rt.rootless)
-		return net_pasta_up(e, c, nsfd, ep, err);
-	json_object_foreach (nets, name, v) {
-		if (attach_locked(e, c->id, ep, name, nsfd, err) < 0)
-			return -1;
-		first = first ? first : name;
-	}
-	if (first && publish_locked(e, c, ep, first, err) < 0)
+		return up_rootless_locked(&j, err);
+	if (attach_all(&j, err) < 0 || (j.first && publish_locked(&j, err) < 0))
 		return -1;
 	hosts_refresh_around(e, c->id, ep);
 	return 0;

@@ -41,13 +41,8 @@ int net_check_options(const struct engine *e, const struct run_options *o, husk_
 										: o->network_name);
 		return 0;
 	}
-	if (e->rt.rootless) {
-		if (strcmp(o->network_name, NET_DEFAULT) != 0)
-			return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
-					       "--network %s: rootless, only the default network "
-					       "(bridge, through pasta) is supported",
-					       o->network_name);
-	} else {
+	/* rootless, `bridge` is pasta's: no definition */
+	if (!e->rt.rootless || strcmp(o->network_name, NET_DEFAULT) != 0) {
 		if (strcmp(o->network_name, NET_DEFAULT) == 0 && net_default_ensure(e, err) < 0)
 			return -1;
 		if (net_def_load(e, o->network_name, &d, err) < 0)
@@ -208,10 +203,6 @@ int net_network_create(const struct engine *e, const char *name, const char *sub
 	struct net_def d = {0};
 	int r;
 
-	if (e->rt.rootless)
-		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
-				       "rootless: networks of one's own are not supported (the "
-				       "default one is pasta's)");
 	lock = net_lock(e, err);
 	if (lock < 0)
 		return -1;
@@ -222,7 +213,8 @@ int net_network_create(const struct engine *e, const char *name, const char *sub
 	if (net_def_new(e, name, subnet, gateway, internal, &d, err) < 0)
 		return -1;
 	r = net_def_save(e, &d, err);
-	if (r == 0 && net_bridge_ensure(e, &d, err) < 0) {
+	/* rootless, its bridge is made in the rootless netns on first use */
+	if (r == 0 && !e->rt.rootless && net_bridge_ensure(e, &d, err) < 0) {
 		net_def_remove(e, name, NULL);
 		r = -1;
 	}
@@ -249,11 +241,30 @@ static int users_of(const struct engine *e, const char *name, char ***ret, husk_
 	return 0;
 }
 
+/* The chains are d's (named after its bridge, a name of its root's); a
+ * link of that name that is not d's is left alone. */
+struct remove_job {
+	const struct engine *e;
+	const struct net_def *d;
+};
+
+static int bridge_remove(void *arg, husk_error **err)
+{
+	const struct remove_job *j = arg;
+	const struct net_def *d = j->d;
+	int r = net_nft_apply(j->e, d, true, err);
+
+	if (r == 0 && net_bridge_mine(d))
+		r = net_bridge_remove(d, err);
+	return r;
+}
+
 int net_network_remove(const struct engine *e, const char *name, husk_error **err)
 {
 	cleanup_close int lock = -1;
 	cleanup_strv char **users = NULL;
 	struct net_def d = {0};
+	struct remove_job j;
 	int r;
 
 	/* Docker's words: the default network stays (its bridge is shared
@@ -277,24 +288,28 @@ int net_network_remove(const struct engine *e, const char *name, husk_error **er
 				       "network `%s` has active endpoints (container %.12s)", name,
 				       users[0]);
 	}
-	/* the chains are d's (named after its bridge, a name of its root's);
-	 * a link of that name that is not d's is left alone */
-	r = net_nft_apply(e, &d, true, err);
-	if (r == 0 && net_bridge_mine(&d))
-		r = net_bridge_remove(&d, err);
-	if (r == 0)
+	j = (struct remove_job){.e = e, .d = &d};
+	r = e->rt.rootless ? net_rootless_run(e, false, bridge_remove, &j, err)
+			   : bridge_remove(&j, err);
+	if (r >= 0)
 		r = net_def_remove(e, name, err);
 	net_def_clear(&d);
+	/* rootless, the netns goes with the last network in use */
+	net_rootless_remove_unused(e);
 	return r;
 }
 
-int net_network_reload(const struct engine *e, husk_error **err)
+struct reload_job {
+	const struct engine *e;
+};
+
+static int reload_all(void *arg, husk_error **err)
 {
-	cleanup_close int lock = net_lock(e, err);
+	const struct engine *e = ((struct reload_job *)arg)->e;
 	cleanup_strv char **names = NULL;
 	cleanup_nl struct nl *n = NULL;
 
-	if (lock < 0 || net_def_names(e, &names, err) < 0 || nl_open(&n, err) < 0)
+	if (net_def_names(e, &names, err) < 0 || nl_open(&n, err) < 0)
 		return -1;
 	for (size_t i = 0; names[i]; i++) {
 		struct net_def d = {0};
@@ -307,6 +322,18 @@ int net_network_reload(const struct engine *e, husk_error **err)
 			return -1;
 	}
 	return 0;
+}
+
+int net_network_reload(const struct engine *e, husk_error **err)
+{
+	cleanup_close int lock = net_lock(e, err);
+	struct reload_job j = {.e = e};
+
+	if (lock < 0)
+		return -1;
+	/* rootless, the bridges are in the rootless netns (none: no rules) */
+	return e->rt.rootless ? (net_rootless_run(e, false, reload_all, &j, err) < 0 ? -1 : 0)
+			      : reload_all(&j, err);
 }
 
 json_t *net_network_inspect(const struct engine *e, const struct net_def *d)

@@ -52,11 +52,13 @@ void nl_close(struct nl *n)
 
 int nl_open_in(int nsfd, struct nl **ret, husk_error **err)
 {
-	cleanup_close int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	/* the thread's own: rootless, it is a thread in the rootless netns
+	 * (net_rootless.c), and /proc/self is the main thread's */
+	cleanup_close int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	int r;
 
 	if (self < 0)
-		return husk_error_set(err, errno, "open /proc/self/ns/net");
+		return husk_error_set(err, errno, "open /proc/thread-self/ns/net");
 	if (setns(nsfd, CLONE_NEWNET) < 0)
 		return husk_error_set(err, errno, "enter the container's network namespace");
 	r = nl_open(ret, err);

@@ -63,29 +63,19 @@ static int owner_save(const struct engine *e, const char *id, husk_error **err)
 	return net_endpoint_save(e, id, ep, err);
 }
 
-int net_netns_make(const struct engine *e, const char *id, char **ret, husk_error **err)
+int net_netns_bind_new(const char *path, husk_error **err)
 {
-	cleanup_free char *path = net_netns_path(e, id), *dir = NULL;
-	cleanup_close int fd = -1, lock = -1;
+	cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int status = 0;
 	pid_t child;
 
-	if (path == NULL || asprintf(&dir, "%s/net/ns", e->paths.run_root) < 0)
-		return husk_error_set(err, ENOMEM, "netns");
-	lock = net_lock(e, err);
-	if (lock < 0)
-		return -1;
-	/* a crash's leftovers */
-	net_teardown_locked(e, id, true);
-	net_netns_remove(e, id);
-	if (owner_save(e, id, err) < 0 || mkdir_p(dir, 0700, err) < 0)
-		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return husk_error_set(err, errno, "create `%s`", path);
 	child = fork();
-	if (child < 0)
+	if (child < 0) {
+		unlink(path);
 		return husk_error_set(err, errno, "fork");
+	}
 	if (child == 0) {
 		if (unshare(CLONE_NEWNET) < 0)
 			_exit(1);
@@ -97,6 +87,25 @@ int net_netns_make(const struct engine *e, const char *id, char **ret, husk_erro
 				       WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "unshare"
 										     : "bind it");
 	}
+	return 0;
+}
+
+int net_netns_make(const struct engine *e, const char *id, char **ret, husk_error **err)
+{
+	cleanup_free char *path = net_netns_path(e, id), *dir = NULL;
+	cleanup_close int lock = -1;
+
+	if (path == NULL || asprintf(&dir, "%s/net/ns", e->paths.run_root) < 0)
+		return husk_error_set(err, ENOMEM, "netns");
+	lock = net_lock(e, err);
+	if (lock < 0)
+		return -1;
+	/* a crash's leftovers */
+	net_teardown_locked(e, id, true);
+	net_netns_remove(e, id);
+	if (owner_save(e, id, err) < 0 || mkdir_p(dir, 0700, err) < 0 ||
+	    net_netns_bind_new(path, err) < 0)
+		return -1;
 	*ret = steal_pointer(&path);
 	return 0;
 }

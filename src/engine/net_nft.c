@@ -50,9 +50,11 @@ static void chains_declare(FILE *f, const char *bridge)
 			hooks[i][0], hooks[i][1]);
 }
 
-static void port_rules(FILE *f, const char *bridge, json_t *p)
+static void port_rules(FILE *f, const char *bridge, json_t *p, bool rootless)
 {
-	const char *ip = json_string_value(json_object_get(p, "HostIp")) ?: "";
+	/* rootless, pasta binds the host address and brings every connection
+	 * to the rootless netns's loopback */
+	const char *ip = rootless ? "" : json_string_value(json_object_get(p, "HostIp")) ?: "";
 	const char *to = json_string_value(json_object_get(p, "IPAddress"));
 	const char *proto = json_string_value(json_object_get(p, "Proto"));
 	json_int_t hp = json_integer_value(json_object_get(p, "HostPort"));
@@ -92,7 +94,7 @@ static int ports_rules(const struct engine *e, FILE *f, const struct net_def *d,
 		json_array_foreach (json_object_get(ep, "Ports"), j, p)
 			if (strcmp(json_string_value(json_object_get(p, "Network")) ?: "",
 				   d->name) == 0)
-				port_rules(f, d->bridge, p);
+				port_rules(f, d->bridge, p, e->rt.rootless);
 	}
 	return 0;
 }

@@ -27,16 +27,18 @@
 
 #define PASTA_ARGS_MAX 64
 
-/* "-t" "[IP/]HOST:PORT" for each port of proto. */
-static int port_args(char **argv, size_t *n, const struct net_port *ports, size_t n_ports,
-		     const char *proto, const char *flag)
+/* "-t" "[IP/]HOST:PORT" for each port of proto: to the container's port,
+ * or (same_port) to the host port in the netns, DNATed there. */
+static int port_args(char **argv, size_t *n, const struct net_pasta_plan *p, const char *proto,
+		     const char *flag)
 {
-	for (size_t i = 0; i < n_ports && *n + 2 < PASTA_ARGS_MAX - 8; i++) {
-		if (strcmp(ports[i].proto, proto) != 0)
+	for (size_t i = 0; i < p->n_ports && *n + 2 < PASTA_ARGS_MAX - 12; i++) {
+		const struct net_port *port = &p->ports[i];
+		if (strcmp(port->proto, proto) != 0)
 			continue;
 		argv[(*n)++] = strdup(flag);
-		if (asprintf(&argv[*n], "%s%s%d:%d", ports[i].host_ip,
-			     ports[i].host_ip[0] ? "/" : "", ports[i].host_port, ports[i].port) < 0)
+		if (asprintf(&argv[*n], "%s%s%d:%d", port->host_ip, port->host_ip[0] ? "/" : "",
+			     port->host_port, p->same_port ? port->host_port : port->port) < 0)
 			return -1;
 		(*n)++;
 	}
@@ -73,8 +75,7 @@ int net_helper_record(const struct net_helper *h, pid_t pid, husk_error **err)
 	return net_endpoint_save(h->e, h->id, h->ep, err);
 }
 
-static int pasta_run(char **argv, const char *pidfile, const struct net_helper *h, pid_t *ret,
-		     husk_error **err)
+static int pasta_run(char **argv, const struct net_pasta_plan *p, pid_t *ret, husk_error **err)
 {
 	int status;
 	pid_t child = fork();
@@ -87,11 +88,11 @@ static int pasta_run(char **argv, const char *pidfile, const struct net_helper *
 		_exit(127);
 	}
 	*ret = child;
-	if (net_helper_record(h, child, err) < 0)
+	if (p->record(p->record_arg, child, err) < 0)
 		return -1;
 	for (int waited = 0; waited < 5000; waited++) {
 		struct stat st;
-		if (stat(pidfile, &st) == 0 && st.st_size > 0)
+		if (stat(p->pidfile, &st) == 0 && st.st_size > 0)
 			return 0;
 		if (waitpid(child, &status, WNOHANG) == child) {
 			*ret = 0;
@@ -105,22 +106,24 @@ static int pasta_run(char **argv, const char *pidfile, const struct net_helper *
 	return husk_error_fail(err, HUSK_ERR_SYSTEM, "pasta: not ready after 5 s");
 }
 
-static int pasta_start(const struct net_helper *h, const struct net_port *ports, size_t n_ports,
-		       pid_t *ret, husk_error **err)
+int net_pasta_spawn(const struct net_pasta_plan *p, pid_t *ret, husk_error **err)
 {
 	char *argv[PASTA_ARGS_MAX] = {0};
-	cleanup_free char *pidfile = NULL;
 	size_t n = 0;
 	int r = -1;
 
-	if (asprintf(&pidfile, "%s/net/pasta-%s.pid", h->e->paths.run_root, h->id) < 0)
-		return husk_error_set(err, ENOMEM, "pasta");
+	*ret = 0;
 	argv[n++] = strdup("pasta");
-	argv[n++] = strdup("--config-net");
+	if (p->config_net)
+		argv[n++] = strdup("--config-net");
+	if (p->ifname) {
+		argv[n++] = strdup("--ns-ifname");
+		argv[n++] = strdup(p->ifname);
+	}
 	argv[n++] = strdup("--quiet");
 	argv[n++] = strdup("--foreground");
 	/* the gateway is not the host's loopback: a container never reaches
-	 * the host's 127.0.0.1-only services */
+	 * the host's 127.0.0.1-only services (podman's default too) */
 	argv[n++] = strdup("--no-map-gw");
 	/* only what is published; nothing forwarded from the container */
 	argv[n++] = strdup("-T");
@@ -128,11 +131,9 @@ static int pasta_start(const struct net_helper *h, const struct net_port *ports,
 	argv[n++] = strdup("-U");
 	argv[n++] = strdup("none");
 	argv[n++] = strdup("-P");
-	argv[n++] = strdup(pidfile);
-	if (port_args(argv, &n, ports, n_ports, "tcp", "-t") < 0 ||
-	    port_args(argv, &n, ports, n_ports, "udp", "-u") < 0 ||
-	    (argv[n++] = strdup("--netns")) == NULL ||
-	    (argv[n++] = net_netns_path(h->e, h->id)) == NULL)
+	argv[n++] = strdup(p->pidfile);
+	if (port_args(argv, &n, p, "tcp", "-t") < 0 || port_args(argv, &n, p, "udp", "-u") < 0 ||
+	    (argv[n++] = strdup("--netns")) == NULL || (argv[n++] = strdup(p->netns)) == NULL)
 		goto out;
 	if (!strv_contains(argv, "-t")) {
 		argv[n++] = strdup("-t");
@@ -142,12 +143,73 @@ static int pasta_start(const struct net_helper *h, const struct net_port *ports,
 		argv[n++] = strdup("-u");
 		argv[n++] = strdup("none");
 	}
-	r = pasta_run(argv, pidfile, h, ret, err);
-	unlink(pidfile);
+	unlink(p->pidfile);
+	r = pasta_run(argv, p, ret, err);
+	unlink(p->pidfile);
 out:
 	for (size_t i = 0; i < n; i++)
 		free(argv[i]);
 	return r < 0 && err && *err == NULL ? husk_error_set(err, ENOMEM, "pasta") : r;
+}
+
+static int helper_record(void *arg, pid_t pid, husk_error **err)
+{
+	return net_helper_record(arg, pid, err);
+}
+
+static int pasta_start(const struct net_helper *h, const struct net_port *ports, size_t n_ports,
+		       pid_t *ret, husk_error **err)
+{
+	cleanup_free char *pidfile = NULL, *netns = net_netns_path(h->e, h->id);
+	struct net_pasta_plan p = {.config_net = true,
+				   .ports = ports,
+				   .n_ports = n_ports,
+				   .record = helper_record,
+				   .record_arg = (void *)h};
+
+	if (netns == NULL ||
+	    asprintf(&pidfile, "%s/net/pasta-%s.pid", h->e->paths.run_root, h->id) < 0)
+		return husk_error_set(err, ENOMEM, "pasta");
+	p.netns = netns;
+	p.pidfile = pidfile;
+	return net_pasta_spawn(&p, ret, err);
+}
+
+/* A user network's published ports: a pasta of the container's own,
+ * attached to the rootless netns with a tap of its own name (left down:
+ * the netns's way out is its own pasta's), forwarding each host port to
+ * the same port there, where husk's DNAT takes it to the container. A
+ * connection from the host's loopback is spliced to the netns's loopback
+ * (pasta's socket path); one from elsewhere would come through that tap,
+ * which is down: published ports of a rootless user network are the
+ * host's loopback's. */
+int net_pasta_forward(const struct engine *e, const char *id, json_t *ep,
+		      const struct net_port *ports, size_t n_ports, husk_error **err)
+{
+	const struct net_helper h = {.e = e, .id = id, .ep = ep};
+	cleanup_free char *pidfile = NULL, *netns = net_rootless_path(e);
+	char ifname[16];
+	struct net_pasta_plan p = {.ifname = ifname,
+				   .ports = ports,
+				   .n_ports = n_ports,
+				   .same_port = true,
+				   .record = helper_record,
+				   .record_arg = (void *)&h};
+	pid_t pasta = 0;
+
+	if (n_ports == 0)
+		return 0;
+	if (netns == NULL || asprintf(&pidfile, "%s/net/pasta-%s.pid", e->paths.run_root, id) < 0)
+		return husk_error_set(err, ENOMEM, "pasta");
+	snprintf(ifname, sizeof(ifname), "hkp%.11s", id);
+	p.netns = netns;
+	p.pidfile = pidfile;
+	if (net_pasta_spawn(&p, &pasta, err) < 0) {
+		if (pasta > 0)
+			kill(pasta, SIGKILL);
+		return husk_error_wrap(err, "publish the ports");
+	}
+	return 0;
 }
 
 static bool program_found(const char *name)

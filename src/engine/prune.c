@@ -284,6 +284,8 @@ int cmd_system_prune(struct engine *e, int argc, char **argv)
 	prune_leftovers(&p);
 	/* the network of containers that no longer run (a killed husk's) */
 	net_reclaim(e, NULL);
+	/* rootless, the netns of user networks when no container uses it */
+	net_rootless_prune(e, NULL);
 	if (volumes)
 		prune_volumes(&p);
 	prune_images(&p);
