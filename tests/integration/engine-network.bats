@@ -799,8 +799,6 @@ make_user() {
 	run as_user port web
 	[ "$output" = "80/tcp -> 0.0.0.0:18090" ]
 	pgrep -u "$RL_USER" -f -- --config-net >/dev/null
-	run as_user network create mine
-	[ "$status" -eq 125 ] && [[ "$output" == *"rootless"* ]]
 	run as_user network connect bridge web
 	one_line_125
 	[[ "$output" == *"rootless"* ]]
