@@ -613,7 +613,8 @@ static int up_rootless_locked(struct attach_job *j, husk_error **err)
 			   : husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
 					     "rootless: the default network (pasta) and user "
 					     "networks cannot be combined");
-	if (net_rootless_ensure(j->e, err) < 0 || net_rootless_run(j->e, true, attach_all, j, err) < 0)
+	if (net_rootless_ensure(j->e, err) < 0 ||
+	    net_rootless_run(j->e, true, attach_all, j, err) < 0)
 		return -1;
 	if (net_ports_claim(j->e, j->c, j->ep, j->first, &ports, &n, err) < 0)
 		return -1;

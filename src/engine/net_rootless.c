@@ -119,11 +119,12 @@ static int rootless_make(const struct engine *e, husk_error **err)
 {
 	cleanup_free char *path = net_rootless_path(e), *pidfile = NULL;
 	cleanup_json json_t *rec = NULL;
-	struct net_pasta_plan p = {.config_net = true, .record = pasta_record, .record_arg = (void *)e};
+	struct net_pasta_plan p = {
+	    .config_net = true, .record = pasta_record, .record_arg = (void *)e};
 	pid_t pasta = 0;
 
-	if (path == NULL || asprintf(&pidfile, "%s/net/pasta-rootless-netns.pid",
-				     e->paths.run_root) < 0)
+	if (path == NULL ||
+	    asprintf(&pidfile, "%s/net/pasta-rootless-netns.pid", e->paths.run_root) < 0)
 		return husk_error_set(err, ENOMEM, "rootless netns");
 	if (net_netns_bind_new(path, err) < 0)
 		return -1;

@@ -168,6 +168,35 @@ rootless_user_remove() {
 	return 0
 }
 
+# helper_killer HELPER RECORD [MATCH]: a PATH (printed) whose HELPER (pasta
+# or slirp4netns), run with arguments that match MATCH (a shell pattern:
+# any by default), kills the husk that forked it, and the husk run in front
+# of that, as soon as a helper's pid is saved in RECORD (a glob of files;
+# within 5 s: a husk that never does is killed anyway, and the test sees
+# the helper unrecorded), then runs the real one. Needs RL_DIR.
+helper_killer() {
+	local dir=$RL_DIR/killer-$1 p real
+	real=$(command -v "$1")
+	mkdir -p "$dir"
+	for p in newuidmap newgidmap; do ln -sf "$(command -v $p)" "$dir/"; done
+	cat >"$dir/$1" <<-SH
+		#!/bin/sh
+		PATH=/usr/sbin:/usr/bin:/sbin:/bin
+		case "\$*" in ${3:-*}) ;; *) exec $real "\$@" ;; esac
+		i=0
+		while [ \$i -lt 50 ] && ! grep -qs '"Pasta":' $2; do
+			sleep 0.1
+			i=\$((i + 1))
+		done
+		front=\$(awk '{print \$4}' /proc/\$PPID/stat)
+		[ "\$(cat /proc/\$front/comm)" != husk ] || kill -9 \$front
+		kill -9 \$PPID
+		exec $real "\$@"
+	SH
+	chmod 755 "$dir/$1"
+	echo "$dir"
+}
+
 # Every container of the file's store removed (a teardown's first step).
 engine_rm_all() {
 	local ids

@@ -143,35 +143,11 @@ teardown() {
 	wait_for 5 rl_net_nothing_left
 }
 
-# rootless_pasta_killer: a PATH (printed) whose pasta, when it is the
-# rootless netns's, kills the husk that forked it (and the husk in front of
-# it) as soon as its pid is recorded, then runs the real one.
-rootless_pasta_killer() {
-	local dir=$RL_DIR/killer p real
-	real=$(command -v pasta)
-	mkdir -p "$dir"
-	for p in newuidmap newgidmap; do ln -sf "$(command -v $p)" "$dir/"; done
-	cat >"$dir/pasta" <<-SH
-		#!/bin/sh
-		PATH=/usr/sbin:/usr/bin:/sbin:/bin
-		case "\$*" in *rootless-netns*) ;; *) exec $real "\$@" ;; esac
-		i=0
-		while [ \$i -lt 50 ] && ! grep -qs '"Pasta":' $RUN_DIR/net/rootless-netns.json; do
-			sleep 0.1
-			i=\$((i + 1))
-		done
-		front=\$(awk '{print \$4}' /proc/\$PPID/stat)
-		[ "\$(cat /proc/\$front/comm)" != husk ] || kill -9 \$front
-		kill -9 \$PPID
-		exec $real "\$@"
-	SH
-	chmod 755 "$dir/pasta"
-	echo "$dir"
-}
-
 @test "rootless network: husk killed while it makes the rootless netns: the next run heals it, system prune removes it" {
 	local path pasta
-	path=$(rootless_pasta_killer)
+	# pasta, when it is the rootless netns's: the husk that forked it
+	# killed once it is recorded
+	path=$(helper_killer pasta "$RUN_DIR/net/rootless-netns.json" '*rootless-netns*')
 	as_user network create killnet
 	RL_PATH=$path run as_user run -d --name k1 --network killnet busybox sleep 100
 	[ "$status" -ne 0 ]

@@ -840,33 +840,6 @@ make_user() {
 	run ! pgrep -u "$RL_USER" -x slirp4netns
 }
 
-# helper_killer HELPER RUN_ROOT: a PATH (printed) whose HELPER (pasta or
-# slirp4netns) kills the husk that forked it, and the husk run in front of
-# that, as soon as a helper's pid is saved in the endpoint file (the test's
-# only container; within 5 s: a husk that never does is killed anyway, and
-# the test sees the helper unrecorded), then runs the real one.
-helper_killer() {
-	local dir=$RL_DIR/killer-$1 p real
-	real=$(command -v "$1")
-	mkdir "$dir"
-	for p in newuidmap newgidmap; do ln -s "$(command -v $p)" "$dir/"; done
-	cat >"$dir/$1" <<-SH
-		#!/bin/sh
-		PATH=/usr/sbin:/usr/bin:/sbin:/bin
-		i=0
-		while [ \$i -lt 50 ] && ! grep -qs '"Pasta":' $2/net/endpoints/*.json; do
-			sleep 0.1
-			i=\$((i + 1))
-		done
-		front=\$(awk '{print \$4}' /proc/\$PPID/stat)
-		[ "\$(cat /proc/\$front/comm)" != husk ] || kill -9 \$front
-		kill -9 \$PPID
-		exec $real "\$@"
-	SH
-	chmod 755 "$dir/$1"
-	echo "$dir"
-}
-
 # killed_helper_cleaned HELPER PGREP_ARGS...: a rootless run -d killed while
 # its HELPER starts leaves the helper (recorded) and the netns file; a
 # system prune removes both.
@@ -874,7 +847,7 @@ killed_helper_cleaned() {
 	local helper=$1 path run id
 	shift
 	run=/tmp/husk-engine-$(id -u "$RL_USER")
-	path=$(helper_killer "$helper" "$run")
+	path=$(helper_killer "$helper" "$run/net/endpoints/*.json")
 	RL_PATH=$path run as_user run -d --name k --network bridge -p 18092:80 busybox sleep 100
 	[ "$status" -ne 0 ]
 	# the half-done state (seen before any husk command, which would heal
