@@ -3,7 +3,8 @@
 # `husk run --rm busybox true` as an ordinary user with its default network
 # (pasta, podman 5's default; slirp4netns with HELPER=slirp4netns) vs
 # --network none, in paired, interleaved rounds: the median of each, the
-# difference and the ratio. A user of the bench's own (useradd, with its
+# difference and the ratio; and on a user network (its bridge in the
+# rootless netns, made before the rounds), with pasta. A user of the bench's own (useradd, with its
 # /etc/subuid range) and its store; everything removed after. Asserts
 # nothing: exit 0 means the benchmark ran, 2 that setup failed.
 #   PAIRS=20 WARMUP=3 [HELPER=slirp4netns] bench/rootless-network.sh
@@ -36,12 +37,20 @@ median() { tr ' ' '\n' | grep -v '^$' | grep -v NA | hb_stats | awk '{print $2}'
 
 run_none() { as_user run --rm --network none busybox true; }
 run_default() { as_user run --rm busybox true; }
+USERNET=
+if [ "$HELPER" = pasta ]; then
+	as_user network create benchnet >/dev/null || hb_die "network create failed"
+	USERNET=benchnet
+fi
+run_user() { [ -z "$USERNET" ] || as_user run --rm --network "$USERNET" busybox true; }
 run_default || hb_die "a rootless husk run with the default network failed"
-for _ in $(seq "$WARMUP"); do run_none; run_default; done >/dev/null 2>&1
-T_NONE= T_DEF=
+run_user || hb_die "a rootless husk run on a user network failed"
+for _ in $(seq "$WARMUP"); do run_none; run_default; run_user; done >/dev/null 2>&1
+T_NONE= T_DEF= T_USER=
 for _ in $(seq "$PAIRS"); do
 	T_NONE+="$(hb_timed_ms run_none || echo NA) "
 	T_DEF+="$(hb_timed_ms run_default || echo NA) "
+	[ -z "$USERNET" ] || T_USER+="$(hb_timed_ms run_user || echo NA) "
 done
 m_none=$(echo "$T_NONE" | median)
 m_def=$(echo "$T_DEF" | median)
@@ -49,4 +58,10 @@ printf '%-44s %10s\n' "rootless husk run --rm, --network none" "$m_none ms"
 printf '%-44s %10s\n' "rootless husk run --rm, default ($HELPER)" "$m_def ms"
 echo "added by the default network: $(awk -v a="$m_def" -v b="$m_none" 'BEGIN{printf "%.2f", a-b}') ms" \
 	"(ratio $(awk -v a="$m_def" -v b="$m_none" 'BEGIN{printf "%.3f", a/b}'))"
+if [ -n "$USERNET" ]; then
+	m_user=$(echo "$T_USER" | median)
+	printf '%-44s %10s\n' "rootless husk run --rm, a user network" "$m_user ms"
+	echo "added by a user network: $(awk -v a="$m_user" -v b="$m_none" 'BEGIN{printf "%.2f", a-b}') ms" \
+		"(ratio $(awk -v a="$m_user" -v b="$m_none" 'BEGIN{printf "%.3f", a/b}'))"
+fi
 echo "$PAIRS rounds (median), $WARMUP warm-up"
