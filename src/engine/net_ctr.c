@@ -78,8 +78,8 @@ int net_connect(const struct engine *e, const struct ctr *c, const char *net, pi
 
 	if (e->rt.rootless)
 		return husk_error_fail(err, HUSK_ERR_UNSUPPORTED,
-				       "network connect: rootless, a container has the default "
-				       "network (pasta) alone: no bridge network can be connected");
+				       "network connect: rootless, a container's networks are "
+				       "the ones it was created with");
 	if (!net_ctr_has_own_netns(c))
 		return husk_error_fail(err, HUSK_ERR_INVALID,
 				       "container %s has no network of its own (--network %s)",
