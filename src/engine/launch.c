@@ -106,14 +106,37 @@ int ctr_mount_rootfs(struct engine *e, struct ctr *c, husk_error **err)
 	return r;
 }
 
-static void set_netns_path(json_t *config, const char *path)
+static bool has_namespace(json_t *ns, const char *type)
 {
-	json_t *ns = json_object_get(json_object_get(config, "linux"), "namespaces"), *n;
+	json_t *n;
+	size_t i;
+
+	json_array_foreach (ns, i, n)
+		if (strcmp(json_string_value(json_object_get(n, "type")) ?: "", type) == 0)
+			return true;
+	return false;
+}
+
+/* The netns joined by path. Rootless with a user namespace of the
+ * container's own (--userns auto, keep-id): the netns husk made is the
+ * user namespace's above it, whose sysctls the container's root cannot
+ * write: the default's ping_group_range goes (its pings need the raw
+ * sockets it has not either, as with podman's keep-id). */
+static void set_netns_path(json_t *config, const char *path, bool rootless)
+{
+	json_t *lx = json_object_get(config, "linux");
+	json_t *ns = json_object_get(lx, "namespaces"), *n;
+	json_t *sysctl = json_object_get(lx, "sysctl");
 	size_t i;
 
 	json_array_foreach (ns, i, n)
 		if (strcmp(json_string_value(json_object_get(n, "type")) ?: "", "network") == 0)
 			json_object_set_new(n, "path", json_string(path));
+	if (rootless && has_namespace(ns, "user")) {
+		json_object_del(sysctl, "net.ipv4.ping_group_range");
+		if (sysctl && json_object_size(sysctl) == 0)
+			json_object_del(lx, "sysctl");
+	}
 }
 
 /* --network container:NAME: the netns of that container's init, as it
@@ -131,7 +154,7 @@ static int join_netns(struct engine *e, struct ctr *c, json_t *config, husk_erro
 	if (e->rt.rootless && json_object_size(net_ctr_networks(c)) > 0) {
 		if (net_netns_make(e, c->id, &made, err) < 0)
 			return -1;
-		set_netns_path(config, made);
+		set_netns_path(config, made, true);
 		return 0;
 	}
 	if (mode == NULL || strncmp(mode, "container:", 10) != 0)
@@ -142,7 +165,7 @@ static int join_netns(struct engine *e, struct ctr *c, json_t *config, husk_erro
 		return husk_error_fail(err, HUSK_ERR_INVALID, "--network %s: it is not running",
 				       mode);
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", other->st.pid);
-	set_netns_path(config, path);
+	set_netns_path(config, path, e->rt.rootless);
 	return 0;
 }
 

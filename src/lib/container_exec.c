@@ -125,12 +125,29 @@ static __attribute__((noreturn)) void child_fail(struct exec_ctx *x, husk_error 
 	_exit(127);
 }
 
+/* The netns first when a user namespace is joined too: one made for the
+ * container before its user namespace (a rootless engine's, joined by
+ * path) is owned by the user namespace above it, out of reach from inside
+ * the container's. One owned by the container's is joined after it, as
+ * nsenter does. Returns the index of the one joined, N_NS if none. */
+static size_t join_net_early(struct exec_ctx *x)
+{
+	for (size_t i = 1; i < N_NS; i++)
+		if (ns_order[i].flag == CLONE_NEWNET && x->nsfd[0] >= 0 && x->nsfd[i] >= 0 &&
+		    setns(x->nsfd[i], CLONE_NEWNET) == 0)
+			return i;
+	return N_NS;
+}
+
 static int join(struct exec_ctx *x, husk_error **err)
 {
+	size_t early;
+
 	if (husk_cgroup_enter_self(&x->cg, x->cg_born_in, err) < 0)
 		return -1;
+	early = join_net_early(x);
 	for (size_t i = 0; i < N_NS; i++) {
-		if (x->nsfd[i] < 0)
+		if (x->nsfd[i] < 0 || i == early)
 			continue;
 		if (setns(x->nsfd[i], ns_order[i].flag) < 0)
 			return husk_error_set(err, errno, "join the container's %s namespace",

@@ -175,3 +175,17 @@ teardown() {
 	wait_for 5 rl_net_nothing_left
 	[ -z "$(as_user ps -aq)" ]
 }
+
+@test "rootless network: a container with a user namespace of its own (--userns auto) on the default network: no netns sysctl, exec joins its netns" {
+	# the container's root reaches its rootfs below the store
+	mkdir -p "$RL_DIR/home/.local/share"
+	chown "$RL_USER:$RL_USER" "$RL_DIR/home/.local" "$RL_DIR/home/.local/share"
+	chmod o+x "$RL_DIR/home/.local" "$RL_DIR/home/.local/share"
+	run as_user run -d --name u1 --userns auto:size=1000 busybox sleep 1000
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	run as_user exec u1 sh -c "cat /proc/self/uid_map; wget -qO- http://$SRV_NET.2:8080/"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(echo ${lines[0]})" = "0 1 1000" ]
+	[ "${lines[1]}" = from-test-netns ]
+	as_user rm -f u1
+}
