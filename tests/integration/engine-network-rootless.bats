@@ -189,3 +189,18 @@ teardown() {
 	[ "${lines[1]}" = from-test-netns ]
 	as_user rm -f u1
 }
+
+@test "rootless network: a UDP port published on a user network answers on the host's 127.0.0.1" {
+	install -m 755 "$REPO/build/tests/integration/tools/udp-echo" "$RL_DIR/bin/"
+	as_user network create udpnet
+	run as_user run -d --name u --network udpnet -p 127.0.0.1:15391:5353/udp \
+		-v "$RL_DIR/bin/udp-echo:/udp-echo:ro" busybox /udp-echo serve 5353 rl
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	wait_for 5 "$RL_DIR/bin/udp-echo" send 127.0.0.1 15391 ping
+	run "$RL_DIR/bin/udp-echo" send 127.0.0.1 15391 ping
+	# DNATed to the container, from the rootless netns's side of its bridge
+	[[ "$output" == "FROM 10."*" ping rl" ]] || { echo "$output"; false; }
+	as_user rm -f u
+	run "$RL_DIR/bin/udp-echo" send 127.0.0.1 15391 ping
+	[ "$status" -ne 0 ]
+}
