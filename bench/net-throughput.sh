@@ -215,7 +215,7 @@ for r in $(seq "$ROUNDS"); do
 done
 m_lo=$(echo "${T[lo]}" | median)
 for w in "${WAYS[@]}"; do
-	m=$(echo "${T[$w]}" | median)
+	m=$(echo "${T[$w]}" | median | awk '{printf "%.2f", $1}')
 	printf '%-40s %6s Gbit/s  ratio %s  (%s)\n' "${LABEL[$w]}" "${m:-NA}" \
 		"$(ratio "${m:-0}" "$m_lo")" "${T[$w]% }"
 done

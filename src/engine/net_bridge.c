@@ -70,10 +70,10 @@ static int bridge_make(struct nl *n, const struct net_def *d, husk_error **err)
 	if (index == 0)
 		index = husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`", d->bridge);
 	alias_of(d, alias);
-	/* set after its creation, it stays whatever ports come and go; its
-	 * veths take the bridge's */
-	if (index > 0 && (nl_link_set_mtu(n, index, d->mtu ? d->mtu : NET_LINK_MTU_AUTO, err) < 0 ||
-			  nl_link_set_alias(n, index, alias, err) < 0)) {
+	/* the MTU set after its creation stays whatever ports come and go;
+	 * its veths take the bridge's */
+	if (index > 0 &&
+	    nl_link_set(n, index, alias, d->mtu ? d->mtu : NET_LINK_MTU_AUTO, err) < 0) {
 		nl_link_del(n, d->bridge, NULL);
 		return -1;
 	}

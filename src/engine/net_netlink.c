@@ -171,16 +171,19 @@ int nl_link_index(struct nl *n, const char *name, husk_error **err)
 	return nl_link_alias(n, name, alias, err);
 }
 
-int nl_link_set_alias(struct nl *n, int index, const char *alias, husk_error **err)
+int nl_link_set(struct nl *n, int index, const char *alias, unsigned mtu, husk_error **err)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
 	int r;
 
 	ifi_put(h, index);
-	mnl_attr_put_strz(h, IFLA_IFALIAS, alias);
+	if (alias)
+		mnl_attr_put_strz(h, IFLA_IFALIAS, alias);
+	if (mtu)
+		mnl_attr_put_u32(h, IFLA_MTU, mtu);
 	r = nl_talk(n, h);
 	if (r < 0)
-		return husk_error_set(err, -r, "set the alias of link %d", index);
+		return husk_error_set(err, -r, "set the alias or MTU of link %d", index);
 	return 0;
 }
 
@@ -279,19 +282,6 @@ int nl_link_up(struct nl *n, int index, int master, const int *devconf_on, husk_
 	r = nl_talk(n, h);
 	if (r < 0)
 		return husk_error_set(err, -r, "set link %d up", index);
-	return 0;
-}
-
-int nl_link_set_mtu(struct nl *n, int index, unsigned mtu, husk_error **err)
-{
-	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
-	int r;
-
-	ifi_put(h, index);
-	mnl_attr_put_u32(h, IFLA_MTU, mtu);
-	r = nl_talk(n, h);
-	if (r < 0)
-		return husk_error_set(err, -r, "set link %d's MTU to %u", index, mtu);
 	return 0;
 }
 

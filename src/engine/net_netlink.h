@@ -29,8 +29,12 @@ static inline void nl_closep(struct nl **n)
 int nl_link_index(struct nl *n, const char *name, husk_error **err);
 /* The link's index (0: no such link) and its alias ("" when none). */
 int nl_link_alias(struct nl *n, const char *name, char alias[NL_ALIAS_MAX], husk_error **err);
-int nl_link_set_alias(struct nl *n, int index, const char *alias, husk_error **err);
-/* Its MTU: nl_link_set_mtu. */
+/* Its alias (NULL: kept) and MTU (0: kept), the MTU through the device's
+ * own change: a bridge's then stays, whatever its ports (the one given at
+ * its creation the kernel takes as no one's, and sets to its smallest
+ * port's, 1500 with none, as ports come and go). */
+int nl_link_set(struct nl *n, int index, const char *alias, unsigned mtu, husk_error **err);
+/* Its MTU: nl_link_set. */
 int nl_bridge_add(struct nl *n, const char *name, husk_error **err);
 /* A veth pair: host in this netns, peer in the netns peer_nsfd names,
  * both with mtu. */
@@ -47,11 +51,6 @@ int nl_port_hairpin(struct nl *n, int index, husk_error **err);
 /* The names of the links whose master is link master (a bridge's ports). */
 int nl_bridge_ports(struct nl *n, int master, char ***ret, husk_error **err);
 int nl_link_mtu(struct nl *n, int index, unsigned *ret, husk_error **err);
-/* Through the device's own change (a bridge's then stays, whatever its
- * ports: the one given with the link at its creation the kernel takes as
- * no one's, and sets to its smallest port's, 1500 with none, as ports
- * come and go). */
-int nl_link_set_mtu(struct nl *n, int index, unsigned mtu, husk_error **err);
 /* An IPv4 address; one there already is no failure. */
 int nl_addr_add(struct nl *n, int index, struct in_addr addr, int prefix, husk_error **err);
 /* Via gw; with a path MTU of mtu (0: the link's). */
