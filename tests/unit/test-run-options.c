@@ -367,8 +367,13 @@ static void test_publish(void)
  * a given MTU in the definition's Options and back, none when none. */
 static void test_network_mtu_option(void)
 {
-	static const char *const bad[] = {"mtu=67", "mtu=65536", "mtu=x", "mtu=", "mtu",
-					  "mtu=9000x", "com.docker.network.driver.mtu=-1"};
+	static const char *const bad[] = {"mtu=67",
+					  "mtu=65536",
+					  "mtu=x",
+					  "mtu=",
+					  "mtu",
+					  "mtu=9000x",
+					  "com.docker.network.driver.mtu=-1"};
 	struct net_spec spec = {0};
 	struct net_def d = {.name = "n", .id = "i", .bridge = "b", .prefix = 24};
 	husk_error *err = NULL;
@@ -378,8 +383,7 @@ static void test_network_mtu_option(void)
 	CHECK(net_spec_option(&spec, "com.docker.network.driver.mtu=68", NULL) == 0 &&
 		  spec.mtu == 68,
 	      "-o com.docker.network.driver.mtu=68");
-	CHECK(net_spec_option(&spec, "mtu=65535", NULL) == 0 && spec.mtu == 65535,
-	      "-o mtu=65535");
+	CHECK(net_spec_option(&spec, "mtu=65535", NULL) == 0 && spec.mtu == 65535, "-o mtu=65535");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK(net_spec_option(&spec, bad[i], &err) < 0 && err->kind == HUSK_ERR_INVALID &&
 			  strstr(err->msg, "68 to 65535") && spec.mtu == 65535,
@@ -395,9 +399,9 @@ static void test_network_mtu_option(void)
 	json_decref(j);
 	d.mtu = 9000;
 	j = net_def_json(&d);
-	CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(j, "Options"),
-						       NET_OPT_DOCKER_MTU)),
-		     "9000", "a given MTU in Options, a string");
+	CHECK_STR_EQ(
+	    json_string_value(json_object_get(json_object_get(j, "Options"), NET_OPT_DOCKER_MTU)),
+	    "9000", "a given MTU in Options, a string");
 	json_decref(j);
 }
 
