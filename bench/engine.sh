@@ -8,7 +8,7 @@
 #      `sleep` container (VmRSS and VmHWM of the monitor process).
 # Every engine runs with no network (--network none) and a private store
 # under a temp dir; nothing of them is left after. Docker (docker.io) gets a
-# dockerd of the bench's own, started and stopped here (see dockerd_start):
+# dockerd of the bench's own, started and stopped here (hb_dockerd_start):
 # no daemon need run, and none that runs is used. Asserts nothing:
 # exit 0 means the benchmark ran, 2 that setup failed.
 #   PAIRS=20 WARMUP=3 bench/engine.sh
@@ -38,12 +38,11 @@ PODMAN=(podman --root "$TMP/podman" --runroot "$TMP/run/podman" --cgroup-manager
 PODMAN_RUN=(run --network none --ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 DK=$TMP/docker
 DOCKER=(docker -H "unix://$DK/docker.sock")
-DOCKERD_PID=
 cleanup() {
 	"$HUSK" rm -f $("$HUSK" ps -aq --no-trunc 2>/dev/null) >/dev/null 2>&1
 	command -v podman >/dev/null && "${PODMAN[@]}" rm -af -t 0 >/dev/null 2>&1
 	command -v podman >/dev/null && "${PODMAN[@]}" system reset -f >/dev/null 2>&1
-	dockerd_stop
+	hb_dockerd_stop
 	grep -F "$TMP" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
 	rm -rf "$TMP"
 }
@@ -66,50 +65,6 @@ husk_run() { "$HUSK" run --rm busybox /bin/true; }
 podman_run() { "${PODMAN[@]}" "${PODMAN_RUN[@]}" --rm bench-busybox /bin/true; }
 docker_run() { "${DOCKER[@]}" run --rm --network none bench-busybox /bin/true; }
 
-# The bench's own dockerd, in a mount namespace of its own where its data
-# root is a tmpfs, /run is one too (containerd's shim sockets and dockerd's
-# plugin dir go there, never to the host's /run) and the cgroup2 mount of a
-# hybrid host is detached (dockerd 20.10 wants pure v1 or pure v2): all of
-# it goes with the daemon's last process. No iptables rules, no docker0,
-# no live restore, its own containerd (under its exec root); the config
-# file keeps its key out of /etc/docker.
-dockerd_start() {
-	mkdir -p "$DK/data" "$DK/exec"
-	printf '{"deprecated-key-path": "%s/key.json"}\n' "$DK" >"$DK/daemon.json"
-	unshare -m --propagation private /bin/sh -c '
-		mount -t tmpfs -o mode=0700 tmpfs "$1/data" || exit 2
-		mount -t tmpfs -o mode=0755 tmpfs /run || exit 2
-		if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
-			umount -l /sys/fs/cgroup/unified || exit 2
-		fi
-		exec dockerd --config-file "$1/daemon.json" --data-root "$1/data" \
-			--exec-root "$1/exec" --pidfile "$1/dockerd.pid" -H "unix://$1/docker.sock" \
-			--iptables=false --ip6tables=false --bridge=none' \
-		dockerd "$DK" >"$DK/dockerd.log" 2>&1 &
-	DOCKERD_PID=$!
-	for _ in $(seq 300); do
-		"${DOCKER[@]}" info >/dev/null 2>&1 && return 0
-		kill -0 "$DOCKERD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	return 1
-}
-# TERM (it stops its containerd), KILL after 20 s; then its containerd, by
-# the pid file it wrote under our exec root, were it left.
-dockerd_stop() {
-	local cpid
-	[ -n "$DOCKERD_PID" ] || return 0
-	cpid=$(cat "$DK/exec/containerd/containerd.pid" 2>/dev/null)
-	kill -TERM "$DOCKERD_PID" 2>/dev/null
-	for _ in $(seq 200); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$DOCKERD_PID" 2>/dev/null
-	wait "$DOCKERD_PID" 2>/dev/null
-	if [ -n "$cpid" ] && grep -qF "$DK/exec" "/proc/$cpid/cmdline" 2>/dev/null; then
-		kill -KILL "$cpid" 2>/dev/null
-	fi
-	DOCKERD_PID=
-}
-
 ENGINES=(husk)
 hb_log "husk: $HUSK"
 husk_run || hb_die "husk run failed"
@@ -126,9 +81,9 @@ else
 fi
 if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
 	hb_log "skip docker: docker.io is not installed"
-elif ! dockerd_start; then
+elif ! hb_dockerd_start "$DK"; then
 	hb_log "skip docker: its dockerd did not start: $(tail -n 3 "$DK/dockerd.log" 2>/dev/null)"
-	dockerd_stop
+	hb_dockerd_stop
 elif "$HUSK" save busybox | "${DOCKER[@]}" load >/dev/null &&
 	"${DOCKER[@]}" tag busybox:latest bench-busybox && docker_run; then
 	ENGINES+=(docker)

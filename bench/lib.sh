@@ -17,6 +17,7 @@
 #   hb_probe_run CMD...   CMD under timeout(1) (probes and cleanup, never timed commands)
 #   hb_stats              read numbers (one per line) -> "n median min max"
 #   hb_log / hb_die       messages (stderr in --json mode), exit 2 on setup errors
+#   hb_dockerd_start DIR / hb_dockerd_stop   a private dockerd (socket DIR/docker.sock)
 
 HB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HB_JSON=${HB_JSON:-0}
@@ -291,4 +292,52 @@ hb_json_num() { case $1 in NA|'') printf null ;; *) printf '%s' "$1" ;; esac; }
 hb_json_str() { # minimal JSON string escaping (backslash, quote, control chars dropped)
   local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/ }; s=${s//$'\t'/ }
   printf '"%s"' "$s"
+}
+
+# ---------------------------------------------------------------------------
+HB_DOCKERD_PID=
+# hb_dockerd_start DIR: a dockerd of the bench's own (socket DIR/docker.sock,
+# pid HB_DOCKERD_PID), in a mount namespace of its own where its data root
+# is a tmpfs, /run is one too (containerd's shim sockets and dockerd's
+# plugin dir go there, never to the host's /run) and the cgroup2 mount of a
+# hybrid host is detached (dockerd 20.10 wants pure v1 or pure v2): all of
+# it goes with the daemon's last process. No iptables rules, no docker0,
+# no live restore, its own containerd (under its exec root); the config
+# file keeps its key out of /etc/docker.
+hb_dockerd_start() {
+	HB_DK=$1
+	mkdir -p "$HB_DK/data" "$HB_DK/exec"
+	printf '{"deprecated-key-path": "%s/key.json"}\n' "$HB_DK" >"$HB_DK/daemon.json"
+	unshare -m --propagation private /bin/sh -c '
+		mount -t tmpfs -o mode=0700 tmpfs "$1/data" || exit 2
+		mount -t tmpfs -o mode=0755 tmpfs /run || exit 2
+		if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+			umount -l /sys/fs/cgroup/unified || exit 2
+		fi
+		exec dockerd --config-file "$1/daemon.json" --data-root "$1/data" \
+			--exec-root "$1/exec" --pidfile "$1/dockerd.pid" -H "unix://$1/docker.sock" \
+			--iptables=false --ip6tables=false --bridge=none' \
+		dockerd "$HB_DK" >"$HB_DK/dockerd.log" 2>&1 &
+	HB_DOCKERD_PID=$!
+	for _ in $(seq 300); do
+		docker -H "unix://$HB_DK/docker.sock" info >/dev/null 2>&1 && return 0
+		kill -0 "$HB_DOCKERD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+# hb_dockerd_stop: TERM (it stops its containerd), KILL after 20 s; then
+# its containerd, by the pid file it wrote under our exec root, were it left.
+hb_dockerd_stop() {
+	local cpid
+	[ -n "$HB_DOCKERD_PID" ] || return 0
+	cpid=$(cat "$HB_DK/exec/containerd/containerd.pid" 2>/dev/null)
+	kill -TERM "$HB_DOCKERD_PID" 2>/dev/null
+	for _ in $(seq 200); do kill -0 "$HB_DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$HB_DOCKERD_PID" 2>/dev/null
+	wait "$HB_DOCKERD_PID" 2>/dev/null
+	if [ -n "$cpid" ] && grep -qF "$HB_DK/exec" "/proc/$cpid/cmdline" 2>/dev/null; then
+		kill -KILL "$cpid" 2>/dev/null
+	fi
+	HB_DOCKERD_PID=
 }

@@ -35,13 +35,43 @@
 #define NET_DEFAULT_BRIDGE	"husk0" /* the system store and run root's; others': husk<hash> */
 #define NET_SYSTEM_RUN_ROOT	"/run/husk-engine"
 #define NET_SYSTEM_STORAGE_ROOT "/var/lib/husk"
+/* A network given no MTU: its bridge and veths of loopback's class
+ * (pasta's and slirp4netns' 65520), its containers' default route of
+ * Docker's 1500. What goes to the host's gateway address or to a container
+ * on the same bridge then travels in frames of up to 64 KiB, about the
+ * throughput of the host's loopback (bench/net-throughput.sh); what goes
+ * through the gateway to anywhere else is sized, from the first packet, as
+ * on a link of 1500: no PMTU discovery to rely on, nothing else bigger
+ * than with Docker's defaults. A network with an MTU given (-o mtu=N) has
+ * it on its links and routes alike. */
+#define NET_LINK_MTU_AUTO 65520
+#define NET_EGRESS_MTU	  1500
+#define NET_MTU_MIN	  68	/* IPv4's least */
+#define NET_MTU_MAX	  65535 /* ETH_MAX_MTU: a bridge's and a veth's most */
+/* `network create -o` keys, Docker's and podman's names */
+#define NET_OPT_MTU	   "mtu"
+#define NET_OPT_DOCKER_MTU "com.docker.network.driver.mtu"
 
 struct net_def {
 	char *name, *id, *bridge, *created;
 	struct in_addr subnet, gateway;
 	int prefix;
 	bool internal;
+	unsigned mtu; /* the bridge's, its veths' and routes'; 0: none given */
 };
+
+/* What `network create` asks for; zeros: the defaults. */
+struct net_spec {
+	const char *subnet;  /* "10.90.0.0/24"; NULL: the next free /24 of 10.89.0.0/16 */
+	const char *gateway; /* NULL: the subnet's first address */
+	bool internal;
+	unsigned mtu; /* 0: none (NET_LINK_MTU_AUTO, NET_EGRESS_MTU) */
+};
+
+/* One `-o KEY=VALUE` of `network create` into spec: mtu (or
+ * com.docker.network.driver.mtu), NET_MTU_MIN to NET_MTU_MAX; any other
+ * key fails (INVALID) rather than be ignored. */
+int net_spec_option(struct net_spec *spec, const char *kv, husk_error **err);
 
 void net_def_clear(struct net_def *d);
 
@@ -54,11 +84,10 @@ int net_def_save(const struct engine *e, const struct net_def *d, husk_error **e
 int net_def_remove(const struct engine *e, const char *name, husk_error **err);
 /* Every network's name, sorted. */
 int net_def_names(const struct engine *e, char ***ret, husk_error **err);
-/* A new definition: the subnet given ("10.90.0.0/24", NULL: the next free
- * /24 of 10.89.0.0/16), checked against the other networks and the host's
- * routes; the gateway given, or the subnet's first address. */
-int net_def_new(const struct engine *e, const char *name, const char *subnet, const char *gateway,
-		bool internal, struct net_def *ret, husk_error **err);
+/* A new definition of spec: its subnet checked against the other networks
+ * and the host's routes. */
+int net_def_new(const struct engine *e, const char *name, const struct net_spec *spec,
+		struct net_def *ret, husk_error **err);
 /* The definition of the default network, made when missing. */
 int net_default_ensure(const struct engine *e, husk_error **err);
 /* A link name: 1 to 15 of [A-Za-z0-9_.-] (what the kernel and nft's
@@ -242,8 +271,8 @@ json_t *net_settings_json(const struct engine *e, const struct ctr *c);
 /* ps's PORTS: "0.0.0.0:8080->80/tcp, ...", "" when none. */
 char *net_ports_text(const struct engine *e, const char *id);
 /* `network create`: the definition, its bridge and rules; the new id. */
-int net_network_create(const struct engine *e, const char *name, const char *subnet,
-		       const char *gateway, bool internal, char **ret_id, husk_error **err);
+int net_network_create(const struct engine *e, const char *name, const struct net_spec *spec,
+		       char **ret_id, husk_error **err);
 /* `network rm`: BUSY while a container is attached. */
 int net_network_remove(const struct engine *e, const char *name, husk_error **err);
 /* `network reload`: every made bridge's chains made again. */

@@ -403,8 +403,15 @@ static int ip_allocate(json_t *all, const struct net_def *d, struct in_addr *ret
 
 /* The container's end, in its netns: address, up, default route (its
  * first network's), lo up. */
+/* The default route's MTU on a veth of link_mtu: Docker's 1500 on a network
+ * given none, whatever its link's (NET_LINK_MTU_AUTO); 0, the link's, else. */
+static unsigned egress_mtu(const struct net_def *d, unsigned link_mtu)
+{
+	return d->mtu == 0 && link_mtu > NET_EGRESS_MTU ? NET_EGRESS_MTU : 0;
+}
+
 static int configure_inside(int nsfd, const char *ifname, struct in_addr ip, int prefix,
-			    const struct in_addr *gw, husk_error **err)
+			    const struct in_addr *gw, unsigned gw_mtu, husk_error **err)
 {
 	static const int devconf[] = {IPV4_DEVCONF_ARP_NOTIFY, 0};
 	cleanup_nl struct nl *n = NULL;
@@ -418,7 +425,7 @@ static int configure_inside(int nsfd, const char *ifname, struct in_addr ip, int
 	if (nl_addr_add(n, index, ip, prefix, err) < 0 ||
 	    nl_link_up(n, index, 0, devconf, err) < 0 || nl_link_up(n, 1, 0, NULL, err) < 0)
 		return -1;
-	return gw ? nl_route_default(n, *gw, err) : 0;
+	return gw ? nl_route_default(n, *gw, gw_mtu, err) : 0;
 }
 
 static bool veth_recorded(json_t *all, const char *veth)
@@ -466,12 +473,14 @@ static bool bridge_nf_on(void)
 	return fd >= 0 && read(fd, &c, 1) == 1 && c == '1';
 }
 
+/* The pair made, its host end on d's bridge; both of the bridge's MTU
+ * (in *ret_mtu). */
 static int veth_plug(const char *veth, const char *ifname, int nsfd, const struct net_def *d,
-		     json_t *all, husk_error **err)
+		     json_t *all, unsigned *ret_mtu, husk_error **err)
 {
 	cleanup_nl struct nl *n = NULL;
 	int bridge, index;
-	unsigned mtu = 1500;
+	unsigned mtu = NET_EGRESS_MTU;
 
 	if (nl_open(&n, err) < 0)
 		return -1;
@@ -490,6 +499,7 @@ static int veth_plug(const char *veth, const char *ifname, int nsfd, const struc
 		return index < 0 ? -1 : husk_error_fail(err, HUSK_ERR_SYSTEM, "no `%s`", veth);
 	if (nl_link_up(n, index, bridge, NULL, err) < 0)
 		return -1;
+	*ret_mtu = mtu;
 	return bridge_nf_on() ? nl_port_hairpin(n, index, err) : 0;
 }
 
@@ -523,6 +533,7 @@ static int attach_locked(const struct engine *e, const char *id, json_t *ep, con
 	char ifname[16], veth[16], ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 	bool first = json_object_size(json_object_get(ep, "Networks")) == 0;
 	struct in_addr addr;
+	unsigned mtu = 0;
 	int r = -1;
 
 	if (all == NULL)
@@ -541,8 +552,9 @@ static int attach_locked(const struct engine *e, const char *id, json_t *ep, con
 	/* ep as saved counts for the sweep: its other networks' veths */
 	json_object_set(all, id, ep);
 	if (net_endpoint_save(e, id, ep, err) < 0 ||
-	    veth_plug(veth, ifname, nsfd, &d, all, err) < 0 ||
-	    configure_inside(nsfd, ifname, addr, d.prefix, first ? &d.gateway : NULL, err) < 0)
+	    veth_plug(veth, ifname, nsfd, &d, all, &mtu, err) < 0 ||
+	    configure_inside(nsfd, ifname, addr, d.prefix, first ? &d.gateway : NULL,
+			     egress_mtu(&d, mtu), err) < 0)
 		goto out;
 	r = 0;
 out:

@@ -12,8 +12,6 @@
 #include "net_netlink.h"
 #include "util.h"
 
-#define BRIDGE_MTU 1500
-
 /* Routing between the bridges and the host's links, as Docker does. */
 static int ip_forward_on(husk_error **err)
 {
@@ -66,13 +64,16 @@ static int bridge_make(struct nl *n, const struct net_def *d, husk_error **err)
 	char alias[NL_ALIAS_MAX];
 	int index;
 
-	if (nl_bridge_add(n, d->bridge, BRIDGE_MTU, err) < 0)
+	if (nl_bridge_add(n, d->bridge, err) < 0)
 		return -1;
 	index = nl_link_index(n, d->bridge, err);
 	if (index == 0)
 		index = husk_error_fail(err, HUSK_ERR_SYSTEM, "no bridge `%s`", d->bridge);
 	alias_of(d, alias);
-	if (index > 0 && nl_link_set_alias(n, index, alias, err) < 0) {
+	/* the MTU set after its creation stays whatever ports come and go;
+	 * its veths take the bridge's */
+	if (index > 0 &&
+	    nl_link_set(n, index, alias, d->mtu ? d->mtu : NET_LINK_MTU_AUTO, err) < 0) {
 		nl_link_del(n, d->bridge, NULL);
 		return -1;
 	}

@@ -196,8 +196,8 @@ char *net_ports_text(const struct engine *e, const char *id)
 	return text;
 }
 
-int net_network_create(const struct engine *e, const char *name, const char *subnet,
-		       const char *gateway, bool internal, char **ret_id, husk_error **err)
+int net_network_create(const struct engine *e, const char *name, const struct net_spec *spec,
+		       char **ret_id, husk_error **err)
 {
 	cleanup_close int lock = -1;
 	struct net_def d = {0};
@@ -210,7 +210,7 @@ int net_network_create(const struct engine *e, const char *name, const char *sub
 		net_def_clear(&d);
 		return husk_error_fail(err, HUSK_ERR_EXISTS, "network `%s` already exists", name);
 	}
-	if (net_def_new(e, name, subnet, gateway, internal, &d, err) < 0)
+	if (net_def_new(e, name, spec, &d, err) < 0)
 		return -1;
 	r = net_def_save(e, &d, err);
 	/* rootless, its bridge is made in the rootless netns on first use */

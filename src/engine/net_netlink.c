@@ -173,16 +173,19 @@ int nl_link_index(struct nl *n, const char *name, husk_error **err)
 	return nl_link_alias(n, name, alias, err);
 }
 
-int nl_link_set_alias(struct nl *n, int index, const char *alias, husk_error **err)
+int nl_link_set(struct nl *n, int index, const char *alias, unsigned mtu, husk_error **err)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, 0);
 	int r;
 
 	ifi_put(h, index);
-	mnl_attr_put_strz(h, IFLA_IFALIAS, alias);
+	if (alias)
+		mnl_attr_put_strz(h, IFLA_IFALIAS, alias);
+	if (mtu)
+		mnl_attr_put_u32(h, IFLA_MTU, mtu);
 	r = nl_talk(n, h);
 	if (r < 0)
-		return husk_error_set(err, -r, "set the alias of link %d", index);
+		return husk_error_set(err, -r, "set the alias or MTU of link %d", index);
 	return 0;
 }
 
@@ -197,7 +200,7 @@ int nl_link_mtu(struct nl *n, int index, unsigned *ret, husk_error **err)
 	return 0;
 }
 
-int nl_bridge_add(struct nl *n, const char *name, unsigned mtu, husk_error **err)
+int nl_bridge_add(struct nl *n, const char *name, husk_error **err)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
 	struct nlattr *info;
@@ -205,8 +208,6 @@ int nl_bridge_add(struct nl *n, const char *name, unsigned mtu, husk_error **err
 
 	ifi_put(h, 0);
 	mnl_attr_put_strz(h, IFLA_IFNAME, name);
-	if (mtu)
-		mnl_attr_put_u32(h, IFLA_MTU, mtu);
 	info = mnl_attr_nest_start(h, IFLA_LINKINFO);
 	mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
 	mnl_attr_nest_end(h, info);
@@ -326,10 +327,11 @@ int nl_addr_add(struct nl *n, int index, struct in_addr addr, int prefix, husk_e
 	return 0;
 }
 
-int nl_route_default(struct nl *n, struct in_addr gw, husk_error **err)
+int nl_route_default(struct nl *n, struct in_addr gw, unsigned mtu, husk_error **err)
 {
 	struct nlmsghdr *h = nl_msg(n, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
 	struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
+	struct nlattr *metrics;
 	int r;
 
 	rt->rtm_family = AF_INET;
@@ -338,6 +340,11 @@ int nl_route_default(struct nl *n, struct in_addr gw, husk_error **err)
 	rt->rtm_scope = RT_SCOPE_UNIVERSE;
 	rt->rtm_type = RTN_UNICAST;
 	mnl_attr_put(h, RTA_GATEWAY, sizeof(gw), &gw);
+	if (mtu) {
+		metrics = mnl_attr_nest_start(h, RTA_METRICS);
+		mnl_attr_put_u32(h, RTAX_MTU, mtu);
+		mnl_attr_nest_end(h, metrics);
+	}
 	r = nl_talk(n, h);
 	if (r < 0 && r != -EEXIST)
 		return husk_error_set(err, -r, "add the default route");

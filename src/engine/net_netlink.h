@@ -29,8 +29,13 @@ static inline void nl_closep(struct nl **n)
 int nl_link_index(struct nl *n, const char *name, husk_error **err);
 /* The link's index (0: no such link) and its alias ("" when none). */
 int nl_link_alias(struct nl *n, const char *name, char alias[NL_ALIAS_MAX], husk_error **err);
-int nl_link_set_alias(struct nl *n, int index, const char *alias, husk_error **err);
-int nl_bridge_add(struct nl *n, const char *name, unsigned mtu, husk_error **err);
+/* Its alias (NULL: kept) and MTU (0: kept), the MTU through the device's
+ * own change: a bridge's then stays, whatever its ports (the one given at
+ * its creation the kernel takes as no one's, and sets to its smallest
+ * port's, 1500 with none, as ports come and go). */
+int nl_link_set(struct nl *n, int index, const char *alias, unsigned mtu, husk_error **err);
+/* Its MTU: nl_link_set. */
+int nl_bridge_add(struct nl *n, const char *name, husk_error **err);
 /* A veth pair: host in this netns, peer in the netns peer_nsfd names,
  * both with mtu. */
 int nl_veth_add(struct nl *n, const char *host, const char *peer, int peer_nsfd, unsigned mtu,
@@ -48,7 +53,8 @@ int nl_bridge_ports(struct nl *n, int master, char ***ret, husk_error **err);
 int nl_link_mtu(struct nl *n, int index, unsigned *ret, husk_error **err);
 /* An IPv4 address; one there already is no failure. */
 int nl_addr_add(struct nl *n, int index, struct in_addr addr, int prefix, husk_error **err);
-int nl_route_default(struct nl *n, struct in_addr gw, husk_error **err);
+/* Via gw; with a path MTU of mtu (0: the link's). */
+int nl_route_default(struct nl *n, struct in_addr gw, unsigned mtu, husk_error **err);
 /* Whether a route of the main table (on a link other than skip_index)
  * overlaps net/prefix. */
 int nl_routes_overlap(struct nl *n, struct in_addr net, int prefix, int skip_index, bool *ret,

@@ -88,16 +88,51 @@ int net_parse_cidr(const char *s, struct in_addr *ret_net, int *ret_prefix, husk
 
 json_t *net_def_json(const struct net_def *d)
 {
-	char net[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN], subnet[INET_ADDRSTRLEN + 4];
+	char net[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN], subnet[INET_ADDRSTRLEN + 4], mtu[16];
+	json_t *j;
 
 	inet_ntop(AF_INET, &d->subnet, net, sizeof(net));
 	inet_ntop(AF_INET, &d->gateway, gw, sizeof(gw));
 	snprintf(subnet, sizeof(subnet), "%s/%d", net, d->prefix);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:[{s:s, s:s}]}, s:{s:s}}", "Name",
-			 d->name, "Id", d->id, "Created", d->created ? d->created : "", "Driver",
-			 "bridge", "Scope", "local", "Internal", d->internal, "IPAM", "Config",
-			 "Subnet", subnet, "Gateway", gw, "Options",
-			 "com.docker.network.bridge.name", d->bridge);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:{s:[{s:s, s:s}]}, s:{s:s}}", "Name",
+		      d->name, "Id", d->id, "Created", d->created ? d->created : "", "Driver",
+		      "bridge", "Scope", "local", "Internal", d->internal, "IPAM", "Config",
+		      "Subnet", subnet, "Gateway", gw, "Options", "com.docker.network.bridge.name",
+		      d->bridge);
+	/* only one given, and a string, as Docker's Options are */
+	snprintf(mtu, sizeof(mtu), "%u", d->mtu);
+	if (j && d->mtu)
+		json_object_set_new(json_object_get(j, "Options"), NET_OPT_DOCKER_MTU,
+				    json_string(mtu));
+	return j;
+}
+
+static int mtu_parse(const char *s, unsigned *ret)
+{
+	int64_t v;
+
+	if (parse_int64(s, NET_MTU_MIN, NET_MTU_MAX, &v) < 0)
+		return -1;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+int net_spec_option(struct net_spec *spec, const char *kv, husk_error **err)
+{
+	const char *eq = strchr(kv, '=');
+	size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+
+	if ((klen == strlen(NET_OPT_MTU) && strncmp(kv, NET_OPT_MTU, klen) == 0) ||
+	    (klen == strlen(NET_OPT_DOCKER_MTU) && strncmp(kv, NET_OPT_DOCKER_MTU, klen) == 0)) {
+		if (eq == NULL || mtu_parse(eq + 1, &spec->mtu) < 0)
+			return husk_error_fail(err, HUSK_ERR_INVALID,
+					       "-o `%s`: the MTU is a number of %d to %d", kv,
+					       NET_MTU_MIN, NET_MTU_MAX);
+		return 0;
+	}
+	return husk_error_fail(
+	    err, HUSK_ERR_INVALID,
+	    "-o `%s`: unknown option (known: " NET_OPT_MTU "=N, " NET_OPT_DOCKER_MTU "=N)", kv);
 }
 
 static int def_from_json(json_t *j, struct net_def *d, husk_error **err)
@@ -109,11 +144,15 @@ static int def_from_json(json_t *j, struct net_def *d, husk_error **err)
 	    json_object_get(json_object_get(j, "Options"), "com.docker.network.bridge.name"));
 	const char *name = json_string_value(json_object_get(j, "Name"));
 	const char *id = json_string_value(json_object_get(j, "Id"));
+	/* none given (or a definition of an older husk's) */
+	const char *mtu =
+	    json_string_value(json_object_get(json_object_get(j, "Options"), NET_OPT_DOCKER_MTU));
 
 	/* the bridge's name goes into nftables rule text: a tampered file
 	 * must not add rules of its own */
+	d->mtu = 0;
 	if (!subnet || !gw || !bridge || !name || !id || !net_ifname_valid(bridge) ||
-	    inet_pton(AF_INET, gw, &d->gateway) != 1 ||
+	    inet_pton(AF_INET, gw, &d->gateway) != 1 || (mtu && mtu_parse(mtu, &d->mtu) < 0) ||
 	    net_parse_cidr(subnet, &d->subnet, &d->prefix, err) < 0)
 		return husk_error_fail(err, HUSK_ERR_INVALID, "a broken network definition");
 	d->name = strdup(name);
@@ -329,9 +368,10 @@ static char *default_bridge_name(const struct engine *e)
 	return name;
 }
 
-int net_def_new(const struct engine *e, const char *name, const char *subnet, const char *gateway,
-		bool internal, struct net_def *ret, husk_error **err)
+int net_def_new(const struct engine *e, const char *name, const struct net_spec *spec,
+		struct net_def *ret, husk_error **err)
 {
+	const char *subnet = spec->subnet;
 	struct net_def d = {0};
 	char id[65], now[64];
 	bool taken = false;
@@ -357,13 +397,14 @@ int net_def_new(const struct engine *e, const char *name, const char *subnet, co
 		if (subnet_pick(e, &d.subnet, err) < 0)
 			return -1;
 	}
-	if (def_gateway(gateway, &d, err) < 0)
+	if (def_gateway(spec->gateway, &d, err) < 0)
 		return -1;
 	rfc3339_now(now);
 	d.name = strdup(name);
 	d.id = strdup(id);
 	d.created = strdup(now);
-	d.internal = internal;
+	d.internal = spec->internal;
+	d.mtu = spec->mtu;
 	if (strcmp(name, NET_DEFAULT) == 0)
 		d.bridge = default_bridge_name(e);
 	else
@@ -393,7 +434,7 @@ int net_default_ensure(const struct engine *e, husk_error **err)
 		net_def_clear(&d);
 		return 0;
 	}
-	if (net_def_new(e, NET_DEFAULT, NULL, NULL, false, &d, err) < 0)
+	if (net_def_new(e, NET_DEFAULT, &(struct net_spec){0}, &d, err) < 0)
 		return -1;
 	r = net_def_save(e, &d, err);
 	net_def_clear(&d);

@@ -14,7 +14,10 @@
 
 static const char network_usage[] =
     "usage: husk network COMMAND\n"
-    "  create [--subnet CIDR] [--gateway IP] [--internal] NAME\n"
+    "  create [--subnet CIDR] [--gateway IP] [--internal] [-o mtu=N] NAME\n"
+    "                               -o mtu=N (or com.docker.network.driver.mtu=N): the\n"
+    "                               bridge's, veths' and routes' MTU, 68 to 65535 (none:\n"
+    "                               65520 on the links, 1500 on the default route)\n"
     "  ls [-q]                      list the networks\n"
     "  inspect NAME...              the networks as JSON\n"
     "  rm NAME...                   remove networks no running container uses (not bridge)\n"
@@ -29,28 +32,30 @@ static const char network_usage[] =
 static int network_create_cmd(struct engine *e, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"subnet", required_argument, NULL, 's'},
-	    {"gateway", required_argument, NULL, 'g'},
-	    {"internal", no_argument, NULL, 'i'},
-	    {"driver", required_argument, NULL, 'd'},
-	    {0},
+	    {"subnet", required_argument, NULL, 's'}, {"gateway", required_argument, NULL, 'g'},
+	    {"internal", no_argument, NULL, 'i'},     {"driver", required_argument, NULL, 'd'},
+	    {"opt", required_argument, NULL, 'o'},    {0},
 	};
-	const char *subnet = NULL, *gateway = NULL;
+	struct net_spec spec = {0};
 	cleanup_free char *id = NULL;
 	husk_error *err = NULL;
-	bool internal = false;
 	int c;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":d:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:o:", opts, NULL)) != -1) {
 		if (c == 's')
-			subnet = optarg;
+			spec.subnet = optarg;
 		else if (c == 'g')
-			gateway = optarg;
+			spec.gateway = optarg;
 		else if (c == 'i')
-			internal = true;
-		else if (c == 'd' && strcmp(optarg, "bridge") != 0) {
+			spec.internal = true;
+		else if (c == 'o') {
+			if (net_spec_option(&spec, optarg, &err) < 0) {
+				husk_error_wrap(&err, "network create");
+				return engine_fail(err);
+			}
+		} else if (c == 'd' && strcmp(optarg, "bridge") != 0) {
 			engine_error("network create: driver `%s`: only bridge is supported",
 				     optarg);
 			return EXIT_ENGINE;
@@ -61,7 +66,7 @@ static int network_create_cmd(struct engine *e, int argc, char **argv)
 		engine_error("network create: one NAME is required");
 		return EXIT_ENGINE;
 	}
-	if (net_network_create(e, argv[optind], subnet, gateway, internal, &id, &err) < 0)
+	if (net_network_create(e, argv[optind], &spec, &id, &err) < 0)
 		return engine_fail(err);
 	printf("%s\n", id);
 	return 0;

@@ -148,7 +148,8 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	local br
 	br=$(hk network inspect bridge | jq -r '.[0].Options["com.docker.network.bridge.name"]')
 	[[ "$br" =~ ^husk[0-9a-f]{8}$ ]]
-	ip -o link show "$br" | grep -q 'mtu 1500'
+	# no MTU given: 65520 on the links (loopback's class), 1500 on the default route
+	ip -o link show "$br" | grep -q 'mtu 65520'
 	ip -d link show "$br" | grep -q "alias husk network $(hk network inspect bridge | jq -r '.[0].Id')"
 	# the default network stays, as Docker's
 	run hk network rm bridge
@@ -173,7 +174,7 @@ fetch() { curl -fsS --max-time 2 "$1"; }
 	[[ "$output" != *client* ]]
 	# the MTU is the bridge's, arp_notify is on, lo is up
 	run hk exec web sh -c 'cat /sys/class/net/eth0/mtu /proc/sys/net/ipv4/conf/eth0/arp_notify; ip -o link show lo'
-	[ "${lines[0]}" = 1500 ]
+	[ "${lines[0]}" = 65520 ]
 	[ "${lines[1]}" = 1 ]
 	[[ "${lines[2]}" == *"UP"* ]]
 	hk rm -f web
@@ -421,6 +422,65 @@ hold_netns() {
 	[ "$(hk network ls -q | wc -l)" -eq 2 ]
 	# no bridge made by the failed creations (n1's alone)
 	[ "$(ip -o link show type bridge | wc -l)" -eq $((bridges + 1)) ]
+}
+
+# route_in CONTAINER ARGS...: `ip route ARGS` (the host's iproute2) in the
+# container's netns.
+route_in() {
+	nsenter -t "$(hk inspect "$1" | jq -r '.[0].State.Pid')" -n ip route "${@:2}"
+}
+
+@test "network: MTU: none given, 65520 on the links and 1500 on the default route; -o mtu=N on both; a 1 MB fetch each way; bad -o: a one-line error, nothing left" {
+	command -v nsenter >/dev/null || skip "nsenter (util-linux) is not installed"
+	local bridges br ip
+	bridges=$(ip -o link show type bridge | wc -l)
+	outside_ns
+	hk network create --subnet 10.90.1.0/24 auto
+	[ "$(hk network inspect auto | jq -r '.[0].Options["com.docker.network.driver.mtu"]')" = null ]
+	# a 1 MB page, fetched by the host through the gateway and by the outside
+	# netns through a published port
+	hk run -d --name big --network auto -p 18084:80 busybox sh -c \
+		'mkdir /www && head -c 1048576 /dev/zero >/www/z && exec httpd -f -p 80 -h /www'
+	[ "$(hk exec big cat /sys/class/net/eth0/mtu)" = 65520 ]
+	br=$(hk network inspect auto | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	ip -o link show "$br" | grep -q 'mtu 65520'
+	# to the gateway and the bridge: the link's; anywhere else: 1500 from the first packet
+	run route_in big show default
+	[[ "$output" == "default via 10.90.1.1 dev eth0 "*"mtu 1500"* ]]
+	run route_in big get 10.90.1.1
+	[[ "$output" != *mtu* ]]
+	run route_in big get 10.90.250.2
+	[[ "$output" == *"mtu 1500"* ]]
+	ip=$(ip_of big)
+	wait_for 5 curl -fsS --max-time 2 -o /dev/null "http://$ip/z"
+	[ "$(curl -fsS --max-time 5 "http://$ip/z" | wc -c)" -eq 1048576 ]
+	[ "$(ip netns exec "$NS" curl -fsS --max-time 5 http://10.90.250.1:18084/z | wc -c)" -eq 1048576 ]
+	hk rm -f big
+	# the bridge keeps it with no port left (the kernel's own choice: 1500)
+	ip -o link show "$br" | grep -q 'mtu 65520'
+	run hk run --rm --network auto busybox cat /sys/class/net/eth0/mtu
+	[ "$output" = 65520 ]
+	# given: on the links and the routes alike, Docker's option name too
+	hk network create --subnet 10.90.2.0/24 -o mtu=9000 jumbo
+	hk network create --subnet 10.90.3.0/24 --opt com.docker.network.driver.mtu=1400 small
+	[ "$(hk network inspect jumbo | jq -r '.[0].Options["com.docker.network.driver.mtu"]')" = 9000 ]
+	[ "$(hk network inspect small | jq -r '.[0].Options["com.docker.network.driver.mtu"]')" = 1400 ]
+	hk run -d --name j --network jumbo busybox sleep 100
+	[ "$(hk exec j cat /sys/class/net/eth0/mtu)" = 9000 ]
+	run route_in j show default
+	[[ "$output" == "default via 10.90.2.1 dev eth0"* ]] && [[ "$output" != *mtu* ]]
+	run hk run --rm --network small busybox cat /sys/class/net/eth0/mtu
+	[ "$output" = 1400 ]
+	hk rm -f j
+	# bad values: one line, nothing made
+	for o in mtu=67 mtu=65536 mtu=x mtu= mtu com.docker.network.driver.mtu=-1 color=blue; do
+		run hk network create --subnet 10.90.4.0/24 -o "$o" bad
+		one_line_125
+		[[ "$output" == "husk: network create: -o \`$o\`: "* ]]
+	done
+	run hk network inspect bad
+	[ "$status" -eq 125 ]
+	[ "$(ip -o link show type bridge | wc -l)" -eq $((bridges + 3)) ]
 }
 
 @test "network: a link of a network's bridge name that is not husk's is never adopted nor removed" {

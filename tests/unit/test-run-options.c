@@ -382,6 +382,48 @@ static void test_publish(void)
 	husk_error_free(&err);
 }
 
+/* network create -o: the MTU keys, their range, unknown keys refused;
+ * a given MTU in the definition's Options and back, none when none. */
+static void test_network_mtu_option(void)
+{
+	static const char *const bad[] = {"mtu=67",
+					  "mtu=65536",
+					  "mtu=x",
+					  "mtu=",
+					  "mtu",
+					  "mtu=9000x",
+					  "com.docker.network.driver.mtu=-1"};
+	struct net_spec spec = {0};
+	struct net_def d = {.name = "n", .id = "i", .bridge = "b", .prefix = 24};
+	husk_error *err = NULL;
+	json_t *j;
+
+	CHECK(net_spec_option(&spec, "mtu=9000", NULL) == 0 && spec.mtu == 9000, "-o mtu=9000");
+	CHECK(net_spec_option(&spec, "com.docker.network.driver.mtu=68", NULL) == 0 &&
+		  spec.mtu == 68,
+	      "-o com.docker.network.driver.mtu=68");
+	CHECK(net_spec_option(&spec, "mtu=65535", NULL) == 0 && spec.mtu == 65535, "-o mtu=65535");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(net_spec_option(&spec, bad[i], &err) < 0 && err->kind == HUSK_ERR_INVALID &&
+			  strstr(err->msg, "68 to 65535") && spec.mtu == 65535,
+		      "-o %s is refused, the spec untouched", bad[i]);
+		husk_error_free(&err);
+	}
+	CHECK(net_spec_option(&spec, "mtux=1", &err) < 0 && strstr(err->msg, "unknown option"),
+	      "-o mtux=1: unknown");
+	husk_error_free(&err);
+	j = net_def_json(&d);
+	CHECK(json_object_get(json_object_get(j, "Options"), NET_OPT_DOCKER_MTU) == NULL,
+	      "no MTU given: none in Options");
+	json_decref(j);
+	d.mtu = 9000;
+	j = net_def_json(&d);
+	CHECK_STR_EQ(
+	    json_string_value(json_object_get(json_object_get(j, "Options"), NET_OPT_DOCKER_MTU)),
+	    "9000", "a given MTU in Options, a string");
+	json_decref(j);
+}
+
 static void test_env_file(void)
 {
 	char path[] = "/tmp/husk-test-env.XXXXXX";
@@ -567,6 +609,7 @@ int main(void)
 	test_security_opt();
 	test_network_options();
 	test_publish();
+	test_network_mtu_option();
 	test_env_file();
 	test_users();
 	test_etc_files();
