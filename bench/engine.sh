@@ -49,19 +49,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # parallel N CMD...: ms for N copies of CMD started at once, until all end
 parallel() {
 	local n=$1 t0 t1 pids=() i
 	shift
-	t0=$(date +%s%N)
+	t0=${EPOCHREALTIME/./}
 	for i in $(seq "$n"); do "$@" >/dev/null 2>&1 & pids+=($!); done
 	for i in "${pids[@]}"; do wait "$i" || return 1; done
-	t1=$(date +%s%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)/1e6}'
+	t1=${EPOCHREALTIME/./}
+	awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)/1e3}'
 }
 
-husk_run() { "$HUSK" run --rm busybox /bin/true; }
+husk_run() { "$HUSK" run --rm --network none busybox /bin/true; }
 podman_run() { "${PODMAN[@]}" "${PODMAN_RUN[@]}" --rm bench-busybox /bin/true; }
 docker_run() { "${DOCKER[@]}" run --rm --network none bench-busybox /bin/true; }
 

@@ -272,12 +272,14 @@ hb_max() { # $1 $2 -> larger, NA-aware
 
 # ---------------------------------------------------------------------------
 # Stats: stdin = numbers, one per line -> "n median min max" (NA if no numbers)
+# (bash's clock, read with no fork: $(date) around CMD would add its own
+# fork, exec and exit, several ms on a VM, to every figure)
 hb_timed_ms() { # CMD... -> milliseconds CMD took (it must succeed), output dropped
   local t0 t1
-  t0=$(date +%s%N)
+  t0=${EPOCHREALTIME/./}
   "$@" >/dev/null 2>&1 || return 1
-  t1=$(date +%s%N)
-  awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)/1e6}'
+  t1=${EPOCHREALTIME/./}
+  awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)/1e3}'
 }
 hb_stats() {
   sort -g | awk '{v[NR]=$1}
