@@ -99,7 +99,7 @@ done
 for e in "${ENGINES[@]}"; do P[$e]=$(parallel 10 ${e}_run || echo NA); done
 
 # the monitor beside a running container
-"$HUSK" run -d --name rss busybox sleep 1000 >/dev/null
+"$HUSK" run -d --name rss --network none busybox sleep 1000 >/dev/null
 sleep 1.5 # the monitor drops its start-up pages after a second
 mpid=$("$HUSK" inspect rss | jq -r '.[0].State.MonitorPid')
 hm_rss=$(awk '/VmRSS/{print $2}' /proc/$mpid/status)
