@@ -23,7 +23,9 @@ pid_t fork_with_report_pipe(int *ret_fd, husk_error **err);
  * child execs or exits, which is the only way fn may end (it must not
  * return). What the child writes to memory, this process sees: fn must
  * leave alone what its caller relies on, and must not print through stdio
- * buffers. *child_fd (set before fn runs) is the child's write end,
+ * buffers. It shares this thread's TLS too: glibc's raise() and abort()
+ * there would signal this thread, not the child (a failure is reported
+ * through the pipe instead). *child_fd (set before fn runs) is the child's write end,
  * *ret_fd this process's read end. Under the sanitizers, which cannot follow a child that
  * shares their memory, a fork. */
 pid_t spawn_with_report_pipe(int (*fn)(void *), void *arg, int *child_fd, int *ret_fd,
